@@ -79,7 +79,8 @@ def convert_axis_values(values, from_name, to_name, wavelength=None):
         s = q * wavelength / (4 * np.pi)
         if np.any(np.abs(s) > 1):
             raise SpectraFormatError(
-                f"Some q values exceed 4π/λ = {4 * np.pi / wavelength:.4g} 1/angstrom and have no 2θ."
+                f"Some q values exceed 4π/λ = {4 * np.pi / wavelength:.4g} 1/angstrom "
+                "and have no 2θ."
             )
         return np.rad2deg(2 * np.arcsin(s))
 
@@ -407,7 +408,7 @@ class Spectra:
             if name in data.coords and data[name].dims == (first,):
                 kwargs[name] = data[name].values
         params = {
-            str(k)[len("param_"):]: data[k].values
+            str(k)[len("param_") :]: data[k].values
             for k in data.coords
             if str(k).startswith("param_") and data[k].dims == (first,)
         }

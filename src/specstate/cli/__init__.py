@@ -1,1 +1,1 @@
-"""The ``specstate`` command line: one module per command, each with ``configure``/``run``/``main``."""
+"""The ``specstate`` command line: one module per command (``configure``, ``run``)."""
