@@ -1,0 +1,261 @@
+"""Helpers shared by the readers: natural sorting, axis checks, stacking, non-finite values."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from ..exceptions import NonFiniteError, SpectraFileError, SpectraFormatError
+from ..spectra import Spectra
+
+logger = logging.getLogger(__name__)
+
+NONFINITE_MODES = ("raise", "drop", "mask")
+#: relative tolerance (of the axis span) within which two files share one axis
+AXIS_RTOL = 1e-9
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_sort_key(path) -> tuple:
+    """Sort key that orders embedded numbers by value (``_2`` before ``_10``).
+
+    Examples
+    --------
+    >>> sorted(["a_10.xy", "a_2.xy", "a_1.xy"], key=natural_sort_key)
+    ['a_1.xy', 'a_2.xy', 'a_10.xy']
+    """
+    parts = _DIGITS.split(str(path))
+    return tuple((0, int(p), p) if p.isdigit() else (1, 0, p.lower()) for p in parts)
+
+
+def name_of(path) -> str:
+    """How a file is named in messages and ``metadata['files']`` (its file name)."""
+    return Path(path).name
+
+
+def check_axis(axis: np.ndarray, where: str) -> None:
+    """Raise if `axis` is not finite and strictly monotonic, naming `where`."""
+    if axis.size == 0:
+        raise SpectraFormatError(f"{where} holds no data points.")
+    if not np.all(np.isfinite(axis)):
+        i = int(np.argmin(np.isfinite(axis)))
+        raise SpectraFormatError(
+            f"The axis of {where} has a non-finite value ({axis[i]}) at point {i + 1}."
+        )
+    if axis.size < 2:
+        return
+    step = np.diff(axis)
+    if np.all(step > 0) or np.all(step < 0):
+        return
+    increasing = np.count_nonzero(step > 0) >= np.count_nonzero(step < 0)
+    bad = int(np.argmax(step <= 0)) if increasing else int(np.argmax(step >= 0))
+    kind = "duplicated" if step[bad] == 0 else "not monotonic"
+    raise SpectraFormatError(
+        f"The axis of {where} is {kind} at point {bad + 2} "
+        f"(value {axis[bad + 1]:g} after {axis[bad]:g}); expected strictly increasing values."
+    )
+
+
+def same_axis(a: np.ndarray, b: np.ndarray) -> bool:
+    """True if two axes have the same length and values (within :data:`AXIS_RTOL`)."""
+    if a.shape != b.shape:
+        return False
+    span = max(float(np.ptp(a)), float(np.abs(a).max()), 1e-300)
+    return bool(np.allclose(a, b, rtol=0, atol=AXIS_RTOL * span))
+
+
+def common_grid(axes: Sequence[np.ndarray], names: Sequence[str]) -> np.ndarray:
+    """The first axis cropped to the range that every axis covers."""
+    lo = max(float(a.min()) for a in axes)
+    hi = min(float(a.max()) for a in axes)
+    if hi <= lo:
+        raise SpectraFormatError(
+            f"The axes of {names[0]} and the other files do not overlap "
+            f"(common range {lo:g}..{hi:g}), so they cannot be resampled onto one grid."
+        )
+    first = np.sort(axes[0])
+    return first[(first >= lo) & (first <= hi)]
+
+
+def interp_rows(axis: np.ndarray, intensity: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Linearly interpolate each row of `intensity` (on `axis`) onto `grid`, keeping dtype."""
+    order = np.argsort(axis)
+    axis, intensity = axis[order], intensity[:, order]
+    # Flattened-offset trick: one np.interp call for all rows (rows shifted apart on x).
+    n = intensity.shape[0]
+    span = float(axis[-1] - axis[0]) + 1.0
+    offsets = np.arange(n)[:, None] * span
+    out = np.interp((grid[None, :] + offsets).ravel(), (axis[None, :] + offsets).ravel(),
+                    intensity.ravel().astype(np.float64))
+    return out.reshape(n, grid.size).astype(intensity.dtype, copy=False)
+
+
+def stack(parts: Sequence[Spectra], names: Sequence[str], *, resample: bool) -> Spectra:
+    """Concatenate spectra read from several files into one :class:`Spectra`.
+
+    Parameters
+    ----------
+    parts : sequence of Spectra
+        One per file.
+    names : sequence of str
+        File names, for messages.
+    resample : bool
+        If the axes differ, interpolate onto the first file's axis cropped to the common
+        range instead of raising.
+    """
+    first = parts[0]
+    for part, name in zip(parts[1:], names[1:]):
+        if part.axis_name != first.axis_name and "index" not in (part.axis_name, first.axis_name):
+            raise SpectraFormatError(
+                f"{name} has a {part.axis_name!r} axis but {names[0]} has a "
+                f"{first.axis_name!r} axis; convert them to one axis first."
+            )
+    differs = [i for i, p in enumerate(parts) if not same_axis(p.axis, first.axis)]
+    if differs and not resample:
+        i = differs[0]
+        p = parts[i]
+        raise SpectraFormatError(
+            f"{names[i]} has {p.n_points} points ({p.axis[0]:g}..{p.axis[-1]:g}) but "
+            f"{names[0]} has {first.n_points} ({first.axis[0]:g}..{first.axis[-1]:g}); "
+            "pass resample=True (command line: --resample) to put them on one axis."
+        )
+    if differs:
+        grid = common_grid([p.axis for p in parts], names)
+        logger.info("resampling %d files onto %d points %g..%g", len(parts), grid.size,
+                    grid[0], grid[-1])
+        intensities = [interp_rows(p.axis, p.intensity, grid) for p in parts]
+        axis, mask = grid, None
+    else:
+        intensities = [p.intensity for p in parts]
+        axis, mask = first.axis, _merge_masks([p.mask for p in parts])
+    dtype = np.result_type(*[x.dtype for x in intensities])
+    intensity = np.concatenate(intensities, axis=0).astype(dtype, copy=False)
+    per = {}
+    for field in ("labels", "train_ids", "pulse_ids", "monitor"):
+        values = [getattr(p, field) for p in parts]
+        if all(v is not None for v in values):
+            per[field] = np.concatenate(values)
+        elif any(v is not None for v in values):
+            logger.warning("only some files have %s; they are left out", field)
+    keys = set.intersection(*(set(p.params) for p in parts)) if parts else set()
+    params = {k: np.concatenate([p.params[k] for p in parts]) for k in sorted(keys)}
+    metadata = dict(first.metadata)
+    files = []
+    for part, name in zip(parts, names):
+        files.extend(part.metadata.get("files", [name]))
+    metadata["files"] = files
+    return Spectra(intensity, axis, axis_name=first.axis_name, axis_unit=first.axis_unit,
+                   mask=mask, params=params, metadata=metadata, **per)
+
+
+def _merge_masks(masks):
+    present = [m for m in masks if m is not None]
+    if not present:
+        return None
+    return np.logical_or.reduce(present)
+
+
+def handle_nonfinite(spectra: Spectra, mode: str, where: str) -> Spectra:
+    """Apply the ``nonfinite`` policy of :func:`specstate.io.read` to freshly read spectra.
+
+    ``'raise'`` refuses NaN/inf with a message that says how many and where; ``'drop'``
+    removes the spectra that hold any; ``'mask'`` marks the points that are non-finite in any
+    spectrum in ``Spectra.mask`` and sets the non-finite values to 0, so that arithmetic on the
+    intensities stays finite while later stages ignore those points.
+    """
+    if mode not in NONFINITE_MODES:
+        raise SpectraFormatError(
+            f"nonfinite must be one of {NONFINITE_MODES}; got {mode!r}."
+        )
+    x = spectra.intensity
+    bad = ~np.isfinite(x)
+    if not bad.any():
+        return spectra
+    bad_rows = bad.any(axis=1)
+    n_values, n_rows = int(bad.sum()), int(bad_rows.sum())
+    files = spectra.metadata.get("files")
+    per_file = isinstance(files, list) and len(files) == spectra.n_spectra
+    if mode == "raise":
+        i = int(np.argmax(bad_rows))
+        j = int(np.argmax(bad[i]))
+        spot = f"spectrum {i} ({files[i]})" if per_file else f"spectrum {i}"
+        raise NonFiniteError(
+            f"{where} holds {n_values} non-finite values (NaN/inf) in {n_rows} of "
+            f"{spectra.n_spectra} spectra, the first in {spot} at point {j + 1} "
+            f"({spectra.axis_name} = {spectra.axis[j]:g} {spectra.axis_unit}); pass "
+            "nonfinite='drop' to drop those spectra or nonfinite='mask' to mask those points "
+            "(command line: --nonfinite drop|mask)."
+        )
+    if mode == "drop":
+        if n_rows == spectra.n_spectra:
+            raise NonFiniteError(
+                f"Every spectrum of {where} holds non-finite values, so nonfinite='drop' "
+                "leaves nothing; use nonfinite='mask'."
+            )
+        logger.warning("%s: dropping %d of %d spectra with non-finite values", where, n_rows,
+                       spectra.n_spectra)
+        keep = ~bad_rows
+        out = spectra[keep]
+        if per_file:
+            out.metadata["files"] = [f for f, k in zip(files, keep) if k]
+        out.metadata["dropped_nonfinite"] = np.flatnonzero(bad_rows).tolist()
+        return out
+    cols = bad.any(axis=0)
+    logger.warning("%s: masking %d points with non-finite values", where, int(cols.sum()))
+    intensity = np.where(bad, 0, x).astype(x.dtype, copy=False)
+    mask = cols if spectra.mask is None else (spectra.mask | cols)
+    return spectra.with_intensity(intensity, mask=mask)
+
+
+def require_file(path: Path) -> None:
+    """Raise :class:`SpectraFileError` if `path` is missing or not a file."""
+    if not path.exists():
+        raise SpectraFileError(f"No such file or folder: '{path}'.")
+    if path.is_dir():
+        raise SpectraFileError(f"'{path}' is a folder, expected a file.")
+
+
+@contextmanager
+def atomic_path(target: Path, *, directory: bool = False):
+    """Yield a temporary path next to `target`; rename it onto `target` if the block succeeds.
+
+    Nothing half-written is left behind on error: the temporary file or folder is removed.
+    """
+    import shutil
+
+    target = Path(target)
+    parent = target.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    prefix = f".{target.name}.tmp-"
+    if directory:
+        tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    else:
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=target.suffix, dir=parent)
+        os.close(fd)
+        tmp = Path(name)
+    try:
+        yield tmp
+    except BaseException:
+        if directory:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+        raise
+    if directory:
+        old = None
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=parent))
+            old.rmdir()
+            target.rename(old)
+        tmp.rename(target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, target)

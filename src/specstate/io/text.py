@@ -1,0 +1,376 @@
+"""Two-column text spectra (``.xy``, ``.dat``, ``.txt``) as pyFAI and most integrators write.
+
+One spectrum per file: ``#`` header lines (pyFAI's, with ``# Wavelength: 4.1e-11`` in metres
+and a final ``#  2th_deg  I`` column title), then the axis value and the intensity on each
+line, separated by whitespace or commas (further columns, e.g. pyFAI's sigma, are ignored).
+A single non-numeric column-title line (``2theta intensity``) before the data is skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .._version import __version__
+from ..exceptions import LabelError, SpectraFileError, SpectraFormatError
+from ..spectra import Spectra
+from . import _schema, _units
+from ._common import atomic_path, check_axis, name_of, stack
+
+logger = logging.getLogger(__name__)
+
+#: text encodings tried in turn (latin-1 decodes any byte, so reading never fails on it)
+_ENCODINGS = ("utf-8", "latin-1")
+_ANGSTROM_PER_METRE = 1e10
+#: header keys written and read back for per-spectrum values
+_HEADER_KEYS = {"train id": "train_ids", "pulse id": "pulse_ids", "monitor": "monitor",
+                "label": "labels"}
+
+
+class _Parsed:
+    """Axis, intensity and header of one text file."""
+
+    __slots__ = ("axis", "y", "header")
+
+    def __init__(self, axis, y, header):
+        self.axis, self.y, self.header = axis, y, header
+
+
+def _decode(raw: bytes) -> str:
+    for encoding in _ENCODINGS:
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
+
+
+def _is_number(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
+
+
+def _split_header(text: str):
+    """(header lines, body, number of lines before the body).
+
+    The header is the leading ``#`` and blank lines plus at most one column-title line
+    (a line in which no word is a number).
+    """
+    header = []
+    pos = 0
+    n_lines = 0
+    titled = False
+    while True:
+        end = text.find("\n", pos)
+        if end < 0:
+            break
+        stripped = text[pos:end].strip()
+        if stripped and not stripped.startswith("#"):
+            words = stripped.replace(",", " ").split()
+            if titled or any(_is_number(w) for w in words):
+                break
+            titled = True
+        if stripped:
+            header.append(stripped)
+        n_lines += 1
+        pos = end + 1
+    return header, text[pos:], n_lines
+
+
+def _parse_slow(body: str, n_before: int, where: str, n_cols: int) -> np.ndarray:
+    """Line-by-line parse that names the first bad line (used only when the fast path fails)."""
+    rows = []
+    for i, line in enumerate(body.splitlines(), start=n_before + 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        words = stripped.replace(",", " ").split()
+        if len(words) != n_cols:
+            raise SpectraFormatError(
+                f"Line {i} of {where} has {len(words)} columns, expected {n_cols} like the "
+                f"first data line: {stripped[:60]!r}."
+            )
+        try:
+            rows.append([float(w) for w in words])
+        except ValueError:
+            raise SpectraFormatError(
+                f"Line {i} of {where} is not numeric: {stripped[:60]!r}."
+            ) from None
+    return np.array(rows, dtype=np.float64).reshape(-1, n_cols)
+
+
+def _first_data_words(body: str) -> list[str]:
+    for line in body.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            return stripped.replace(",", " ").split()
+    return []
+
+
+def parse_text(raw: bytes, where: str) -> _Parsed:
+    """Parse the bytes of one two-column text file (fast path: one split, one conversion)."""
+    text = _decode(raw)
+    header, body, n_before = _split_header(text)
+    first = _first_data_words(body)
+    if not first:
+        raise SpectraFormatError(f"{where} is empty: it holds no data lines.")
+    n_cols = len(first)
+    if n_cols < 2:
+        raise SpectraFormatError(
+            f"{where} has {n_cols} column, expected two (axis and intensity)."
+        )
+    if "," in body:
+        body = body.replace(",", " ")
+    table = None
+    if "#" not in body:
+        lines = body.splitlines()
+        n_rows = len(lines) - lines.count("")
+        words = body.split()
+        if len(words) == n_rows * n_cols:
+            try:
+                table = np.array(words, dtype=np.float64).reshape(n_rows, n_cols)
+            except ValueError:
+                table = None
+    if table is None:
+        table = _parse_slow(body, n_before, where, n_cols)
+    if table.shape[0] == 0:
+        raise SpectraFormatError(f"{where} is empty: it holds no data lines.")
+    if n_cols > 2:
+        logger.debug("%s: %d columns, using the first two", where, n_cols)
+    return _Parsed(table[:, 0].copy(), table[:, 1].copy(), header)
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise SpectraFileError(f"No such file: '{path}'.") from None
+    except IsADirectoryError:
+        raise SpectraFileError(f"'{path}' is a folder, expected a text file.") from None
+    except OSError as exc:
+        raise SpectraFileError(f"Cannot read '{path}': {exc.strerror or exc}.") from None
+
+
+def _header_values(header: list[str]) -> dict:
+    out = {}
+    for line in header:
+        key, sep, value = line.lstrip("#").partition(":")
+        field = _HEADER_KEYS.get(key.strip().lower())
+        if sep and field == "labels":
+            out[field] = value.strip()
+        elif sep and field:
+            try:
+                out[field] = float(value)
+            except ValueError:
+                continue
+    return out
+
+
+def read_text_files(paths: Sequence[Path], *, resample: bool = False,
+                    axis_name: str | None = None) -> Spectra:
+    """Read one or more two-column text files into one :class:`Spectra`.
+
+    Parameters
+    ----------
+    paths : sequence of Path
+        The files, in the order wanted.
+    resample : bool, default=False
+        Interpolate files on other axes onto the first file's axis (cropped to the common
+        range) instead of raising.
+    axis_name : str, optional
+        Name of the axis when the header does not say it.
+
+    Returns
+    -------
+    Spectra
+        ``metadata['files']`` lists the file names, ``metadata['wavelength']`` the wavelength
+        (Å) of the first header that has one.
+
+    Raises
+    ------
+    SpectraFileError
+        If a file is missing or unreadable.
+    SpectraFormatError
+        If a file is empty, has a non-numeric line, a non-monotonic axis, or (without
+        `resample`) another axis than the first file.
+    """
+    paths = [Path(p) for p in paths]
+    names = [name_of(p) for p in paths]
+    parsed = [parse_text(_read_bytes(p), f"'{p}'") for p in paths]
+    first = parsed[0]
+    check_axis(first.axis, f"'{paths[0]}'")
+    found = _units.header_axis(first.header)
+    if axis_name or not found:
+        # the caller's name wins; without one and without a header the axis is an index
+        name, unit, _ = _units.normalise(axis_name or "index", None, first.axis[:0])
+        factor = 1.0
+    else:
+        name, unit, factor = found
+    wavelength = next((w for w in (_units.header_wavelength(p.header) for p in parsed[:1]) if w),
+                      None)
+    extra = [_header_values(p.header) for p in parsed]
+    lengths = np.array([p.axis.size for p in parsed])
+    metadata = {"files": names}
+    if wavelength is not None:
+        metadata["wavelength"] = wavelength
+    per = {}
+    for field in ("labels", "train_ids", "pulse_ids", "monitor"):
+        if all(field in e for e in extra):
+            values = np.array([e[field] for e in extra])
+            per[field] = values.astype(np.int64) if field in ("train_ids", "pulse_ids") \
+                else values
+    if np.all(lengths == lengths[0]):
+        axes = np.stack([p.axis for p in parsed])
+        if np.all(np.abs(axes - first.axis) <= _axis_tol(first.axis)):
+            # the fast, common case: one axis for all files, stacked in one go
+            intensity = np.stack([p.y for p in parsed])
+            axis = first.axis * factor
+            return Spectra(intensity, axis, axis_name=name, axis_unit=unit, metadata=metadata,
+                           **per)
+    parts = []
+    for p, path, e in zip(parsed, paths, extra):
+        check_axis(p.axis, f"'{path}'")
+        kw = {f: np.array([e[f]]) for f in per}
+        parts.append(Spectra(p.y[None, :], p.axis * factor, axis_name=name,
+                             axis_unit=unit, metadata={"files": [name_of(path)]}, **kw))
+    out = stack(parts, [f"'{p}'" for p in paths], resample=resample)
+    if wavelength is not None:
+        out.metadata["wavelength"] = wavelength
+    return out
+
+
+def _axis_tol(axis: np.ndarray) -> float:
+    from ._common import AXIS_RTOL
+
+    return AXIS_RTOL * max(float(np.ptp(axis)), float(np.abs(axis).max()), 1e-300)
+
+
+# ---------------------------------------------------------------------- labels.csv
+def read_labels_csv(path: Path, names: Sequence[str]) -> np.ndarray:
+    """Labels of the files `names` from a ``file,label`` table.
+
+    Raises
+    ------
+    LabelError
+        If the table lacks the columns or a file has no label.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SpectraFileError(f"No such labels file: '{path}'.")
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        fields = [f.strip().lower() for f in (reader.fieldnames or [])]
+        if not set(_schema.LABELS_FILE_COLUMNS) <= set(fields):
+            raise LabelError(
+                f"'{path}' must have the columns {','.join(_schema.LABELS_FILE_COLUMNS)}; "
+                f"found {','.join(fields) or 'none'}."
+            )
+        reader.fieldnames = fields
+        table = {}
+        for row in reader:
+            file = (row["file"] or "").strip()
+            table[file] = (row["label"] or "").strip()
+            table.setdefault(Path(file).name, table[file])
+            table.setdefault(Path(file).stem, table[file])
+    labels = []
+    for name in names:
+        label = table.get(name, table.get(Path(name).stem))
+        if label is None:
+            raise LabelError(f"'{path}' has no label for the file {name}.")
+        labels.append(label)
+    return np.array(labels, dtype=str)
+
+
+def write_labels_csv(path: Path, names: Sequence[str], labels) -> None:
+    """Write a ``file,label`` table."""
+    with Path(path).open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(_schema.LABELS_FILE_COLUMNS)
+        writer.writerows(zip(names, (str(v) for v in labels)))
+
+
+# ---------------------------------------------------------------------- writing
+def _format(values: np.ndarray) -> list[str]:
+    # float32 needs 9 significant digits to round-trip, float64 repr's shortest form
+    if values.dtype == np.float32:
+        return [f"{v:.9g}" for v in values.tolist()]
+    return list(map(repr, values.astype(np.float64).tolist()))
+
+
+def write_text_folder(spectra: Spectra, folder: Path, *, stem: str | None = None) -> list[Path]:
+    """Write one ``<stem>_0001.xy`` file per spectrum plus ``labels.csv`` into `folder`.
+
+    The folder is written under a temporary name and renamed at the end. An existing folder
+    is replaced only if it holds nothing but text spectra and a labels table.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    folder = Path(folder)
+    if folder.exists():
+        if not folder.is_dir():
+            raise SpectraFileError(f"'{folder}' exists and is not a folder.")
+        foreign = [p.name for p in folder.iterdir()
+                   if p.suffix.lower() not in _schema.TEXT_SUFFIXES
+                   and p.name != _schema.LABELS_FILE]
+        if foreign:
+            raise SpectraFileError(
+                f"'{folder}' exists and holds other files ({', '.join(sorted(foreign)[:3])}); "
+                "choose a new or empty folder."
+            )
+    stem = stem or folder.name or "spectrum"
+    width = max(4, len(str(spectra.n_spectra)))
+    names = [f"{stem}_{i:0{width}d}.xy" for i in range(1, spectra.n_spectra + 1)]
+    writer = _TextWriter(spectra)
+    with atomic_path(folder, directory=True) as tmp:
+        for i, name in enumerate(names):
+            (tmp / name).write_text(writer.text(i), encoding="utf-8")
+        if spectra.labels is not None:
+            write_labels_csv(tmp / _schema.LABELS_FILE, names, spectra.labels)
+    return [folder / n for n in names]
+
+
+def write_text_file(spectra: Spectra, path) -> Path:
+    """Write a single spectrum as a two-column text file with a pyFAI-like header."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(_TextWriter(spectra).text(0), encoding="utf-8")
+    return path
+
+
+class _TextWriter:
+    """Formats spectra as pyFAI-like text: '#' header (wavelength in m, unit), two columns."""
+
+    def __init__(self, spectra: Spectra):
+        self.spectra = spectra
+        self.token = _units.to_token(spectra.axis_name, spectra.axis_unit)
+        head = [f"# written by specstate {__version__}"]
+        if spectra.wavelength:
+            head.append(f"# Wavelength: {spectra.wavelength / _ANGSTROM_PER_METRE!r}")
+        head.append(f"# Unit: {self.token}")
+        self.head = head
+        self.axis_text = _format(spectra.axis)
+
+    def text(self, i: int) -> str:
+        s = self.spectra
+        head = list(self.head)
+        if s.labels is not None:
+            head.append(f"# Label: {s.labels[i]}")
+        for label, field in (("Train ID", "train_ids"), ("Pulse ID", "pulse_ids")):
+            value = getattr(s, field)
+            if value is not None:
+                head.append(f"# {label}: {int(value[i])}")
+        if s.monitor is not None:
+            head.append(f"# Monitor: {float(s.monitor[i])!r}")
+        head.append(f"# {self.token:>14s} {'I':>14s}")
+        rows = map(" ".join, zip(self.axis_text, _format(s.intensity[i])))
+        return "\n".join(head) + "\n" + "\n".join(rows) + "\n"
