@@ -1,0 +1,329 @@
+"""The watch loop: classify every train of a live source, with alerts and model reloads."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ..exceptions import StreamError
+from .alerts import StateChangeDetector
+from .results import TrainResult, WatchSummary
+from .sources import DEFAULT_POLL_S, DEFAULT_RECV_TIMEOUT_S, Idle, Packet, open_source
+
+__all__ = ["Watcher", "watch"]
+
+log = logging.getLogger(__name__)
+
+#: A train older than this (seconds, from its source timestamp to receipt) counts as late.
+DEFAULT_LATE_AFTER_S = 1.0
+#: Default number of trains a new state must hold before an alert (no flapping on one train).
+DEFAULT_ALERT_TRAINS = 3
+#: Two axes are the same when they differ by less than this fraction of a grid step.
+AXIS_TOLERANCE_STEPS = 0.01
+# Problems after which a train is still classified.
+_NON_FATAL = frozenset({"nonfinite", "missing_monitor", "monitor_shape"})
+
+
+class _Model:
+    """A classifier, or a model file reloaded when it is replaced."""
+
+    def __init__(self, model):
+        self.path = None
+        self._sig = None
+        if isinstance(model, (str, os.PathLike)):
+            self.path = Path(model)
+            self._sig = self._signature()
+            self.clf = self._load()
+        else:
+            for attr in ("classify", "classes_", "axis_"):
+                if not hasattr(model, attr):
+                    raise StreamError(
+                        "The model must be a fitted SpectraClassifier or the path of a saved "
+                        f"one; got a {type(model).__name__} without {attr!r}."
+                    )
+            self.clf = model
+        self._refresh()
+
+    def _signature(self):
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size, st.st_ino
+
+    def _load(self):
+        from ..classifier import SpectraClassifier
+
+        return SpectraClassifier.load(self.path)
+
+    def _refresh(self) -> None:
+        self.classes = [str(c) for c in self.clf.classes_]
+        self.index = {c: i for i, c in enumerate(self.classes)}
+        self.axis = np.asarray(self.clf.axis_, dtype=np.float64)
+        steps = np.abs(np.diff(self.axis))
+        self.axis_atol = AXIS_TOLERANCE_STEPS * (float(steps.min()) if steps.size else 1.0)
+
+    def maybe_reload(self) -> bool:
+        """Reload the model file if it changed since it was read; True if reloaded."""
+        if self.path is None:
+            return False
+        sig = self._signature()
+        if sig is None or sig == self._sig:
+            return False
+        self._sig = sig
+        try:
+            clf = self._load()
+        except Exception as exc:  # noqa: BLE001 - keep classifying with the old model
+            log.warning("model file %s changed but cannot be loaded (%s); keeping the "
+                        "previous model", self.path, exc)
+            return False
+        self.clf = clf
+        self._refresh()
+        log.info("model reloaded from %s (classes %s)", self.path, self.classes)
+        return True
+
+
+class Watcher:
+    """Iterate over the trains of a live source, classified; keeps a :class:`WatchSummary`.
+
+    Parameters
+    ----------
+    model : SpectraClassifier or path-like
+        A fitted classifier, or the path of a saved one (then reloaded between trains when
+        the file is replaced).
+    source : str, path-like or source object
+        ``tcp://host:port`` of a Karabo bridge, or a folder where files appear
+        (see :func:`specstate.stream.open_source`).
+    source_name, key : str, optional
+        Bridge: source and key of the spectrum (found automatically when unambiguous).
+    monitor : str, optional
+        Bridge: ``'SOURCE:KEY'`` of a per-pulse monitor; folder: dataset path for
+        :func:`specstate.io.read`.
+    min_monitor : float, optional
+        Spectra whose monitor is below this (or NaN) are "no beam": not classified, counted.
+    sub : bool, default False
+        Bridge: SUB socket instead of REQ.
+    alert_trains : int, default 3
+        Trains a new state must hold before a state-change alert.
+    max_trains : int, optional
+        Stop after this many results.
+    duration : float, optional
+        Stop after this many seconds.
+    idle_timeout : float, optional
+        Stop when nothing arrived for this many seconds.
+    recv_timeout : float, default 1.0
+        Bridge: seconds the client waits for one train.
+    poll_interval : float, default 0.5
+        Folder: seconds between polls.
+    late_after : float, default 1.0
+        A train whose source timestamp is older than this at receipt counts as late.
+    read_kwargs : dict, optional
+        Folder: options for :func:`specstate.io.read`.
+    """
+
+    def __init__(self, model, source, *, source_name: str | None = None,
+                 key: str | None = None, monitor: str | None = None,
+                 min_monitor: float | None = None, sub: bool = False,
+                 alert_trains: int = DEFAULT_ALERT_TRAINS, max_trains: int | None = None,
+                 duration: float | None = None, idle_timeout: float | None = None,
+                 recv_timeout: float = DEFAULT_RECV_TIMEOUT_S,
+                 poll_interval: float = DEFAULT_POLL_S,
+                 late_after: float = DEFAULT_LATE_AFTER_S, read_kwargs: dict | None = None):
+        self.model = _Model(model)
+        self.source = open_source(source, source_name=source_name, key=key, monitor=monitor,
+                                  sub=sub, timeout=recv_timeout, poll_interval=poll_interval,
+                                  read_kwargs=read_kwargs)
+        self.min_monitor = None if min_monitor is None else float(min_monitor)
+        self.detector = StateChangeDetector(alert_trains)
+        self.max_trains = max_trains
+        self.duration = duration
+        self.idle_timeout = idle_timeout
+        self.late_after = late_after
+        self.summary = WatchSummary()
+        self._last_tid: int | None = None
+        self._last_shape_error: tuple | None = None
+
+    @property
+    def classes(self) -> list[str]:
+        """Class names of the current model."""
+        return self.model.classes
+
+    def __iter__(self) -> Iterator[TrainResult]:
+        summary = self.summary
+        summary.started = time.monotonic()
+        last_data = summary.started
+        items = iter(self.source)
+        try:
+            for item in items:
+                now = time.monotonic()
+                reloaded = self.model.maybe_reload()
+                if isinstance(item, Idle):
+                    summary.timeouts += item.reason == "timeout"
+                    summary.reconnects += item.reason == "reconnect"
+                    summary.model_reloads += reloaded
+                    if self._should_stop(now, last_data):
+                        return
+                    continue
+                last_data = now
+                result = self.process(item)
+                result.model_reloaded = reloaded
+                summary.add(result)
+                yield result
+                if self.max_trains is not None and summary.trains >= self.max_trains:
+                    return
+                if self._should_stop(time.monotonic(), last_data):
+                    return
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    def _should_stop(self, now: float, last_data: float) -> bool:
+        if self.duration is not None and now - self.summary.started >= self.duration:
+            return True
+        return self.idle_timeout is not None and now - last_data >= self.idle_timeout
+
+    # -- one train ---------------------------------------------------------------------------
+    def process(self, p: Packet) -> TrainResult:
+        """Classify one packet into a :class:`TrainResult` (never raises on bad data)."""
+        model = self.model
+        result = TrainResult(p.train_id, name=p.name, errors=dict(p.issues),
+                             counts=dict.fromkeys(model.classes, 0),
+                             fractions=dict.fromkeys(model.classes, math.nan))
+        self._order(p, result)
+        if p.error is not None:
+            return self._skip(result, p, p.error, p.message)
+        x = p.spectra
+        result.n_spectra = n = x.shape[0]
+        if x.shape[1] != model.axis.shape[0]:
+            return self._skip(result, p, "wrong_length",
+                              f"train {p.train_id} has spectra of {x.shape[1]} points; the "
+                              f"model expects {model.axis.shape[0]}")
+        if p.axis is not None and not np.allclose(p.axis, model.axis, rtol=0,
+                                                  atol=model.axis_atol):
+            return self._skip(result, p, "axis_mismatch",
+                              f"{p.name or p.train_id} is on an axis "
+                              f"[{p.axis[0]:g}, {p.axis[-1]:g}] other than the model's "
+                              f"[{model.axis[0]:g}, {model.axis[-1]:g}]")
+        self._last_shape_error = None
+        if x.dtype != np.float32:
+            x = x.astype(np.float32)
+        keep = _finite_rows(x)
+        n_bad = n - int(keep.sum())
+        if n_bad:
+            result.errors["nonfinite"] = n_bad
+        if p.monitor is not None:
+            result.monitor_mean = float(np.nanmean(p.monitor)) if p.monitor.size else math.nan
+            if self.min_monitor is not None:
+                with np.errstate(invalid="ignore"):
+                    beam = p.monitor >= self.min_monitor
+                result.no_beam = int((keep & ~beam).sum())
+                keep &= beam
+        n_keep = int(keep.sum())
+        if n_keep:
+            try:
+                cls = model.clf.classify(x if n_keep == n else x[keep])
+            except Exception as exc:  # noqa: BLE001 - one bad train never stops the loop
+                return self._skip(result, p, "classify", f"train {p.train_id}: {exc}")
+            self._fill(result, cls)
+        result.alert = self.detector.update(p.train_id if p.train_id is not None else -1,
+                                            result.state)
+        if result.alert is not None:
+            log.warning("state change at %s", result.alert)
+        result.latency = time.perf_counter() - p.received
+        return result
+
+    def _fill(self, result: TrainResult, cls) -> None:
+        model = self.model
+        labels = np.asarray(cls.labels).astype(str)
+        names, counts = np.unique(labels, return_counts=True)
+        total = int(counts.sum())
+        for name, c in zip(names.tolist(), counts.tolist()):
+            result.counts[name] = c
+        result.fractions = {k: v / total for k, v in result.counts.items()}
+        result.n_classified = total
+        result.state = str(names[int(np.argmax(counts))])
+        proba = np.asarray(cls.proba)
+        col = model.index.get(result.state)
+        if col is not None and proba.ndim == 2 and proba.shape[1] > col:
+            result.confidence = float(proba[:, col].mean())
+        else:
+            result.confidence = float(np.mean(cls.confidence))
+        result.ambiguous = int(np.count_nonzero(cls.ambiguous))
+
+    def _order(self, p: Packet, result: TrainResult) -> None:
+        tid = p.train_id
+        if tid is None:
+            return
+        last = self._last_tid
+        if last is not None and tid <= last:
+            result.late = True
+        else:
+            if last is not None and tid > last + 1:
+                result.skipped_before = tid - last - 1
+            self._last_tid = tid
+        if p.timestamp is not None and time.time() - p.timestamp > self.late_after:
+            result.late = True
+
+    def _skip(self, result: TrainResult, p: Packet, kind: str, message: str) -> TrainResult:
+        result.errors[kind] = result.errors.get(kind, 0) + 1
+        shape = (kind, None if p.spectra is None else p.spectra.shape[-1])
+        if kind in ("wrong_length", "axis_mismatch"):
+            if shape != self._last_shape_error:  # say it once per change, count every train
+                log.warning("%s; skipping such trains", message)
+            self._last_shape_error = shape
+        else:
+            log.warning("%s: %s", kind, message)
+        result.latency = time.perf_counter() - p.received
+        return result
+
+
+def _finite_rows(x: np.ndarray) -> np.ndarray:
+    """Rows of `x` without NaN/inf: a cheap row sum first, the exact test only where needed."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        keep = np.isfinite(x.sum(axis=1))
+    if not keep.all():  # a sum can overflow with finite values: check those rows exactly
+        bad = np.flatnonzero(~keep)
+        keep[bad] = np.isfinite(x[bad]).all(axis=1)
+    return keep
+
+
+def watch(model, source, *, source_name: str | None = None, key: str | None = None,
+          monitor: str | None = None, min_monitor: float | None = None,
+          **kwargs) -> Iterator[TrainResult]:
+    """Classify a live stream train by train; yields one :class:`TrainResult` per train.
+
+    Parameters
+    ----------
+    model : SpectraClassifier or path-like
+        A fitted classifier, or the path of a saved one (reloaded when the file is replaced).
+    source : str or path-like
+        ``tcp://host:port`` of a Karabo bridge, or a folder where ``.xy``/``.h5`` files appear.
+    source_name, key : str, optional
+        Bridge: source and key of the spectrum.
+    monitor : str, optional
+        Bridge: ``'SOURCE:KEY'`` of a per-pulse monitor.
+    min_monitor : float, optional
+        Spectra with a monitor below this are "no beam" (excluded from the state counts).
+    **kwargs
+        Further options of :class:`Watcher` (``sub``, ``alert_trains``, ``max_trains``,
+        ``duration``, ``idle_timeout``, ``recv_timeout``, ``poll_interval``, ``late_after``).
+
+    Yields
+    ------
+    TrainResult
+
+    Examples
+    --------
+    >>> for r in watch("model.h5", "tcp://localhost:4545", source_name="SPEC:output",
+    ...                key="data.spectrum", max_trains=100):  # doctest: +SKIP
+    ...     print(r.train_id, r.state, r.fractions)
+    """
+    yield from Watcher(model, source, source_name=source_name, key=key, monitor=monitor,
+                       min_monitor=min_monitor, **kwargs)
