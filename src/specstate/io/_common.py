@@ -17,7 +17,8 @@ from ..spectra import Spectra
 
 logger = logging.getLogger(__name__)
 
-NONFINITE_MODES = ("raise", "drop", "mask")
+#: what read() does with NaN/inf ('keep' leaves them, for inspection such as `specstate info`)
+NONFINITE_MODES = ("raise", "drop", "mask", "keep")
 #: relative tolerance (of the axis span) within which two files share one axis
 AXIS_RTOL = 1e-9
 _DIGITS = re.compile(r"(\d+)")
@@ -165,16 +166,18 @@ def _merge_masks(masks):
 def handle_nonfinite(spectra: Spectra, mode: str, where: str) -> Spectra:
     """Apply the ``nonfinite`` policy of :func:`specstate.io.read` to freshly read spectra.
 
-    ``'raise'`` refuses NaN/inf with a message that says how many and where; ``'drop'``
-    removes the spectra that hold any; ``'mask'`` marks the points that are non-finite in any
-    spectrum in ``Spectra.mask`` and sets the non-finite values to 0, so that arithmetic on the
-    intensities stays finite while later stages ignore those points.
+    ``'keep'`` leaves them; ``'raise'`` refuses NaN/inf with a message that says how many
+    and where; ``'drop'`` removes the spectra that hold any; ``'mask'`` marks the points that
+    are non-finite in any spectrum in ``Spectra.mask`` and sets the non-finite values to 0, so
+    that arithmetic on the intensities stays finite while later stages ignore those points.
     """
     if mode not in NONFINITE_MODES:
         raise SpectraFormatError(
             f"nonfinite must be one of {NONFINITE_MODES}; got {mode!r}."
         )
     x = spectra.intensity
+    if mode == "keep":
+        return spectra
     bad = ~np.isfinite(x)
     if not bad.any():
         return spectra
@@ -212,6 +215,11 @@ def handle_nonfinite(spectra: Spectra, mode: str, where: str) -> Spectra:
     intensity = np.where(bad, 0, x).astype(x.dtype, copy=False)
     mask = cols if spectra.mask is None else (spectra.mask | cols)
     return spectra.with_intensity(intensity, mask=mask)
+
+
+def reason(exc: BaseException) -> str:
+    """An exception's message without its final full stop, to embed in a sentence."""
+    return str(exc).strip().rstrip(".")
 
 
 def require_file(path: Path) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 from ..exceptions import SpectraFileError, SpectraFormatError
 from ..spectra import Spectra
 from . import _schema
-from ._common import NONFINITE_MODES, handle_nonfinite, natural_sort_key, stack
+from ._common import NONFINITE_MODES, handle_nonfinite, natural_sort_key, reason, stack
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ def _read_run(path: Path, *, source, key, monitor, trains) -> Spectra:
     except ImportError as exc:
         raise SpectraFileError(
             f"'{path}' is an EuXFEL run folder; reading runs needs the EuXFEL support "
-            f"(pip install 'specstate[euxfel]'): {exc}."
+            f"(pip install 'specstate[euxfel]'): {reason(exc)}."
         ) from None
     kwargs = {k: v for k, v in {"source": source, "key": key, "monitor": monitor,
                                 "trains": trains}.items() if v is not None}
@@ -124,7 +124,7 @@ def _read_run(path: Path, *, source, key, monitor, trains) -> Spectra:
     except ImportError as exc:
         raise SpectraFileError(
             f"Reading the EuXFEL run '{path}' needs extra-data "
-            f"(pip install 'specstate[euxfel]'): {exc}."
+            f"(pip install 'specstate[euxfel]'): {reason(exc)}."
         ) from None
 
 
@@ -177,10 +177,10 @@ def read(
     resample : bool, default=False
         Files on different axes are interpolated onto the first file's axis (cropped to the
         range they all cover); without it they raise an error.
-    nonfinite : {'raise', 'drop', 'mask'}, default='raise'
+    nonfinite : {'raise', 'drop', 'mask', 'keep'}, default='raise'
         NaN/inf intensities: refuse them (the message says how many and where), drop the
         spectra that hold any, or mask the points (``Spectra.mask``) where any spectrum has
-        one and set those values to 0.
+        one and set those values to 0; 'keep' leaves them as they are (for inspection).
     intensity, axis : str, optional
         HDF5 dataset paths of the intensity and the axis (default: found through NXdata).
     labels : str, Path or array-like, optional
@@ -240,7 +240,8 @@ def read(
     given = [f"{k}=" for k, v in run_options.items() if v is not None]
     if given:
         raise SpectraFormatError(
-            f"{', '.join(given)} apply to EuXFEL run folders (files like "
+            f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} only to EuXFEL run "
+            "folders (files like "
             f"RAW-R0012-DA01-S00000.h5), but '{os.fspath(items[0])}' is not one."
         )
     files, folders = [], []

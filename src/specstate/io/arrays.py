@@ -16,7 +16,7 @@ import numpy as np
 from ..exceptions import SpectraFileError, SpectraFormatError
 from ..spectra import Spectra
 from . import _units
-from ._common import atomic_path, check_axis, name_of
+from ._common import atomic_path, check_axis, name_of, reason
 
 _PER_SPECTRUM = ("labels", "train_ids", "pulse_ids", "monitor")
 _PARAM_PREFIX = "param_"
@@ -30,7 +30,7 @@ def _load(path: Path):
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise SpectraFileError(
             f"'{path}' cannot be read as a NumPy file (truncated, corrupt or holding Python "
-            f"objects): {exc}."
+            f"objects): {reason(exc)}."
         ) from None
 
 
@@ -80,7 +80,7 @@ def read_npz(path, *, axis_name: str | None = None) -> Spectra:
         try:
             arrays = {k: data[k] for k in data.files}
         except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-            raise SpectraFileError(f"'{path}' is truncated or corrupt: {exc}.") from None
+            raise SpectraFileError(f"'{path}' is truncated or corrupt: {reason(exc)}.") from None
     intensity = _intensity(arrays["intensity"], where)
     axis = arrays.get("axis")
     if axis is not None:

@@ -21,7 +21,7 @@ from ..exceptions import SpecstateError, SpectraFileError, SpectraFormatError
 from ..spectra import Spectra
 from . import _schema as S
 from . import _units
-from ._common import atomic_path, check_axis, name_of
+from ._common import atomic_path, check_axis, name_of, reason
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +202,8 @@ def read_hdf5(path, *, intensity: str | None = None, axis: str | None = None,
         f = h5py.File(path, "r")
     except OSError as exc:
         raise SpectraFileError(
-            f"{where} cannot be opened as HDF5 (truncated, corrupt or not an HDF5 file): {exc}."
+            f"{where} cannot be opened as HDF5 (truncated, corrupt or not an HDF5 file): "
+            f"{reason(exc)}."
         ) from None
     try:
         with f:
@@ -213,7 +214,7 @@ def read_hdf5(path, *, intensity: str | None = None, axis: str | None = None,
         raise
     except (OSError, RuntimeError, KeyError) as exc:
         raise SpectraFileError(
-            f"{where} is truncated or corrupt: reading it failed ({exc})."
+            f"{where} is truncated or corrupt: reading it failed ({reason(exc)})."
         ) from None
 
 

@@ -19,7 +19,7 @@ from .._version import __version__
 from ..exceptions import LabelError, SpectraFileError, SpectraFormatError
 from ..spectra import Spectra
 from . import _schema, _units
-from ._common import atomic_path, check_axis, name_of, stack
+from ._common import atomic_path, check_axis, name_of, reason, stack
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ def _read_bytes(path: Path) -> bytes:
     except IsADirectoryError:
         raise SpectraFileError(f"'{path}' is a folder, expected a text file.") from None
     except OSError as exc:
-        raise SpectraFileError(f"Cannot read '{path}': {exc.strerror or exc}.") from None
+        raise SpectraFileError(f"Cannot read '{path}': {reason(exc.strerror or exc)}.") from None
 
 
 def _header_values(header: list[str]) -> dict:
