@@ -1,0 +1,170 @@
+"""``specstate classify MODEL DATA [DATA ...] -o OUT``: the state of every spectrum.
+
+One input: ``OUT`` is a results file, ``.csv`` or ``.nxs`` (NeXus with provenance) by its
+extension, and a summary is printed (spectra per state, ambiguous ones, the transitions
+located along the run). Several inputs, or ``--dask`` / ``--scheduler``: ``OUT`` is a folder
+that gets one results file per input (named after it, ``--format`` nxs or csv), the inputs
+run in parallel on a Dask cluster (``--dask``: a local one with ``--workers`` processes;
+``--scheduler ADDRESS``: an existing one, or ``slurm`` etc. for a dask-jobqueue cluster from
+the Dask configuration); without them one after the other in this process.
+
+Exit status: 0 when every input was classified; 1 when some inputs failed (each is reported,
+the others' results are written); 2 for bad usage, a bad model, or a single input that cannot
+be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ._common import add_input_arguments, read_input, read_kwargs
+
+HELP = "classify spectra with a fitted model; write the states as .csv or NeXus (.nxs)"
+
+EXIT_OK = 0
+EXIT_SOME_FAILED = 1
+EXIT_USAGE = 2
+#: widest state name shown in the summary table before it is cut
+_NAME_WIDTH = 24
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``specstate classify``."""
+    parser.add_argument("model", metavar="MODEL", help="model file written by 'specstate fit'")
+    parser.add_argument("data", metavar="DATA", nargs="+",
+                        help="spectra: file, folder, glob or EuXFEL run folder (several: one "
+                             "results file each in the -o folder)")
+    parser.add_argument("-o", "--output", metavar="OUT",
+                        help="results file (.csv or .nxs) for one input; a folder for several "
+                             "inputs or --dask")
+    parser.add_argument("--format", choices=("nxs", "csv"), default="nxs",
+                        help="format of the per-input results files in an -o folder "
+                             "(default: nxs)")
+    add_input_arguments(parser)
+    g = parser.add_argument_group("many inputs in parallel (Dask)")
+    g.add_argument("--dask", action="store_true",
+                   help="run the inputs on a Dask cluster (default: a local one)")
+    g.add_argument("--scheduler", metavar="ADDRESS",
+                   help="existing Dask scheduler (tcp://host:8786 or a scheduler file), or "
+                        "slurm/pbs/sge/lsf for a dask-jobqueue cluster from your Dask config; "
+                        "implies --dask")
+    g.add_argument("--workers", type=int, metavar="N",
+                   help="workers of a local or jobqueue cluster (default: one per CPU core)")
+    g.add_argument("--chunk-trains", type=int, metavar="N",
+                   help="split each EuXFEL run into tasks of N trains")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _counts_table(labels, classes, ambiguous) -> list[str]:
+    labels = np.asarray(labels).astype(str)
+    names = [str(c) for c in classes]
+    width = min(max(len("state"), *(len(c) for c in names)), _NAME_WIDTH)
+    lines = [f"  {'state':<{width}}  {'spectra':>8}"]
+    for name in names:
+        lines.append(f"  {name[:width]:<{width}}  {int(np.count_nonzero(labels == name)):>8}")
+    lines.append(f"  {'ambiguous':<{width}}  {int(np.count_nonzero(ambiguous)):>8}")
+    return lines
+
+
+def _transition_lines(result, classes, spectra) -> list[str]:
+    try:
+        from ..transitions import locate_transitions
+    except ImportError:  # pragma: no cover - transitions not in this build
+        return []
+    found = locate_transitions(result.proba, classes, ambiguous=result.ambiguous)
+    if not found:
+        return ["  transitions: none"]
+    lines = ["  transitions:"]
+    tids, pids = spectra.train_ids, spectra.pulse_ids
+    for t in found:
+        where = f"spectrum {t.index}"
+        if tids is not None:
+            where += f" (train {int(tids[t.index])}"
+            where += f", pulse {int(pids[t.index])})" if pids is not None else ")"
+        last, first = t.low_confidence
+        lines.append(f"    {t.from_state} -> {t.to_state} at {where}; low confidence "
+                     f"between spectra {last} and {first}")
+    return lines
+
+
+def _run_single(args, model_path: Path) -> int:
+    from ..classifier import SpectraClassifier
+    from ..io.results import write_results
+
+    model = SpectraClassifier.load(model_path)
+    spectra = read_input(args.data[0], args)
+    result = model.classify(spectra)
+    out = None
+    if args.output:
+        params = {"model": str(model_path), **{f"read_{k}": v for k, v in
+                                                read_kwargs(args).items()}}
+        out = write_results(args.output, result, spectra, model, model_path=model_path,
+                            inputs=None if spectra.metadata.get("run") else args.data,
+                            parameters=params)
+    head = f"{args.data[0]}: {len(result.labels)} spectra"
+    print(head + (f" -> {out}" if out else ""))
+    for line in _counts_table(result.labels, model.classes_, result.ambiguous):
+        print(line)
+    for line in _transition_lines(result, model.classes_, spectra):
+        print(line)
+    return EXIT_OK
+
+
+def _run_many(args, model_path: Path) -> int:
+    from ..exceptions import SpectraFormatError
+    from ..parallel import SYNCHRONOUS, classify_many
+
+    if not args.output:
+        raise SpectraFormatError(
+            "Several inputs (or --dask) need -o FOLDER for the per-input results files."
+        )
+    out = Path(args.output)
+    if out.suffix.lower() in (".nxs", ".csv", ".h5", ".nx5", ".hdf5") or out.is_file():
+        raise SpectraFormatError(
+            f"With several inputs (or --dask) -o must be a folder; got the file name '{out}'."
+        )
+    use_dask = args.dask or args.scheduler is not None
+    status = classify_many(
+        model_path,
+        args.data,
+        out,
+        scheduler=args.scheduler if use_dask else SYNCHRONOUS,
+        n_workers=args.workers,
+        read_kwargs=read_kwargs(args),
+        progress=not args.no_progress,
+        fmt=args.format,
+        chunk_trains=args.chunk_trains,
+    )
+    width = max(len(s.input) for s in status)
+    for s in status:
+        if s.ok:
+            counts = ", ".join(f"{k}: {v}" for k, v in s.counts.items())
+            print(f"{s.input:<{width}}  {s.n_spectra:>8} spectra  {counts}; "
+                  f"ambiguous: {s.n_ambiguous} -> {s.output}")
+        else:
+            print(f"{s.input:<{width}}  FAILED: {s.error}")
+    failed = sum(not s.ok for s in status)
+    if failed:
+        print(f"error: {failed} of {len(status)} inputs failed", file=sys.stderr)
+        return EXIT_SOME_FAILED
+    return EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``specstate classify``."""
+    from ..exceptions import SpectraFileError
+
+    model_path = Path(args.model)
+    if not model_path.is_file():
+        raise SpectraFileError(f"The model file '{model_path}' does not exist.")
+    if args.workers is not None and args.workers < 1:
+        from ..exceptions import SpectraFormatError
+
+        raise SpectraFormatError(f"--workers must be at least 1; got {args.workers}.")
+    if len(args.data) == 1 and not (args.dask or args.scheduler is not None):
+        return _run_single(args, model_path)
+    return _run_many(args, model_path)

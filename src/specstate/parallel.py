@@ -1,0 +1,469 @@
+"""Classify many runs or files at once on a Dask cluster.
+
+:func:`classify_many` makes one task per input (or per chunk of trains of a large EuXFEL
+run), runs them on a :mod:`dask.distributed` cluster and writes one results file per input.
+Each worker loads the model itself from its path (once per worker process, then cached) and
+reads its own input, so neither the model's arrays nor the spectra travel through the
+scheduler; only the per-spectrum results (labels, probabilities, ids) come back. A task that
+fails marks its input as failed and the others go on.
+
+The cluster:
+
+* ``scheduler=None``: the scheduler named by Dask's configuration key
+  ``scheduler-address`` if set, else a :class:`distributed.LocalCluster` on this machine
+  (``n_workers`` processes of one thread);
+* ``scheduler="tcp://host:8786"``: an existing scheduler; a path to a JSON file: a
+  scheduler file (``dask scheduler --scheduler-file``);
+* ``scheduler="slurm"`` (or ``"pbs"``, ``"sge"``, ``"lsf"``, ``"htcondor"``, ``"oar"``,
+  ``"moab"``): a :mod:`dask_jobqueue` cluster configured from the user's Dask configuration
+  (``~/.config/dask/jobqueue.yaml``), scaled to ``n_workers``;
+* ``scheduler="synchronous"``: no Dask, every task in this process (the serial path);
+* a :class:`distributed.Client`: used as it is.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .exceptions import SpecstateError, SpectraFormatError
+
+__all__ = ["classify_many", "classify_input", "RunStatus", "JOBQUEUE_CLUSTERS", "SYNCHRONOUS"]
+
+logger = logging.getLogger(__name__)
+
+#: ``scheduler`` value that runs every task in this process, without Dask
+SYNCHRONOUS = "synchronous"
+#: ``scheduler`` names that start a dask-jobqueue cluster -> its class name
+JOBQUEUE_CLUSTERS = {
+    "slurm": "SLURMCluster",
+    "pbs": "PBSCluster",
+    "sge": "SGECluster",
+    "lsf": "LSFCluster",
+    "htcondor": "HTCondorCluster",
+    "oar": "OARCluster",
+    "moab": "MoabCluster",
+}
+#: formats of the per-input results files
+RESULT_FORMATS = ("nxs", "csv")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass
+class RunStatus:
+    """What became of one input.
+
+    Attributes
+    ----------
+    input : str
+        The input path as given.
+    output : pathlib.Path or None
+        The results file written (None if the input failed).
+    n_spectra : int
+        Number of spectra classified.
+    counts : dict
+        Number of spectra per state (state name -> count).
+    n_ambiguous : int
+        Number of spectra flagged ambiguous.
+    error : str or None
+        Why the input failed, in one sentence; None if it succeeded.
+    """
+
+    input: str
+    output: Path | None = None
+    n_spectra: int = 0
+    counts: dict = field(default_factory=dict)
+    n_ambiguous: int = 0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the input was classified and its results written."""
+        return self.error is None
+
+
+@dataclass
+class ClassifiedChunk:
+    """Per-spectrum results of one task, without the spectra (what a worker sends back).
+
+    It has the attributes of a :class:`~specstate.classifier.Classification` and the ids and
+    metadata of the spectra, so it serves as both in :func:`specstate.io.results.write_results`.
+    """
+
+    labels: np.ndarray
+    proba: np.ndarray
+    confidence: np.ndarray
+    ambiguous: np.ndarray
+    train_ids: np.ndarray | None = None
+    pulse_ids: np.ndarray | None = None
+    metadata: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[ClassifiedChunk]) -> ClassifiedChunk:
+        """Join the chunks of one input, in order."""
+        if len(parts) == 1:
+            return parts[0]
+
+        def cat(name):
+            values = [getattr(p, name) for p in parts]
+            return None if any(v is None for v in values) else np.concatenate(values)
+
+        meta = dict(parts[0].metadata)
+        files = sorted({f for p in parts for f in p.metadata.get("files", [])})
+        if files:
+            meta["files"] = files
+        return cls(cat("labels"), cat("proba"), cat("confidence"), cat("ambiguous"),
+                   cat("train_ids"), cat("pulse_ids"), meta)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_model(path: str, mtime_ns: int, size: int):
+    """Load a model once per process (the key changes when the file does)."""
+    from .classifier import SpectraClassifier
+
+    logger.debug("Loading the model %s in process %d.", path, os.getpid())
+    return SpectraClassifier.load(path)
+
+
+def load_model(model_path):
+    """The model in `model_path`, loaded once per process and cached.
+
+    Parameters
+    ----------
+    model_path : str or path-like
+        A model file written by :meth:`specstate.SpectraClassifier.save`.
+
+    Returns
+    -------
+    SpectraClassifier
+        The fitted model (shared by the tasks of this process: do not modify it).
+    """
+    p = Path(model_path).resolve()
+    st = p.stat()
+    return _cached_model(str(p), st.st_mtime_ns, st.st_size)
+
+
+def classify_input(model_path, path, read_kwargs: Mapping | None = None) -> ClassifiedChunk:
+    """Read one input and classify it (the work of one task).
+
+    Parameters
+    ----------
+    model_path : str or path-like
+        The model file; loaded in this process (cached).
+    path : str or path-like
+        The input (file, folder, glob or EuXFEL run folder), read by :func:`specstate.io.read`.
+    read_kwargs : mapping, optional
+        Keyword arguments of :func:`specstate.io.read` (``source``, ``key``, ``trains``...).
+
+    Returns
+    -------
+    ClassifiedChunk
+        Per-spectrum labels, probabilities, confidence, ambiguity and ids.
+    """
+    from . import io
+
+    model = load_model(model_path)
+    spectra = io.read(path, **dict(read_kwargs or {}))
+    result = model.classify(spectra)
+    return ClassifiedChunk(
+        np.asarray(result.labels),
+        np.asarray(result.proba),
+        np.asarray(result.confidence),
+        np.asarray(result.ambiguous, dtype=bool),
+        spectra.train_ids,
+        spectra.pulse_ids,
+        {k: v for k, v in spectra.metadata.items() if k in ("files", "run", "source", "key")},
+    )
+
+
+def output_names(inputs: Sequence, suffix: str) -> list[str]:
+    """One distinct file name per input, derived from its path (``r0042.nxs``).
+
+    Parameters
+    ----------
+    inputs : sequence of str or path-like
+        The inputs.
+    suffix : str
+        Extension of the results files, e.g. ``'.nxs'``.
+
+    Returns
+    -------
+    list of str
+        File names; a name used twice gets the parent folder's name in front
+        (``raw_r0042.nxs``), then a counter.
+    """
+    stems = []
+    for item in inputs:
+        p = Path(str(item).rstrip("/"))
+        stem = p.name if p.is_dir() else p.stem
+        stems.append(_UNSAFE.sub("_", stem.replace("*", "all")) or "input")
+    names, seen = [], set()
+    for item, stem in zip(inputs, stems):
+        name = stem
+        if stems.count(stem) > 1:
+            parent = Path(str(item).rstrip("/")).parent.name
+            name = _UNSAFE.sub("_", f"{parent}_{stem}") if parent else stem
+        base, k = name, 2
+        while name in seen:
+            name, k = f"{base}-{k}", k + 1
+        seen.add(name)
+        names.append(name + suffix)
+    return names
+
+
+def _plan(i, item, read_kwargs, chunk_trains):
+    """The tasks of input number `i`: (input index, chunk index, path, read kwargs)."""
+    from .io.euxfel import is_run_folder, parse_trains
+
+    kwargs = dict(read_kwargs or {})
+    if not (chunk_trains and is_run_folder(item)):
+        return [(i, 0, item, kwargs)]
+    from extra_data import RunDirectory
+
+    run = RunDirectory(str(item))
+    selector = parse_trains(kwargs.get("trains"))
+    if selector is not None:
+        run = run.select_trains(selector)
+    ids = np.asarray(run.train_ids, dtype=np.uint64)
+    n_chunks = max(1, -(-ids.size // int(chunk_trains)))  # ceil division
+    return [
+        (i, j, item, {**kwargs, "trains": [int(t) for t in part]})
+        for j, part in enumerate(np.array_split(ids, n_chunks))
+    ]
+
+
+class _InProcess:
+    """The serial executor: runs each task here, in order."""
+
+    def run(self, tasks, model_path):
+        for t in tasks:
+            try:
+                yield t, classify_input(model_path, t[2], t[3]), None
+            except Exception as exc:  # noqa: BLE001 - a failing input must not stop the rest
+                yield t, None, exc
+
+
+class _DaskExecutor:
+    def __init__(self, client):
+        self.client = client
+
+    def run(self, tasks, model_path):
+        from distributed import as_completed
+
+        model_path = str(model_path)
+        futures = {}
+        for t in tasks:
+            fut = self.client.submit(classify_input, model_path, str(t[2]), t[3], pure=False,
+                                     key=f"specstate-classify-{t[0]}-{t[1]}-{os.urandom(4).hex()}")
+            futures[fut] = t
+        for fut in as_completed(futures):
+            t = futures[fut]
+            try:
+                yield t, fut.result(), None
+            except Exception as exc:  # noqa: BLE001 - a failing input must not stop the rest
+                yield t, None, exc
+            finally:
+                fut.release()
+
+
+def _connect(scheduler, n_workers, processes):
+    """Return (client, things to close)."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    if isinstance(scheduler, Client):
+        return scheduler, []
+    if scheduler is None:
+        address = dask.config.get("scheduler-address", None)
+        if address:
+            logger.info("Connecting to the Dask scheduler %s (from the Dask config).", address)
+            client = Client(address)
+            return client, [client]
+        cluster = LocalCluster(
+            n_workers=n_workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=processes,
+            dashboard_address=None,
+        )
+        client = Client(cluster)
+        return client, [client, cluster]
+    name = str(scheduler)
+    if name.lower() in JOBQUEUE_CLUSTERS:
+        try:
+            import dask_jobqueue
+        except ImportError:
+            raise SpectraFormatError(
+                f"The scheduler {name!r} needs the package dask-jobqueue "
+                "(pip install dask-jobqueue)."
+            ) from None
+        cluster = getattr(dask_jobqueue, JOBQUEUE_CLUSTERS[name.lower()])()
+        if n_workers:
+            cluster.scale(n=n_workers)
+        client = Client(cluster)
+        return client, [client, cluster]
+    if Path(name).is_file():
+        client = Client(scheduler_file=name)
+        return client, [client]
+    client = Client(name)
+    return client, [client]
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, SpecstateError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return f"{type(exc).__name__}: {exc}"
+
+
+def classify_many(
+    model_path,
+    inputs: Sequence,
+    out_dir,
+    *,
+    scheduler: Any = None,
+    n_workers: int | None = None,
+    read_kwargs: Mapping | None = None,
+    progress: bool = True,
+    fmt: str = "nxs",
+    chunk_trains: int | None = None,
+    processes: bool = True,
+    parameters: Mapping | None = None,
+) -> list[RunStatus]:
+    """Classify many inputs in parallel and write one results file per input.
+
+    Parameters
+    ----------
+    model_path : str or path-like
+        Model file (:meth:`specstate.SpectraClassifier.save`); every worker loads it itself.
+    inputs : sequence of str or path-like
+        Run folders, files, folders or globs, each read by :func:`specstate.io.read`.
+    out_dir : str or path-like
+        Folder for the results (created); one file per input named after it
+        (:func:`output_names`), e.g. ``r0042.nxs``.
+    scheduler : None, str or distributed.Client, optional
+        Where to run (see the module documentation): None for the Dask config's
+        ``scheduler-address`` or else a local cluster, an address or scheduler file, a
+        dask-jobqueue name such as ``'slurm'``, or ``'synchronous'`` for no Dask.
+    n_workers : int, optional
+        Workers of a cluster started here (default: one per CPU core).
+    read_kwargs : mapping, optional
+        Options of :func:`specstate.io.read` shared by all inputs (``source``, ``key``,
+        ``monitor``, ``trains``...).
+    progress : bool, default=True
+        Show a progress bar (tqdm, on stderr) over the tasks.
+    fmt : {'nxs', 'csv'}, default='nxs'
+        Format of the results files.
+    chunk_trains : int, optional
+        Split EuXFEL runs into tasks of this many trains (for big runs); default: one task
+        per input.
+    processes : bool, default=True
+        Local cluster only: workers are processes (True) or threads of this process.
+    parameters : mapping, optional
+        Extra parameters recorded in the provenance of each results file.
+
+    Returns
+    -------
+    list of RunStatus
+        One per input, in the order of `inputs`; ``status.ok`` tells whether it succeeded,
+        ``status.error`` why not.
+
+    Raises
+    ------
+    SpectraFormatError
+        If `fmt` is unknown or `inputs` is empty.
+    SpectraFileError, ModelFileError
+        If the model cannot be loaded (checked here before any task starts).
+
+    Examples
+    --------
+    >>> status = classify_many("model.h5", ["raw/r0042", "raw/r0043"], "results/",
+    ...                        read_kwargs={"source": "FXE_DET_SPEC/DET/A:output",
+    ...                                     "key": "data.spectrum"},
+    ...                        n_workers=2)  # doctest: +SKIP
+    >>> [s.ok for s in status]  # doctest: +SKIP
+    [True, True]
+    """
+    from tqdm.auto import tqdm
+
+    from .io.results import write_results
+
+    if fmt not in RESULT_FORMATS:
+        raise SpectraFormatError(
+            f"The results format must be one of {RESULT_FORMATS}; got {fmt!r}."
+        )
+    inputs = [str(p) for p in inputs]
+    if not inputs:
+        raise SpectraFormatError("classify_many needs at least one input; got none.")
+    model_path = Path(model_path)
+    model = load_model(model_path)  # fail early on a bad model; the client writes the regions
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = output_names(inputs, f".{fmt}")
+    status = [RunStatus(p) for p in inputs]
+    tasks = []
+    for i, item in enumerate(inputs):
+        try:
+            tasks.extend(_plan(i, item, read_kwargs, chunk_trains))
+        except Exception as exc:  # noqa: BLE001 - report and go on with the others
+            status[i].error = _error_text(exc)
+    n_parts = {}
+    for i, _, _, _ in tasks:
+        n_parts[i] = n_parts.get(i, 0) + 1
+    parts: dict[int, dict[int, ClassifiedChunk]] = {i: {} for i in n_parts}
+
+    closers = []
+    if scheduler == SYNCHRONOUS:
+        executor = _InProcess()
+    else:
+        client, closers = _connect(scheduler, n_workers, processes)
+        executor = _DaskExecutor(client)
+    params = {
+        "model": str(model_path),
+        "scheduler": str(scheduler) if scheduler is not None else "local",
+        "chunk_trains": chunk_trains,
+        **{f"read_{k}": v for k, v in dict(read_kwargs or {}).items()},
+        **dict(parameters or {}),
+    }
+    try:
+        bar = tqdm(total=len(tasks), desc="classifying", unit="task", disable=not progress)
+        for (i, j, _, _), chunk, exc in executor.run(tasks, model_path):
+            bar.update(1)
+            if status[i].error is not None:
+                continue
+            if exc is not None:
+                status[i].error = _error_text(exc)
+                logger.warning("%s failed: %s", inputs[i], status[i].error)
+                continue
+            parts[i][j] = chunk
+            if len(parts[i]) < n_parts[i]:
+                continue
+            result = ClassifiedChunk.concatenate([parts[i][k] for k in sorted(parts[i])])
+            parts[i].clear()
+            try:
+                out = write_results(out_dir / names[i], result, result, model,
+                                    model_path=model_path, parameters=params)
+            except Exception as exc:  # noqa: BLE001 - report and go on with the others
+                status[i].error = _error_text(exc)
+                continue
+            labels, counts = np.unique(result.labels.astype(str), return_counts=True)
+            status[i].output = out
+            status[i].n_spectra = len(result)
+            status[i].counts = dict(zip(labels.tolist(), counts.tolist()))
+            status[i].n_ambiguous = int(np.count_nonzero(result.ambiguous))
+        bar.close()
+    finally:
+        for obj in closers:
+            obj.close()
+    return status
