@@ -295,6 +295,7 @@ def _connect(scheduler, n_workers, processes):
             threads_per_worker=1,
             processes=processes,
             dashboard_address=None,
+            silence_logs=logging.WARNING,  # the cluster's own INFO chatter is not ours
         )
         client = Client(cluster)
         return client, [client, cluster]
@@ -444,7 +445,7 @@ def classify_many(
                 continue
             if exc is not None:
                 status[i].error = _error_text(exc)
-                logger.warning("%s failed: %s", inputs[i], status[i].error)
+                logger.info("%s failed: %s", inputs[i], status[i].error)
                 continue
             parts[i][j] = chunk
             if len(parts[i]) < n_parts[i]:

@@ -16,6 +16,7 @@ be read.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def _counts_table(labels, classes, ambiguous) -> list[str]:
     labels = np.asarray(labels).astype(str)
     names = [str(c) for c in classes]
-    width = min(max(len("state"), *(len(c) for c in names)), _NAME_WIDTH)
+    width = min(max(len("ambiguous"), *(len(c) for c in names)), _NAME_WIDTH)
     lines = [f"  {'state':<{width}}  {'spectra':>8}"]
     for name in names:
         lines.append(f"  {name[:width]:<{width}}  {int(np.count_nonzero(labels == name)):>8}")
@@ -128,6 +129,9 @@ def _run_many(args, model_path: Path) -> int:
             f"With several inputs (or --dask) -o must be a folder; got the file name '{out}'."
         )
     use_dask = args.dask or args.scheduler is not None
+    if getattr(args, "verbose", 0) < 2:
+        # Dask's INFO chatter (workers starting and stopping) is not for this terminal.
+        logging.getLogger("distributed").setLevel(logging.WARNING)
     status = classify_many(
         model_path,
         args.data,
