@@ -117,10 +117,8 @@ def _read_run(path: Path, *, source, key, monitor, trains) -> Spectra:
             f"'{path}' is an EuXFEL run folder; reading runs needs the EuXFEL support "
             f"(pip install 'specstate[euxfel]'): {reason(exc)}."
         ) from None
-    kwargs = {k: v for k, v in {"source": source, "key": key, "monitor": monitor,
-                                "trains": trains}.items() if v is not None}
     try:
-        return euxfel.read_run(path, **kwargs)
+        return euxfel.read_run(path, source=source, key=key, monitor=monitor, trains=trains)
     except ImportError as exc:
         raise SpectraFileError(
             f"Reading the EuXFEL run '{path}' needs extra-data "

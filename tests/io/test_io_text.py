@@ -1,0 +1,246 @@
+"""Two-column text spectra: pyFAI headers, folders, globs, natural order, labels, resampling."""
+
+import numpy as np
+import pytest
+
+from specstate import Spectra
+from specstate.exceptions import LabelError, SpectraFileError, SpectraFormatError
+from specstate.io import natural_sort_key, read, write
+
+PYFAI_HEADER = """# == pyFAI calibration ==
+# Distance Sample to Detector: 0.2 m
+# PONI: 1.000e-01, 1.000e-01 m
+# Rotations: 0.000000 0.000000 0.000000 rad
+#
+# == Fit2d calibration ==
+# Distance Sample-beamCenter: 200.000 mm
+# Center: x=1000.000, y=1000.000 pix
+# Tilt: 0.000 deg  TiltPlanRot: 0.000 deg
+#
+# Detector Detector	 Spline= None	 PixelSize= 5.500e-05, 5.500e-05 m
+# Wavelength: 4.1e-11
+# Mask applied: False
+# Dark current applied: False
+# Flat field applied: False
+# Polarization factor applied: False
+# Normalization factor applied: 1.0
+# --> /data/scan_0001.edf
+#{unit:>14s} {i:>14s}
+"""
+
+
+def write_xy(path, x, y, unit="2th_deg", sep=" "):
+    header = PYFAI_HEADER.format(unit=unit, i="I")
+    body = "\n".join(f"{a!r}{sep}{b!r}" for a, b in zip(np.asarray(x).tolist(),
+                                                     np.asarray(y).tolist()))
+    path.write_text(header + body + "\n")
+    return path
+
+
+def make_folder(folder, n=5, m=40, start=10.0, stop=20.0):
+    folder.mkdir()
+    x = np.linspace(start, stop, m)
+    rng = np.random.default_rng(1)
+    ys = rng.random((n, m))
+    for i in range(n):
+        write_xy(folder / f"scan_{i + 1}.xy", x, ys[i])
+    return x, ys
+
+
+def test_pyfai_header_gives_unit_and_wavelength(tmp_path):
+    x = np.linspace(9.5, 26.0, 30)
+    path = write_xy(tmp_path / "a.xy", x, np.arange(30.0))
+    s = read(path)
+    assert s.shape == (1, 30)
+    assert (s.axis_name, s.axis_unit) == ("2theta", "deg")
+    assert s.metadata["wavelength"] == pytest.approx(0.41, rel=1e-12)
+    assert s.metadata["files"] == ["a.xy"]
+    np.testing.assert_array_equal(s.axis, x)
+    np.testing.assert_array_equal(s.intensity[0], np.arange(30.0))
+
+
+@pytest.mark.parametrize(
+    ("unit", "name", "factor"),
+    [("q_nm^-1", "q", 0.1), ("q_A^-1", "q", 1.0), ("2th_rad", "2theta", 180 / np.pi)],
+)
+def test_pyfai_units_are_converted(tmp_path, unit, name, factor):
+    x = np.linspace(1.0, 2.0, 10)
+    s = read(write_xy(tmp_path / "a.xy", x, x, unit=unit))
+    assert s.axis_name == name
+    np.testing.assert_allclose(s.axis, x * factor)
+
+
+def test_unit_line_and_comma_separated(tmp_path):
+    path = tmp_path / "e.dat"
+    path.write_text("# Unit: energy_eV\n7040.0,1\n7040.5,2\n7041.0,3\n")
+    s = read(path)
+    assert (s.axis_name, s.axis_unit) == ("energy", "eV")
+    np.testing.assert_array_equal(s.intensity[0], [1, 2, 3])
+
+
+def test_column_title_line_and_third_column(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_text("2theta intensity sigma\n1 10 1\n2 20 1\n3 30 1\n")
+    s = read(path)
+    assert s.axis_name == "2theta"
+    np.testing.assert_array_equal(s.intensity[0], [10, 20, 30])
+
+
+def test_natural_sort_key():
+    names = ["p_10.xy", "p_2.xy", "p_1.xy", "P_3.xy"]
+    assert sorted(names, key=natural_sort_key) == ["p_1.xy", "p_2.xy", "P_3.xy", "p_10.xy"]
+
+
+def test_folder_is_read_in_natural_order(tmp_path):
+    folder = tmp_path / "ramp"
+    folder.mkdir()
+    x = np.linspace(0, 1, 8)
+    for i in (1, 2, 10, 11, 3):
+        write_xy(folder / f"scan_{i}.xy", x, np.full(8, float(i)))
+    (folder / "notes.md").write_text("not a spectrum")
+    s = read(folder)
+    assert s.metadata["files"] == ["scan_1.xy", "scan_2.xy", "scan_3.xy", "scan_10.xy",
+                                   "scan_11.xy"]
+    np.testing.assert_array_equal(s.intensity[:, 0], [1, 2, 3, 10, 11])
+
+
+def test_glob_and_list(tmp_path):
+    _, ys = make_folder(tmp_path / "d", n=12)
+    s = read(str(tmp_path / "d" / "scan_1*.xy"))
+    assert s.metadata["files"] == ["scan_1.xy", "scan_10.xy", "scan_11.xy", "scan_12.xy"]
+    np.testing.assert_array_equal(s.intensity[1], ys[9])
+    t = read([tmp_path / "d" / "scan_3.xy", tmp_path / "d" / "scan_1.xy"])
+    np.testing.assert_array_equal(t.intensity, ys[[2, 0]])
+
+
+def test_labels_csv_in_folder_and_explicit(tmp_path):
+    make_folder(tmp_path / "d", n=4)
+    (tmp_path / "d" / "labels.csv").write_text(
+        "file,label\nscan_1.xy,bcc\nscan_2.xy,bcc\nscan_3.xy,hcp\nscan_4.xy,hcp\n")
+    s = read(tmp_path / "d")
+    assert s.labels.tolist() == ["bcc", "bcc", "hcp", "hcp"]
+    other = tmp_path / "other.csv"
+    other.write_text("file,label\nscan_1,a\nscan_2,b\nscan_3,c\nscan_4,d\n")  # stems match too
+    assert read(tmp_path / "d", labels=other).labels.tolist() == ["a", "b", "c", "d"]
+
+
+def test_labels_csv_missing_file_label(tmp_path):
+    make_folder(tmp_path / "d", n=3)
+    (tmp_path / "d" / "labels.csv").write_text("file,label\nscan_1.xy,a\nscan_2.xy,b\n")
+    with pytest.raises(LabelError, match="no label for the file scan_3.xy"):
+        read(tmp_path / "d")
+
+
+def test_labels_csv_wrong_columns(tmp_path):
+    make_folder(tmp_path / "d", n=2)
+    (tmp_path / "d" / "labels.csv").write_text("name,state\nscan_1.xy,a\n")
+    with pytest.raises(LabelError, match="must have the columns file,label"):
+        read(tmp_path / "d")
+
+
+def test_resample_onto_common_axis(tmp_path):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    write_xy(folder / "a_1.xy", np.linspace(0, 10, 11), np.linspace(0, 10, 11))
+    write_xy(folder / "a_2.xy", np.linspace(0.5, 9.5, 19), 2 * np.linspace(0.5, 9.5, 19))
+    with pytest.raises(SpectraFormatError, match=r"a_2.xy' has 19 points .* resample=True"):
+        read(folder)
+    s = read(folder, resample=True)
+    np.testing.assert_allclose(s.axis, np.arange(1, 10))  # first axis within the overlap
+    np.testing.assert_allclose(s.intensity[0], np.arange(1, 10))
+    np.testing.assert_allclose(s.intensity[1], 2 * np.arange(1, 10))
+
+
+def test_folder_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    s = Spectra(rng.random((3, 25)).astype(np.float32), np.linspace(9.5, 26, 25),
+                axis_name="2theta", labels=np.array(["bcc", "mixed", "hcp"]),
+                train_ids=np.array([7, 8, 9]), monitor=np.array([1.5, 2.5, 3.5]),
+                metadata={"wavelength": 0.4133})
+    out = write(s, str(tmp_path / "pat") + "/")
+    assert sorted(p.name for p in out.iterdir()) == ["labels.csv", "pat_0001.xy",
+                                                     "pat_0002.xy", "pat_0003.xy"]
+    header = (out / "pat_0001.xy").read_text().splitlines()[:4]
+    assert "# Wavelength: 4.133e-11" in header and "# Unit: 2th_deg" in header
+    r = read(out)
+    np.testing.assert_array_equal(r.intensity.astype(np.float32), s.intensity)
+    np.testing.assert_array_equal(r.axis, s.axis)
+    assert r.labels.tolist() == ["bcc", "mixed", "hcp"]
+    assert r.train_ids.tolist() == [7, 8, 9] and r.monitor.tolist() == [1.5, 2.5, 3.5]
+    assert r.wavelength == pytest.approx(0.4133)
+    write(s[:2], tmp_path / "pat")  # replacing an earlier spectra folder is fine
+    assert len(list((tmp_path / "pat").glob("*.xy"))) == 2
+
+
+def test_folder_write_refuses_foreign_folder(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("keep me")
+    with pytest.raises(SpectraFileError, match="holds other files"):
+        write(Spectra(np.ones((1, 3))), tmp_path / "mine")
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "keep me"
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    bad = Spectra(np.ones((2, 3)), labels=np.array(["a", "b"]))
+    bad.labels = np.array(["a"])  # broken after construction: writing the 2nd file fails
+    with pytest.raises(IndexError):
+        write(bad, tmp_path / "out/")
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- bad input
+def test_empty_file(tmp_path):
+    (tmp_path / "e.xy").write_text("# only a header\n")
+    with pytest.raises(SpectraFormatError, match=r"e.xy' is empty"):
+        read(tmp_path / "e.xy")
+
+
+def test_non_numeric_line_gives_line_number(tmp_path):
+    path = tmp_path / "b.xy"
+    path.write_text("# h1\n# h2\n1 2\n2 3\n3 oops\n4 5\n")
+    with pytest.raises(SpectraFormatError, match=r"Line 5 of .*b.xy' is not numeric: '3 oops'"):
+        read(path)
+
+
+def test_ragged_line(tmp_path):
+    path = tmp_path / "r.xy"
+    path.write_text("1 2\n2\n3 4\n")
+    with pytest.raises(SpectraFormatError, match=r"Line 2 of .*r.xy' has 1 columns"):
+        read(path)
+
+
+def test_files_of_different_lengths(tmp_path):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    write_xy(folder / "s_1.xy", np.arange(5.0), np.ones(5))
+    write_xy(folder / "s_2.xy", np.arange(5.0), np.ones(5))
+    write_xy(folder / "s_3.xy", np.arange(4.0), np.ones(4))
+    with pytest.raises(SpectraFormatError, match=r"s_3.xy' has 4 points .*s_1.xy' has 5"):
+        read(folder)
+
+
+@pytest.mark.parametrize(("x", "what"), [([1, 2, 2, 3], "duplicated"),
+                                         ([1, 3, 2, 4], "not monotonic")])
+def test_bad_axis(tmp_path, x, what):
+    path = write_xy(tmp_path / "x.xy", np.array(x, float), np.ones(4))
+    with pytest.raises(SpectraFormatError, match=rf"axis of .*x.xy' is {what} at point 3"):
+        read(path)
+
+
+def test_missing_file_and_empty_glob(tmp_path):
+    with pytest.raises(SpectraFileError, match=r"No such file or folder: '.*nope.xy'"):
+        read(tmp_path / "nope.xy")
+    with pytest.raises(SpectraFileError, match=r"pattern '.*\*.xy' matches no file"):
+        read(str(tmp_path / "*.xy"))
+
+
+def test_folder_without_spectra(tmp_path):
+    (tmp_path / "readme.md").write_text("x")
+    with pytest.raises(SpectraFileError, match=r"holds no .xy/.dat/.txt spectra"):
+        read(tmp_path)
+
+
+def test_dataset_paths_refused_for_text(tmp_path):
+    path = write_xy(tmp_path / "a.xy", np.arange(3.0), np.ones(3))
+    with pytest.raises(SpectraFormatError, match="names datasets inside HDF5 files"):
+        read(path, intensity="/entry/data/intensity")
