@@ -10,11 +10,25 @@ Everything is computed with numpy from textbook physics; nothing is downloaded.
 """
 
 from ._eos import eos_pressure, eos_volume
+from ._xes import (
+    XES_LINES,
+    simulate_xes,
+    xes_expected_counts,
+    xes_expected_counts_for,
+    xes_line_shape,
+    xes_noise_limit,
+)
 from ._xrd import XRD_VARIANTS, simulate_xrd_ramp
 
 __all__ = [
     "simulate_xrd_ramp",
     "XRD_VARIANTS",
+    "simulate_xes",
+    "xes_expected_counts",
+    "xes_expected_counts_for",
+    "xes_noise_limit",
+    "xes_line_shape",
+    "XES_LINES",
     "eos_pressure",
     "eos_volume",
 ]
