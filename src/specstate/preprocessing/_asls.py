@@ -63,7 +63,7 @@ class AsLSBaseline(OneToOneFeatureMixin, SpectralTransformer):
     Examples
     --------
     >>> import numpy as np
-    >>> x = np.linspace(0, 1, 500)
+    >>> x = np.linspace(0, 1, 501)
     >>> spectra = (10 + 5 * x + 50 * np.exp(-0.5 * ((x - 0.5) / 0.005) ** 2))[None, :]
     >>> out = AsLSBaseline().fit_transform(spectra)
     >>> bool(abs(out[0, 50]) < 0.5), bool(49 < out[0, 250] < 51)

@@ -123,3 +123,10 @@ def check_positive(est, name: str, *, integer: bool = False, minimum=None) -> No
             f"The '{name}' parameter of {type(est).__name__} must be {kind} in {bound}. "
             f"Got {value!r} instead."
         )
+
+
+def feature_names_in(est, input_features) -> np.ndarray:
+    """Input feature names as scikit-learn resolves them (``x0, x1, ...`` without names)."""
+    from sklearn.utils.validation import _check_feature_names_in
+
+    return _check_feature_names_in(est, input_features)
