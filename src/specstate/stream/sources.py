@@ -10,7 +10,9 @@ cannot be used at all (bad endpoint, missing folder).
 from __future__ import annotations
 
 import logging
+import queue
 import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +37,11 @@ DEFAULT_POLL_S = 0.5
 DEFAULT_ORDER_WAIT_S = 30.0
 #: File patterns a folder source looks for.
 FOLDER_PATTERNS = ("*.xy", "*.h5", "*.hdf5", "*.nxs")
+#: Trains a bridge source receives ahead while the current one is classified: absorbs the
+#: jitter of a few slow trains; bounded because each train can be tens of MB.
+DEFAULT_PREFETCH = 3
+_PUT_POLL_S = 0.1  # how often a blocked receiver thread checks whether to stop
+_JOIN_MARGIN_S = 1.0
 _HDF5_SUFFIXES = {".h5", ".hdf5", ".nxs", ".nx5"}
 _ENDPOINT = re.compile(r"^(tcp|ipc|inproc)://")
 
@@ -95,6 +102,11 @@ class Idle:
     message: str = ""
 
 
+@dataclass
+class _Failure:
+    exc: BaseException
+
+
 def natural_key(path) -> tuple:
     """Sort key that orders ``scan_2`` before ``scan_10``.
 
@@ -140,6 +152,9 @@ class BridgeSource:
         Seconds the client waits for a train (``Client(timeout=...)``).
     backoff : (float, float), default (0.1, 5.0)
         First and largest wait between reconnection attempts.
+    prefetch : int, default 3
+        Trains received ahead by a background thread while the caller classifies
+        (0: receive in the caller's thread).
 
     Notes
     -----
@@ -151,7 +166,8 @@ class BridgeSource:
     def __init__(self, endpoint: str, *, source_name: str | None = None,
                  key: str | None = None, monitor: str | None = None, sub: bool = False,
                  timeout: float = DEFAULT_RECV_TIMEOUT_S,
-                 backoff: tuple[float, float] = (BACKOFF_MIN_S, BACKOFF_MAX_S)):
+                 backoff: tuple[float, float] = (BACKOFF_MIN_S, BACKOFF_MAX_S),
+                 prefetch: int = DEFAULT_PREFETCH):
         if not _ENDPOINT.match(str(endpoint)):
             raise StreamError(f"A bridge endpoint looks like 'tcp://host:port'; got {endpoint!r}.")
         self.endpoint = str(endpoint)
@@ -161,6 +177,7 @@ class BridgeSource:
         self.sock = "SUB" if sub else "REQ"
         self.timeout = float(timeout)
         self.backoff = backoff
+        self.prefetch = int(prefetch)
         self.reconnects = 0
         self._warned: set = set()
 
@@ -180,6 +197,46 @@ class BridgeSource:
             client.__exit__(None, None, None)  # destroys the client's own zmq context
 
     def __iter__(self) -> Iterator[Packet | Idle]:
+        if self.prefetch <= 0:
+            yield from self._receive()
+            return
+        # A thread owns the client (zmq sockets stay in one thread) and drains the socket
+        # while the caller classifies, so one slow train does not make the server drop the
+        # next ones; the bounded queue keeps memory flat (a full queue blocks the thread,
+        # and then the server's own high-water mark drops trains: counted as skipped).
+        items: queue.Queue = queue.Queue(maxsize=self.prefetch)
+        stop = threading.Event()
+        pump = threading.Thread(target=self._pump, args=(items, stop), daemon=True,
+                                name=f"specstate-bridge-{self.endpoint}")
+        pump.start()
+        try:
+            while True:
+                item = items.get()
+                if isinstance(item, _Failure):
+                    raise item.exc
+                yield item
+        finally:
+            stop.set()
+            pump.join(timeout=self.timeout + _JOIN_MARGIN_S)
+
+    def _pump(self, items: queue.Queue, stop: threading.Event) -> None:
+        received = self._receive()
+        try:
+            for item in received:
+                while not stop.is_set():
+                    try:
+                        items.put(item, timeout=_PUT_POLL_S)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed over to the consuming thread
+            items.put(_Failure(exc))
+        finally:
+            received.close()
+
+    def _receive(self) -> Iterator[Packet | Idle]:
         import zmq
 
         client = self._connect()
