@@ -21,6 +21,8 @@ FIRST_TRAIN = 10000
 FORMAT_VERSION = "1.2"
 #: pulses the XGM reports per train (as the real device: a fixed-size vector)
 XGM_SLOTS = 1000
+#: pulses per train of the per-pulse mock runs
+PULSES_DEFAULT = 4
 
 
 class Spectrometer(DeviceBase):

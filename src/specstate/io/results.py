@@ -129,6 +129,12 @@ def _check(classification, spectra, model) -> tuple[int, np.ndarray]:
             f"The probabilities have shape {proba.shape} but {n} spectra and "
             f"{classes.size} classes were expected."
         )
+    for name in ("confidence", "ambiguous"):
+        shape = np.shape(getattr(classification, name))
+        if shape != (n,):
+            raise SpectraFormatError(
+                f"The classification's {name} has shape {shape}; expected ({n},)."
+            )
     if spectra is not None and len(spectra) != n:
         raise SpectraFormatError(
             f"The classification holds {n} spectra but the spectra given are {len(spectra)}."

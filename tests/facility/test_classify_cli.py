@@ -1,0 +1,100 @@
+"""``specstate fit`` / ``specstate classify`` on EuXFEL run folders, through main([...])."""
+
+import numpy as np
+import pytest
+
+from specstate.cli.main import main
+from specstate.io.euxfel import read_run
+from specstate.io.results import read_results
+
+from .conftest import RAMP_TRANSITION
+from .mockrun import FIRST_TRAIN, SPEC_KEY, SPEC_SOURCE, write_mock_run
+
+RUN_ARGS = ["--source", SPEC_SOURCE, "--key", SPEC_KEY]
+
+
+def test_fit_and_classify_a_run(ramp, ramp_run, ramp_model, tmp_path, capsys):
+    capsys.readouterr()
+    out = tmp_path / "r0001.nxs"
+    assert main(["classify", str(ramp_model), str(ramp_run), *RUN_ARGS, "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    back = read_results(out)
+    states = back.state.values.astype(str)
+    lo, hi = RAMP_TRANSITION
+    truth = ramp.labels.astype(str)
+    outside = np.r_[0:lo, hi:len(ramp)]
+    assert np.mean(states[outside] == truth[outside]) >= 0.95
+    np.testing.assert_array_equal(back.train_id.values, FIRST_TRAIN + np.arange(len(ramp)))
+    for name in ("bcc", "hcp"):
+        assert f"{name} " in text and str(np.count_nonzero(states == name)) in text
+    assert "ambiguous" in text
+    assert "bcc -> hcp" in text and f"train {FIRST_TRAIN}" in text
+
+
+def test_classify_to_csv_with_train_selection(ramp_run, ramp_model, tmp_path):
+    out = tmp_path / "r.csv"
+    rc = main(["classify", str(ramp_model), str(ramp_run), *RUN_ARGS, "--trains", "50:60",
+               "-o", str(out)])
+    assert rc == 0
+    back = read_results(out)
+    np.testing.assert_array_equal(back.train_id.values, FIRST_TRAIN + np.arange(50, 60))
+    assert set(back.state.values.astype(str)) == {"hcp"}
+
+
+def test_classify_labels_count_spectra_in_run_order(ramp, tmp_path):
+    """Per-pulse run: --labels ranges count spectra (train by train, pulse by pulse)."""
+    run = write_mock_run(tmp_path / "r0009", ramp, pulses_per_train=4, layout="index")
+    model = tmp_path / "m.h5"
+    assert main(["fit", str(run), *RUN_ARGS, "--labels", "0:12=bcc,48:60=hcp",
+                 "-o", str(model)]) == 0
+    out = tmp_path / "r.nxs"
+    assert main(["classify", str(model), str(run), *RUN_ARGS, "-o", str(out)]) == 0
+    back = read_results(out)
+    spectra = read_run(run, SPEC_SOURCE, SPEC_KEY)
+    np.testing.assert_array_equal(back.pulse_id.values, spectra.pulse_ids)
+    assert np.all(back.state.values[:12].astype(str) == "bcc")
+    assert np.all(back.state.values[48:].astype(str) == "hcp")
+
+
+def test_bad_input_exits_2(ramp_run, ramp_model, tmp_path, capsys):
+    capsys.readouterr()
+    rc = main(["classify", str(ramp_model), str(ramp_run), "--source", "NOPE/X:output",
+               "--key", SPEC_KEY, "-o", str(tmp_path / "r.nxs")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "no source 'NOPE/X:output'" in err and SPEC_SOURCE in err
+    assert main(["classify", str(tmp_path / "none.h5"), str(ramp_run), *RUN_ARGS]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    rc = main(["classify", str(ramp_model), str(ramp_run), *RUN_ARGS, "-o",
+               str(tmp_path / "r.xlsx")])
+    assert rc == 2 and "r.xlsx" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def test_many_runs_one_failing(ramp_run, ramp_model, tmp_path, capsys):
+    capsys.readouterr()
+    missing = tmp_path / "r0404"
+    rc = main(["classify", str(ramp_model), str(ramp_run), str(missing), *RUN_ARGS,
+               "-o", str(tmp_path / "out"), "--no-progress"])
+    text = capsys.readouterr()
+    assert rc == 1
+    assert f"{missing}  FAILED" in text.out and "1 of 2 inputs failed" in text.err
+    assert (tmp_path / "out" / "r0001.nxs").is_file()
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["r0001.nxs"]
+
+
+def test_many_runs_need_a_folder(ramp_run, ramp_model, tmp_path, capsys):
+    rc = main(["classify", str(ramp_model), str(ramp_run), str(ramp_run), *RUN_ARGS,
+               "-o", str(tmp_path / "r.nxs")])
+    assert rc == 2 and "must be a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra", [["--dask", "--workers", "1", "--format", "csv"]])
+def test_dask_cli_matches_serial(ramp_run, ramp_model, tmp_path, extra):
+    assert main(["classify", str(ramp_model), str(ramp_run), *RUN_ARGS, "-o",
+                 str(tmp_path / "one.csv")]) == 0
+    assert main(["classify", str(ramp_model), str(ramp_run), *RUN_ARGS, "-o",
+                 str(tmp_path / "dask"), "--no-progress", *extra]) == 0
+    serial = read_results(tmp_path / "one.csv")
+    dask = read_results(tmp_path / "dask" / "r0001.csv")
+    np.testing.assert_array_equal(serial.state.values, dask.state.values)
+    np.testing.assert_allclose(serial.probability.values, dask.probability.values, atol=1e-6)
