@@ -14,7 +14,7 @@ __all__ = ["AsLSBaseline"]
 logger = logging.getLogger(__name__)
 
 _METHODS = ("asls", "arpls")
-# Penalised least squares with a second-difference penalty needs at least 3 points.
+# A second-difference penalty needs at least 3 points to act on.
 _DIFF_ORDER = 2
 _MIN_POINTS = _DIFF_ORDER + 1
 
@@ -96,12 +96,7 @@ class AsLSBaseline(OneToOneFeatureMixin, SpectralTransformer):
             raise ValueError(
                 f"The 'p' parameter of {name} must be a float in (0, 1). Got {self.p!r} instead."
             )
-        m = X.shape[1]
-        if m < _MIN_POINTS:
-            raise ValueError(
-                f"{name} needs spectra of at least {_MIN_POINTS} points; got n_features = {m}."
-            )
-        self._x_data = resolve_axis(self.axis, m, name)
+        self._x_data = resolve_axis(self.axis, X.shape[1], name)
 
     def baseline(self, X) -> np.ndarray:
         """The baseline of every spectrum of `X` (what :meth:`transform` subtracts).
@@ -125,6 +120,10 @@ class AsLSBaseline(OneToOneFeatureMixin, SpectralTransformer):
     def _baselines(self, X):
         from pybaselines import Baseline
 
+        if X.shape[1] < _MIN_POINTS:
+            # No second difference exists: the penalty vanishes and the least squares baseline
+            # is the spectrum itself (pybaselines refuses such short data).
+            return X.copy()
         fitter = Baseline(x_data=self._x_data)
         fit = getattr(fitter, self.method)
         kwargs = {"lam": self.lam, "max_iter": self.max_iter - 1, "tol": self.tol}
