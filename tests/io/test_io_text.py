@@ -244,3 +244,55 @@ def test_dataset_paths_refused_for_text(tmp_path):
     path = write_xy(tmp_path / "a.xy", np.arange(3.0), np.ones(3))
     with pytest.raises(SpectraFormatError, match="names datasets inside HDF5 files"):
         read(path, intensity="/entry/data/intensity")
+
+
+# ---------------------------------------------------------------- batch parser (pandas C engine)
+@pytest.fixture
+def batch(monkeypatch):
+    """Send every read through the one-call batch parser used for big folders."""
+    from specstate.io import text
+
+    monkeypatch.setattr(text, "BATCH_MIN_BYTES", 0)
+
+
+def test_batch_parser_agrees_with_exact_parser(tmp_path, monkeypatch):
+    from specstate.io import text
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    x = np.linspace(9.5, 26, 50)
+    rng = np.random.default_rng(5)
+    for i in range(4):  # pyFAI-like aligned columns with leading blanks, CRLF in one file
+        rows = "".join(f"  {a:.8e}   {b:.6e}\n" for a, b in zip(x, rng.random(50) * 1e3))
+        sep = "\r\n" if i == 2 else "\n"
+        (folder / f"f_{i}.dat").write_text(PYFAI_HEADER.format(unit="2th_deg", i="I")
+                                           + rows.replace("\n", sep))
+    monkeypatch.setattr(text, "BATCH_MIN_BYTES", 0)
+    fast = read(folder)
+    monkeypatch.setattr(text, "BATCH_MIN_BYTES", 10**12)
+    exact = read(folder)
+    np.testing.assert_allclose(fast.intensity, exact.intensity, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(fast.axis, exact.axis, rtol=1e-15, atol=0)
+    assert fast.axis_name == "2theta" and fast.wavelength == pytest.approx(0.41)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("1 2\n2 3\n3 abc\n", r"Line 3 of .*b_2.xy' is not numeric"),
+        ("1 2\n2\n3 4\n", r"Line 2 of .*b_2.xy' has 1 columns"),
+        ("1 2\n2 3 4\n3 4\n", r"Line 2 of .*b_2.xy' has 3 columns"),
+        ("1 2\n2 nan\n3 4\n", r"1 non-finite value \(NaN/inf\) .*\(b_2.xy\) at point 2"),
+        ("1 2\n\n2 3\n3 4\n\n\n", None),  # blank lines are fine
+    ],
+)
+def test_batch_parser_falls_back_for_exact_errors(tmp_path, batch, body, message):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "b_1.xy").write_text("1 5\n2 6\n3 7\n")
+    (folder / "b_2.xy").write_text(body)
+    if message is None:
+        np.testing.assert_array_equal(read(folder).intensity, [[5, 6, 7], [2, 3, 4]])
+    else:
+        with pytest.raises(SpectraFormatError, match=message):
+            read(folder)

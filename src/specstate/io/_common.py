@@ -189,10 +189,12 @@ def handle_nonfinite(spectra: Spectra, mode: str, where: str) -> Spectra:
         i = int(np.argmax(bad_rows))
         j = int(np.argmax(bad[i]))
         spot = f"spectrum {i} ({files[i]})" if per_file else f"spectrum {i}"
+        unit = f" {spectra.axis_unit}" if spectra.axis_unit else ""
+        plural = "s" if n_values != 1 else ""
         raise NonFiniteError(
-            f"{where} holds {n_values} non-finite values (NaN/inf) in {n_rows} of "
+            f"{where} holds {n_values} non-finite value{plural} (NaN/inf) in {n_rows} of "
             f"{spectra.n_spectra} spectra, the first in {spot} at point {j + 1} "
-            f"({spectra.axis_name} = {spectra.axis[j]:g} {spectra.axis_unit}); pass "
+            f"({spectra.axis_name} = {spectra.axis[j]:g}{unit}); pass "
             "nonfinite='drop' to drop those spectra or nonfinite='mask' to mask those points "
             "(command line: --nonfinite drop|mask)."
         )

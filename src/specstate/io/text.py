@@ -9,6 +9,7 @@ A single non-numeric column-title line (``2theta intensity``) before the data is
 from __future__ import annotations
 
 import csv
+import io
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +24,9 @@ from ._common import atomic_path, check_axis, name_of, reason, stack
 
 logger = logging.getLogger(__name__)
 
+#: from this many bytes on, files are parsed in one batch by pandas' C parser (below, its
+#: import time costs more than it saves)
+BATCH_MIN_BYTES = 4_000_000
 #: text encodings tried in turn (latin-1 decodes any byte, so reading never fails on it)
 _ENCODINGS = ("utf-8", "latin-1")
 _ANGSTROM_PER_METRE = 1e10
@@ -147,6 +151,48 @@ def parse_text(raw: bytes, where: str) -> _Parsed:
     return _Parsed(table[:, 0].copy(), table[:, 1].copy(), header)
 
 
+def _parse_batch(raws: Sequence[bytes]) -> list[_Parsed] | None:
+    """Parse many ASCII files with one call of pandas' C parser, or None to use the exact path.
+
+    The bodies are joined and parsed at once (several times faster than a conversion per
+    file); values agree with Python's ``float`` to within one unit in the last place. Anything
+    unusual (non-ASCII, comments or blank lines inside the data, ragged lines, non-numeric
+    text, NaN) returns None and the careful per-file parser gives the exact values or the
+    exact error message.
+    """
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas comes with xarray
+        return None
+    headers, bodies, rows = [], [], []
+    for raw in raws:
+        if not raw.isascii():
+            return None
+        text = raw.decode("ascii")
+        header, body, _ = _split_header(text)
+        data = raw[len(text) - len(body):]
+        if b"#" in data:
+            return None
+        if b"," in data:
+            data = data.replace(b",", b" ")
+        if not data.endswith(b"\n"):
+            data += b"\n"
+        # data lines = line ends minus empty lines; any miscount falls back below
+        rows.append(data.count(b"\n") - data.count(b"\n\n"))
+        headers.append(header)
+        bodies.append(data)
+    try:
+        table = pd.read_csv(io.BytesIO(b"".join(bodies)), sep=r"\s+", header=None,
+                            dtype=np.float64, engine="c").to_numpy()
+    except Exception:  # noqa: BLE001 - any parser complaint: the exact path reports it
+        return None
+    if table.ndim != 2 or table.shape[0] != sum(rows) or table.shape[1] < 2 or \
+            np.isnan(table).any() or min(rows) == 0:
+        return None
+    edges = np.cumsum(rows)[:-1]
+    return [_Parsed(t[:, 0], t[:, 1], h) for t, h in zip(np.split(table, edges), headers)]
+
+
 def _read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
@@ -203,7 +249,12 @@ def read_text_files(paths: Sequence[Path], *, resample: bool = False,
     """
     paths = [Path(p) for p in paths]
     names = [name_of(p) for p in paths]
-    parsed = [parse_text(_read_bytes(p), f"'{p}'") for p in paths]
+    raws = [_read_bytes(p) for p in paths]
+    parsed = None
+    if sum(len(r) for r in raws) >= BATCH_MIN_BYTES:
+        parsed = _parse_batch(raws)
+    if parsed is None:
+        parsed = [parse_text(raw, f"'{p}'") for raw, p in zip(raws, paths)]
     first = parsed[0]
     check_axis(first.axis, f"'{paths[0]}'")
     found = _units.header_axis(first.header)
