@@ -267,3 +267,16 @@ def test_run_options_on_a_plain_file(tmp_path):
     path = write(full_spectra(), tmp_path / "s.npz")
     with pytest.raises(SpectraFormatError, match=r"source=, key= apply only to EuXFEL run"):
         read(path, source="SPEC/DET/A:output", key="data.spectrum")
+
+
+def test_folder_of_nexus_files(tmp_path):
+    s = full_spectra()
+    (tmp_path / "runs").mkdir()
+    write(s[:2], tmp_path / "runs" / "part_10.nxs")
+    write(s[2:], tmp_path / "runs" / "part_9.nxs")
+    r = read(tmp_path / "runs")
+    assert r.metadata["files"] == ["part_9.nxs", "part_10.nxs"]
+    np.testing.assert_array_equal(r.intensity, np.concatenate([s.intensity[2:], s.intensity[:2]]))
+    write(s, tmp_path / "runs" / "other.npz")
+    with pytest.raises(SpectraFileError, match=r"files of several kinds \(.npz, .nxs\)"):
+        read(tmp_path / "runs")

@@ -21,6 +21,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _range(values: np.ndarray) -> str:
+    values = np.asarray(values)
+    if np.issubdtype(values.dtype, np.integer):  # ids: all digits, never 1e+09
+        return f"{int(values.min())} .. {int(values.max())}"
     return f"{values.min():g} .. {values.max():g}"
 
 

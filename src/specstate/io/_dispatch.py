@@ -30,14 +30,29 @@ def is_euxfel_run(path) -> bool:
     return path.is_dir() and any(_EUXFEL_FILE.match(p.name) for p in path.iterdir())
 
 
-def _text_files(folder: Path) -> list[Path]:
-    """The spectra of a folder: its .xy files, else its .dat, else its .txt (natural order)."""
+def _folder_files(folder: Path) -> list[Path]:
+    """The spectra of a folder, in natural order.
+
+    Its .xy files, else its .dat, else its .txt; a folder without text spectra may hold files
+    of one other readable kind (.nxs, .h5, .npz, .csv, ...), which are then all read.
+    """
     files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
     for suffix in _schema.TEXT_SUFFIXES:
         chosen = [p for p in files if p.suffix.lower() == suffix]
         if chosen:
             return sorted(chosen, key=natural_sort_key)
+    readable = [p for p in files if p.suffix.lower() in _READABLE
+                and p.name != _schema.LABELS_FILE]
+    kinds = sorted({p.suffix.lower() for p in readable})
+    if len(kinds) == 1:
+        return sorted(readable, key=natural_sort_key)
     found = sorted({p.suffix or p.name for p in files})
+    if len(kinds) > 1:
+        raise SpectraFileError(
+            f"The folder '{folder}' holds no text spectra but files of several kinds "
+            f"({', '.join(kinds)}); name the files to read with a pattern such as "
+            f"'{folder / ('*' + kinds[0])}'."
+        )
     raise SpectraFileError(
         f"The folder '{folder}' holds no {'/'.join(_schema.TEXT_SUFFIXES)} spectra"
         + (f" (it holds {', '.join(found[:5])} files)." if found else " (it is empty).")
@@ -49,7 +64,7 @@ def _expand(path) -> tuple[list[Path], Path | None]:
     text = os.fspath(path)
     p = Path(text).expanduser()
     if p.is_dir():
-        return _text_files(p), p
+        return _folder_files(p), p
     if p.is_file():
         return [p], None
     if _GLOB_CHARS.search(text):
@@ -326,7 +341,7 @@ def write(spectra, path, *, stem: str | None = None) -> Path:
     text = os.fspath(path)
     target = Path(text)
     suffix = target.suffix.lower()
-    if text.endswith(("/", os.sep)) or not suffix:
+    if text.endswith(("/", os.sep)) or not suffix or target.is_dir():
         from .text import write_text_folder
 
         write_text_folder(spectra, target, stem=stem)
