@@ -134,6 +134,8 @@ def test_bad_parameters(kwargs, match):
 def test_noise_limit_needs_simulated_labelled_shots(shots):
     with pytest.raises(SpectraFormatError, match="simulate_xes"):
         xes_expected_counts_for(Spectra(np.ones((2, 5))), True)
+    with pytest.raises(SpectraFormatError, match="one value per shot"):
+        xes_expected_counts(shots.axis, [True, False, True], [0.0, 0.1], 1000.0)
     unlabelled = shots[:10]
     unlabelled.labels = None
     with pytest.raises(SpectraFormatError, match="labels"):

@@ -99,6 +99,19 @@ def test_peak_maxima_sit_on_the_tracks(clean):
     assert checked >= 15
 
 
+def test_coarse_grids_keep_peak_areas_and_centres():
+    """Points are pixel means: on a 500-point grid peaks keep their area and position."""
+    kw = dict(n_patterns=3, transition=(1, 2), random_state=0, **CLEAN)
+    fine, coarse = simulate_xrd_ramp(**kw), simulate_xrd_ramp(n_points=500, **kw)
+    area = [np.trapezoid(s.intensity[0].astype(float), s.axis) for s in (fine, coarse)]
+    assert area[1] == pytest.approx(area[0], rel=2e-3)
+    c = coarse.metadata["peak_tracks"]["bcc 211"][0]
+    step = coarse.axis[1] - coarse.axis[0]
+    near = np.flatnonzero(np.abs(coarse.axis - c) < 3 * step)
+    centroid = np.average(coarse.axis[near], weights=coarse.intensity[0, near])
+    assert abs(centroid - c) < 0.25 * step
+
+
 def test_shifts_grow_with_pressure_and_with_angle(ramp):
     tracks, p = ramp.metadata["peak_tracks"], ramp.params["pressure"]
     assert np.all(np.diff(p) > 0)

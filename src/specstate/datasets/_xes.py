@@ -182,15 +182,21 @@ def xes_expected_counts(
     if isinstance(axis, Spectra):
         axis = axis.axis
     axis = np.asarray(axis, dtype=np.float64)
-    pumped = np.asarray(pumped, dtype=bool).reshape(-1)
-    n = max(pumped.size, np.size(energy_shift), np.size(pulse_energy), np.size(sample_factor))
-    pumped = np.broadcast_to(pumped, (n,))
-    shift = np.broadcast_to(np.asarray(energy_shift, dtype=np.float64).reshape(-1), (n,))
-    scale = (
-        np.broadcast_to(np.asarray(pulse_energy, dtype=np.float64).reshape(-1), (n,))
-        / pulse_energy_mean
-    )
-    factor = np.broadcast_to(np.asarray(sample_factor, dtype=np.float64).reshape(-1), (n,))
+    per_shot = {
+        "pumped": np.asarray(pumped, dtype=bool).reshape(-1),
+        "energy_shift": np.asarray(energy_shift, dtype=np.float64).reshape(-1),
+        "pulse_energy": np.asarray(pulse_energy, dtype=np.float64).reshape(-1),
+        "sample_factor": np.asarray(sample_factor, dtype=np.float64).reshape(-1),
+    }
+    n = max(v.size for v in per_shot.values())
+    sizes = {k: v.size for k, v in per_shot.items()}
+    if any(size not in (1, n) for size in sizes.values()):
+        raise SpectraFormatError(
+            f"xes_expected_counts needs one value per shot or one for all in each of "
+            f"{', '.join(sizes)}; got sizes {sizes}."
+        )
+    pumped, shift, energy, factor = (np.broadcast_to(v, (n,)) for v in per_shot.values())
+    scale = energy / pulse_energy_mean
     low, high = _shapes_on(axis, shift)
     f = np.where(pumped, excited_fraction, 0.0)[:, None]
     bin_width = np.gradient(axis)[None, :]  # counts in a pixel = shape x pixel width
