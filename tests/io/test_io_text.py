@@ -296,3 +296,11 @@ def test_batch_parser_falls_back_for_exact_errors(tmp_path, batch, body, message
     else:
         with pytest.raises(SpectraFormatError, match=message):
             read(folder)
+
+
+def test_integer_labels_round_trip_through_folder(tmp_path):
+    s = Spectra(np.ones((3, 4)), labels=np.array([0, 1, 1]))
+    r = read(write(s, tmp_path / "d/"))
+    assert r.labels.dtype.kind == "i" and r.labels.tolist() == [0, 1, 1]
+    single = read(tmp_path / "d" / "d_0002.xy")  # '# Label: 1' in the header
+    assert single.labels.tolist() == [1]

@@ -264,8 +264,7 @@ def read_text_files(paths: Sequence[Path], *, resample: bool = False,
         factor = 1.0
     else:
         name, unit, factor = found
-    wavelength = next((w for w in (_units.header_wavelength(p.header) for p in parsed[:1]) if w),
-                      None)
+    wavelength = _units.header_wavelength(first.header)
     extra = [_header_values(p.header) for p in parsed]
     lengths = np.array([p.axis.size for p in parsed])
     metadata = {"files": names}
@@ -274,6 +273,9 @@ def read_text_files(paths: Sequence[Path], *, resample: bool = False,
     per = {}
     for field in ("labels", "train_ids", "pulse_ids", "monitor"):
         if all(field in e for e in extra):
+            if field == "labels":
+                per[field] = label_array([e[field] for e in extra])
+                continue
             values = np.array([e[field] for e in extra])
             per[field] = values.astype(np.int64) if field in ("train_ids", "pulse_ids") \
                 else values
@@ -336,7 +338,15 @@ def read_labels_csv(path: Path, names: Sequence[str]) -> np.ndarray:
         if label is None:
             raise LabelError(f"'{path}' has no label for the file {name}.")
         labels.append(label)
-    return np.array(labels, dtype=str)
+    return label_array(labels)
+
+
+def label_array(labels: Sequence[str]) -> np.ndarray:
+    """Labels read as text: integers if every label is one (``0``/``1``), else strings."""
+    try:
+        return np.array([int(v) for v in labels], dtype=np.int64)
+    except ValueError:
+        return np.array(labels, dtype=str)
 
 
 def write_labels_csv(path: Path, names: Sequence[str], labels) -> None:
