@@ -8,7 +8,6 @@ A single non-numeric column-title line (``2theta intensity``) before the data is
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 from collections.abc import Sequence
@@ -17,10 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from ..exceptions import LabelError, SpectraFileError, SpectraFormatError
+from ..exceptions import SpectraFileError, SpectraFormatError
 from ..spectra import Spectra
 from . import _schema, _units
 from ._common import atomic_path, check_axis, name_of, reason, stack
+from ._labels import label_array, write_labels_csv
 
 logger = logging.getLogger(__name__)
 
@@ -303,58 +303,6 @@ def _axis_tol(axis: np.ndarray) -> float:
     from ._common import AXIS_RTOL
 
     return AXIS_RTOL * max(float(np.ptp(axis)), float(np.abs(axis).max()), 1e-300)
-
-
-# ---------------------------------------------------------------------- labels.csv
-def read_labels_csv(path: Path, names: Sequence[str]) -> np.ndarray:
-    """Labels of the files `names` from a ``file,label`` table.
-
-    Raises
-    ------
-    LabelError
-        If the table lacks the columns or a file has no label.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise SpectraFileError(f"No such labels file: '{path}'.")
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        fields = [f.strip().lower() for f in (reader.fieldnames or [])]
-        if not set(_schema.LABELS_FILE_COLUMNS) <= set(fields):
-            raise LabelError(
-                f"'{path}' must have the columns {','.join(_schema.LABELS_FILE_COLUMNS)}; "
-                f"found {','.join(fields) or 'none'}."
-            )
-        reader.fieldnames = fields
-        table = {}
-        for row in reader:
-            file = (row["file"] or "").strip()
-            table[file] = (row["label"] or "").strip()
-            table.setdefault(Path(file).name, table[file])
-            table.setdefault(Path(file).stem, table[file])
-    labels = []
-    for name in names:
-        label = table.get(name, table.get(Path(name).stem))
-        if label is None:
-            raise LabelError(f"'{path}' has no label for the file {name}.")
-        labels.append(label)
-    return label_array(labels)
-
-
-def label_array(labels: Sequence[str]) -> np.ndarray:
-    """Labels read as text: integers if every label is one (``0``/``1``), else strings."""
-    try:
-        return np.array([int(v) for v in labels], dtype=np.int64)
-    except ValueError:
-        return np.array(labels, dtype=str)
-
-
-def write_labels_csv(path: Path, names: Sequence[str], labels) -> None:
-    """Write a ``file,label`` table."""
-    with Path(path).open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(_schema.LABELS_FILE_COLUMNS)
-        writer.writerows(zip(names, (str(v) for v in labels)))
 
 
 # ---------------------------------------------------------------------- writing
