@@ -154,6 +154,18 @@ def test_counting_noise_is_poisson():
     assert z.var() == pytest.approx(1.0, abs=0.03)
 
 
+def test_grain_jitter_is_log_normal_and_correlated_along_the_run():
+    kw = dict(noise=False, random_state=9)
+    jittered = simulate_xrd_ramp(**kw).metadata["peak_heights"]["oxide 200"]
+    smooth = simulate_xrd_ramp(**kw, grain_jitter=0.0).metadata["peak_heights"]["oxide 200"]
+    log_ratio = np.log(jittered / smooth)
+    assert log_ratio.std() == pytest.approx(0.15, rel=0.35)
+    lag1 = np.corrcoef(log_ratio[:-1], log_ratio[1:])[0, 1]
+    assert 0.65 < lag1 < 0.92
+    free = simulate_xrd_ramp(**kw, grain_correlation=0.0).metadata["peak_heights"]["oxide 200"]
+    assert abs(np.corrcoef(np.log(free / smooth)[:-1], np.log(free / smooth)[1:])[0, 1]) < 0.2
+
+
 def test_same_seed_same_patterns_other_seed_other_patterns():
     a = simulate_xrd_ramp(**SMALL)
     b = simulate_xrd_ramp(**SMALL)
@@ -204,6 +216,7 @@ def test_float64_and_options():
         (dict(two_theta=(26, 9)), "two_theta"),
         (dict(pressure=(-1, 5)), "pressure"),
         (dict(wavelength=0), "wavelength"),
+        (dict(grain_correlation=1.0), "grain_correlation"),
     ],
 )
 def test_bad_parameters(kwargs, match):

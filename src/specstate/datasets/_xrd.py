@@ -109,6 +109,17 @@ def _two_theta(inverse_d_sq, wavelength):
         return np.rad2deg(2.0 * np.arcsin(np.where(sin_theta <= 1.0, sin_theta, np.nan)))
 
 
+def _ar1(white, rho):
+    """Unit-variance AR(1) series along axis 0 (correlation `rho` between neighbours)."""
+    from scipy.signal import lfilter
+
+    if rho == 0:
+        return white
+    white = white.copy()
+    white[0] /= np.sqrt(1.0 - rho**2)  # start in the stationary state: y[0] = e[0]
+    return lfilter([np.sqrt(1.0 - rho**2)], [1.0, -rho], white, axis=0)
+
+
 def _state_fraction(n, start, stop):
     """Fraction of the new state: 0 before `start`, rising linearly inside, 1 from `stop`."""
     i = np.arange(n, dtype=np.float64)
@@ -134,6 +145,7 @@ def simulate_xrd_ramp(
     microstrain: tuple[float, float] = (5e-4, 6e-5),
     eta: float = 0.5,
     grain_jitter: float = 0.15,
+    grain_correlation: float = 0.8,
     beam_drift: float = 0.08,
     noise: bool = True,
     eos: str = "birch-murnaghan",
@@ -173,7 +185,9 @@ def simulate_xrd_ramp(
       and a sloping Compton/air term, shapes drifting smoothly along the run), a drifting
       beam intensity (slow drift of peak-to-peak `beam_drift` plus 0.5 % jitter), per-peak
       and per-pattern grain-statistics jitter (log-normal, rms `grain_jitter`: few grains in a
-      DAC), and Poisson counting noise (photon-counting detector: no read noise).
+      DAC; correlated from one pattern to the next with coefficient `grain_correlation`, since
+      consecutive exposures see mostly the same crystallites), and Poisson counting noise
+      (photon-counting detector such as the LAMBDA GaAs: no read noise).
 
     Variants (the states are ``labels[i]``; patterns ``start <= i < stop`` of `transition`
     are the window; ``params['fraction']`` rises linearly across it):
@@ -228,6 +242,8 @@ def simulate_xrd_ramp(
         Lorentzian share of the pseudo-Voigt.
     grain_jitter : float, default=0.15
         rms of the log-normal intensity jitter per line and pattern (0 to switch it off).
+    grain_correlation : float, default=0.8
+        Correlation of a line's grain jitter between consecutive patterns (AR(1), in [0, 1)).
     beam_drift : float, default=0.08
         Peak-to-peak relative drift of the beam intensity over the run (0 to switch it off;
         the 0.5 % jitter goes with it).
@@ -292,6 +308,11 @@ def simulate_xrd_ramp(
         )
     if not (np.isfinite(wavelength) and wavelength > 0):
         raise SpectraFormatError(f"The 'wavelength' of {_WHERE} must be > 0 Å; got {wavelength}.")
+    if not 0 <= grain_correlation < 1:
+        raise SpectraFormatError(
+            f"The 'grain_correlation' parameter of {_WHERE} must be in [0, 1); "
+            f"got {grain_correlation}."
+        )
     if not 0 <= oxide_share < 1:
         raise SpectraFormatError(
             f"The 'oxide_share' parameter of {_WHERE} must be in [0, 1); got {oxide_share}."
@@ -359,7 +380,8 @@ def simulate_xrd_ramp(
     # --- nuisances (drawn in a fixed order: deterministic for a seed)
     beam = 1.0 + beam_drift * smooth_drift(rng, n)
     beam *= 1.0 + (_BEAM_JITTER if beam_drift > 0 else 0.0) * rng.standard_normal(n)
-    grains = np.exp(grain_jitter * rng.standard_normal(area.shape) - 0.5 * grain_jitter**2)
+    grains = np.exp(grain_jitter * _ar1(rng.standard_normal(area.shape), grain_correlation)
+                    - 0.5 * grain_jitter**2)
     area = area * beam[:, None] * grains
     u = (axis - 0.5 * (lo + hi)) / (0.5 * (hi - lo))  # -1..1 across the range
     hump_centre = _HUMP_CENTRE_DEG + _HUMP_WANDER_DEG * smooth_drift(rng, n)
@@ -395,7 +417,8 @@ def simulate_xrd_ramp(
         "peak_counts": peak_counts, "background_counts": background_counts,
         "oxide_share": oxide_share, "spin_collapse": spin_collapse,
         "instrument_fwhm": instrument_fwhm, "microstrain": list(microstrain), "eta": eta,
-        "grain_jitter": grain_jitter, "beam_drift": beam_drift, "noise": noise, "eos": eos,
+        "grain_jitter": grain_jitter, "grain_correlation": grain_correlation,
+        "beam_drift": beam_drift, "noise": noise, "eos": eos,
     }
     logger.debug("simulated %d XRD patterns with %d lines", n, len(names))
     return Spectra(
