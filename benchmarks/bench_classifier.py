@@ -59,7 +59,7 @@ FAR_SPAN = 6
 REFS_PER_STATE = 2
 EVERY = 10  # every10 task: the training stride
 # XES: shots simulated per run, of which the first XES_TRAIN train.
-XES_SHOTS, XES_TRAIN = 12_000, 3_000
+XES_SHOTS, XES_TRAIN = 8_000, 3_000
 XES_SHOTS_QUICK, XES_TRAIN_QUICK = 4_000, 1_000
 ECE_BINS = 15
 # Speed: a train-sized batch (EuXFEL: up to 2,700 pulses per train) of this many points.

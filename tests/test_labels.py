@@ -93,3 +93,13 @@ def test_unknown_spec_and_nothing_labelled(tmp_path):
     f.write_text("-\n-\n-\n")
     with pytest.raises(LabelError, match=r"No spectrum has a label"):
         resolve_labels(str(f), _spectra(3))
+
+
+def test_integer_labels_become_ints(tmp_path):
+    a = parse_label_ranges("0:2=0,2:4=1", 4)
+    assert a.training_labels().tolist() == [0, 0, 1, 1]
+    f = tmp_path / "labels.txt"
+    f.write_text("1\n-\n2\n")
+    assert resolve_labels(str(f), _spectra(3)).labels.tolist() == [1, None, 2]
+    mixed = parse_label_ranges("0:2=0,2:4=b", 4)
+    assert mixed.training_labels().tolist() == ["0", "0", "b", "b"]

@@ -44,6 +44,8 @@ _RANGE_ITEM = re.compile(
     r"^\s*(?P<start>-?\d*)\s*(?P<colon>:)?\s*(?P<stop>-?\d*)\s*=(?P<label>.*)$"
 )
 
+_INTEGER = re.compile(r"^[+-]?\d+$")
+
 # Column names of the file/label table the .xy folder writer stores.
 FILE_COLUMN = "file"
 LABEL_COLUMN = "label"
@@ -96,9 +98,20 @@ def _is_unlabelled(value) -> bool:
     return isinstance(value, str) and value.strip().lower() in UNLABELLED_TOKENS
 
 
-def _assignment(values, source: str) -> LabelAssignment:
+def _as_ints_if_all_integers(values: list) -> list:
+    # Text labels that are all integers ("0", "1") become ints, as the readers return them.
+    present = [v for v in values if isinstance(v, str)]
+    if present and all(_INTEGER.match(v) for v in present):
+        return [int(v) if isinstance(v, str) else v for v in values]
+    return values
+
+
+def _assignment(values, source: str, *, text: bool = True) -> LabelAssignment:
+    values = [None if _is_unlabelled(v) else v for v in values]
+    if text:
+        values = _as_ints_if_all_integers(values)
     labels = np.empty(len(values), dtype=object)
-    labels[:] = [None if _is_unlabelled(v) else v for v in values]
+    labels[:] = values
     labelled = np.array([v is not None for v in labels], dtype=bool)
     return LabelAssignment(labels, labelled, source)
 
@@ -170,6 +183,7 @@ def parse_label_ranges(text: str, n_spectra: int) -> LabelAssignment:
             )
         owner[indices] = k
         labels[indices] = label
+    labels[:] = _as_ints_if_all_integers(labels.tolist())
     return LabelAssignment(labels, owner >= 0, f"ranges {text}")
 
 
@@ -316,7 +330,7 @@ def resolve_labels(spec: str | None, spectra) -> LabelAssignment:
                 "The data carries no labels; give them with --labels, e.g. "
                 "'0:100=bcc,250:349=hcp' or a file with one label per line."
             )
-        assignment = _assignment(spectra.labels.tolist(), "the data")
+        assignment = _assignment(spectra.labels.tolist(), "the data", text=False)
     elif Path(spec).is_file():
         assignment = read_label_file(spec, n, files=files)
     elif (file_column := _split_file_column(spec)) is not None:
