@@ -38,7 +38,7 @@ ESTIMATORS = [
 # without it, by design (a silent no-op would hide a missing pulse energy). The generic checks
 # call transform(X) with X alone, so every check that transforms fails with our clear
 # "needs monitor=..." error; its behaviour is tested in test_monitor.py instead.
-_MONITOR_REASON = "transform(X) without monitor=... raises by design (see test_monitor.py)"
+_MONITOR_REASON = "transform(X) without monitor=... raises by design (see test_scale_smooth.py)"
 _MONITOR_CHECKS = [
     "check_estimators_dtypes",
     "check_fit_score_takes_y",
