@@ -173,3 +173,19 @@ def test_highpass_errors():
         hp.apply_transpose(np.zeros((49, 2)))
     with pytest.raises(ValueError, match="X has 49 features, but HighPassBaseline is expecting 50"):
         hp.transform(np.zeros((1, 49)))
+
+
+def test_highpass_operator_without_fit_matches_the_fitted_one():
+    rng = np.random.default_rng(4)
+    m = 300
+    X = rng.normal(size=(2, m))
+    fitted = HighPassBaseline(width=20).fit(X)
+    W = rng.normal(size=(m, 2))
+    np.testing.assert_allclose(
+        HighPassBaseline(width=20).apply_transpose(W), fitted.apply_transpose(W), atol=1e-12
+    )
+    op = HighPassBaseline(width=20).linear_operator(n_points=m)
+    np.testing.assert_allclose(op.matmat(X.T).T, fitted.transform(X), atol=1e-12)
+    # a fitted transformer asked for another length works it out without refitting itself
+    assert fitted.linear_operator(n_points=100).shape == (100, 100)
+    assert fitted.n_features_in_ == m

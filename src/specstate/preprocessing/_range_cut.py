@@ -51,8 +51,8 @@ class RangeCut(SpectralTransformer):
         hi = m if self.stop is None else int(np.searchsorted(axis, self.stop, side="right"))
         if hi <= lo:
             raise SpectraFormatError(
-                f"No point of the axis ({axis[0]:g}..{axis[-1]:g}, n_features = {m}) lies in the range "
-                f"[{self.start}, {self.stop}] given to RangeCut."
+                f"No point of the axis ({axis[0]:g}..{axis[-1]:g}, n_features = {m}) lies in "
+                f"the range [{self.start}, {self.stop}] given to RangeCut."
             )
         self.start_index_, self.stop_index_ = lo, hi
         self.axis_ = axis[lo:hi].copy()
