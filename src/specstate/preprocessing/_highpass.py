@@ -136,23 +136,20 @@ class HighPassBaseline(OneToOneFeatureMixin, SpectralTransformer):
         self._reps = np.bincount(j0, minlength=nodes.size - 1)
         self._frac = frac
         self._counts = counts
-        self._cache = {}
-
-    # ------------------------------------------------------------------ transform
-    def _arrays(self, dtype):
-        """Kernel arrays in `dtype` (cached, so float32 data never meets float64 arrays)."""
-        key = np.dtype(dtype).str
-        cached = getattr(self, "_cache", None)
-        if cached is None:
-            cached = self._cache = {}
-        if key not in cached:
-            k = self.block_size_
-            cached[key] = (
+        k = self.block_size_
+        self._kernels = {
+            np.dtype(dtype).str: (
                 self._coarse_T.astype(dtype),
                 self._frac.astype(dtype),
                 np.full(k, 1.0 / k, dtype=dtype),
             )
-        return cached[key]
+            for dtype in (np.float32, np.float64)
+        }
+
+    # ------------------------------------------------------------------ transform
+    def _arrays(self, dtype):
+        """Kernel arrays in `dtype`, made in fit, so float32 data never meets float64 arrays."""
+        return self._kernels[np.dtype(dtype).str]
 
     def _transform(self, X):
         # The small matrix products below are slowed down many times by multi-threaded BLAS
