@@ -1,0 +1,248 @@
+"""Few-shot augmentation: many plausible copies of a handful of reference spectra.
+
+Each copy of a reference gets counting noise at the reference's own noise level, a smooth
+multiplicative jitter (grain statistics, texture: per-peak intensities vary), an overall
+intensity scale, a smooth additive background, and a PHYSICAL shift of the peaks: a
+constant offset in the shift coordinate (log sin θ, log q, log d for diffraction, where a
+uniform strain moves a peak at 20° twice as far as one at 10°; energy for spectrometers;
+points otherwise).
+
+How far to shift is learned from the references (:func:`learn_shifts`): the class means are
+aligned by cross-correlation in the shift coordinate. If the classes still differ a lot
+after the best alignment (peaks appear or vanish: a change of phase), the shift between the
+states is a nuisance and every class is shifted over ± (that shift + a margin), so the
+networks ignore it. If the aligned residual is small (the states differ *only* by a lattice
+jump), the shift is the signal: each class is shifted only within its own spread and
+towards the other class up to just short of half-way, so the boundary falls half-way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import correlate, correlation_lags
+
+__all__ = ["ShiftModel", "learn_shifts", "shift_spectra", "noise_level", "augment"]
+
+#: Largest shift searched between class means, as a fraction of the spectrum length.
+MAX_SHIFT_FRACTION = 0.1
+#: Aligned residual / unaligned difference below which two states differ only by a shift.
+SHIFT_ONLY_RESIDUAL = 0.4
+#: Margin added to a nuisance shift range (fraction of the between-class shift).
+NUISANCE_MARGIN = 0.3
+#: Gap kept before half-way when the shift is the signal (fraction of the between-class shift).
+SIGNAL_GAP = 0.15
+#: Smallest shift range, in points of the axis (sub-pixel jitter of the calibration).
+MIN_SHIFT_POINTS = 1.0
+#: Relative standard deviation of the smooth multiplicative (per-peak) intensity jitter.
+JITTER_STD = 0.12
+#: Correlation length of that jitter, in peak widths (about one peak at a time).
+JITTER_PEAK_WIDTHS = 3.0
+#: Range of the overall intensity scale (log-uniform, ± this factor in log).
+SCALE_LOG_RANGE = np.log(1.5)
+#: Amplitude of the smooth additive background, as a fraction of the mean intensity.
+BACKGROUND_FRACTION = 0.1
+#: Knots of the smooth background over the whole spectrum.
+BACKGROUND_KNOTS = 5
+#: Median of a chi-square variable with one degree of freedom (robust variance estimate).
+CHI2_1_MEDIAN = 0.4549
+#: Variance of x_i - mean(x_{i-1}, x_i, x_{i+1}) for white noise of unit variance.
+RESIDUAL_VARIANCE_FACTOR = 2.0 / 3.0
+
+
+@dataclass
+class ShiftModel:
+    """What the references say about peak shifts (units of the shift coordinate)."""
+
+    kind: str
+    ranges: np.ndarray  # (C, 2) low/high shift of each class's copies
+    pair_shift: np.ndarray  # (C, C): class b ≈ class a shifted by pair_shift[a, b]
+    pair_residual: np.ndarray  # (C, C): aligned residual / unaligned difference
+    within: np.ndarray  # (C,) largest shift of a member against its class mean
+    step: float  # shift-coordinate units per point (median)
+
+
+def _uniform(u, X):
+    grid = np.linspace(u[0], u[-1], u.size)
+    return grid, np.stack([np.interp(grid, u, x) for x in np.atleast_2d(X)])
+
+
+def _best_shift(a, b, max_lag):
+    """Shift s (grid points, sub-pixel) with b[i] ≈ a[i - s], and the correlation there."""
+    a = a - a.mean()
+    b = b - b.mean()
+    c = correlate(b, a, mode="full", method="fft")
+    lags = correlation_lags(b.size, a.size, mode="full")
+    ok = np.abs(lags) <= max_lag
+    c, lags = c[ok], lags[ok]
+    i = int(np.argmax(c))
+    s = float(lags[i])
+    if 0 < i < c.size - 1:
+        den = c[i - 1] - 2 * c[i] + c[i + 1]
+        if den < 0:
+            s += 0.5 * (c[i - 1] - c[i + 1]) / den
+    return s
+
+
+def _shift_grid(x, s):
+    idx = np.arange(x.size) - s
+    return np.interp(idx, np.arange(x.size), x)
+
+
+def learn_shifts(X, y, n_classes, u, kind, min_points=MIN_SHIFT_POINTS) -> ShiftModel:
+    """Learn the shift ranges for augmentation from (normalised, baseline-free) references.
+
+    Parameters
+    ----------
+    X : numpy.ndarray of shape (n, m)
+        Normalised spectra with the baseline removed.
+    y : numpy.ndarray of int of shape (n,)
+        Class of each spectrum.
+    n_classes : int
+        Number of classes.
+    u : numpy.ndarray of shape (m,)
+        Shift coordinate of each point (see :func:`~specstate.models._linear.shift_coordinate`).
+    kind : str
+        What a shift means ('strain', 'energy', 'points').
+    min_points : float
+        Smallest half range, in points.
+
+    Returns
+    -------
+    ShiftModel
+    """
+    m = X.shape[1]
+    grid, G = _uniform(u, X)
+    step_grid = grid[1] - grid[0] if m > 1 else 1.0
+    step = float(np.median(np.diff(u))) if m > 1 else 1.0
+    max_lag = max(1, int(MAX_SHIFT_FRACTION * m))
+    means = np.stack([G[y == c].mean(axis=0) for c in range(n_classes)])
+    within = np.zeros(n_classes)
+    for c in range(n_classes):
+        members = G[y == c]
+        if len(members) > 1:
+            within[c] = max(abs(_best_shift(means[c], g, max_lag)) for g in members)
+    pair_shift = np.zeros((n_classes, n_classes))
+    pair_residual = np.ones((n_classes, n_classes))
+    for a in range(n_classes):
+        for b in range(a + 1, n_classes):
+            s = _best_shift(means[a], means[b], max_lag)
+            diff = np.linalg.norm(means[a] - means[b])
+            resid = np.linalg.norm(_shift_grid(means[a], s) - means[b])
+            pair_shift[a, b], pair_shift[b, a] = s, -s
+            ratio = resid / diff if diff > 0 else 1.0
+            pair_residual[a, b] = pair_residual[b, a] = ratio
+    # everything in shift-coordinate units from here
+    pair_shift *= step_grid
+    within *= step_grid
+    base = np.maximum(within, min_points * step)
+    ranges = np.stack([-base, base], axis=1)
+    for a in range(n_classes):
+        for b in range(n_classes):
+            if a == b:
+                continue
+            s = pair_shift[a, b]
+            if pair_residual[a, b] < SHIFT_ONLY_RESIDUAL:
+                reach = max(abs(s) * (0.5 - SIGNAL_GAP), 0.0)
+                if s > 0:
+                    ranges[a, 1] = max(ranges[a, 1], reach)
+                else:
+                    ranges[a, 0] = min(ranges[a, 0], -reach)
+            else:
+                reach = abs(s) * (1 + NUISANCE_MARGIN) + base[a]
+                ranges[a] = [min(ranges[a, 0], -reach), max(ranges[a, 1], reach)]
+    return ShiftModel(kind, ranges, pair_shift, pair_residual, within, step)
+
+
+def shift_spectra(X, u, shifts):
+    """Move every spectrum's peaks by ``shifts`` (one per row) in the shift coordinate.
+
+    Row k becomes ``x(u - shifts[k])``, linearly interpolated, edges held.
+    """
+    X = np.asarray(X)
+    m = X.shape[1]
+    shifts = np.asarray(shifts, dtype=np.float64)
+    pos = np.interp((u[None, :] - shifts[:, None]).ravel(), u, np.arange(m, dtype=np.float64))
+    pos = pos.reshape(X.shape[0], m)
+    i0 = np.clip(np.floor(pos).astype(np.int64), 0, max(m - 2, 0))
+    frac = (pos - i0).astype(X.dtype)
+    i1 = np.minimum(i0 + 1, m - 1)
+    x0 = np.take_along_axis(X, i0, axis=1)
+    x1 = np.take_along_axis(X, i1, axis=1)
+    return x0 + frac * (x1 - x0)
+
+
+def noise_level(X: np.ndarray) -> np.ndarray:
+    """Counting-noise factor κ of each spectrum: variance ≈ κ · intensity.
+
+    Robust: the median of squared second-difference residuals over the local intensity.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    smooth = (X[:, :-2] + X[:, 1:-1] + X[:, 2:]) / 3.0
+    resid = X[:, 1:-1] - smooth
+    level = np.maximum(smooth, 0.0)
+    floor = 1e-3 * np.maximum(level.mean(axis=1, keepdims=True), np.finfo(float).tiny)
+    ratio = resid**2 / (level + floor)
+    return np.median(ratio, axis=1) / (RESIDUAL_VARIANCE_FACTOR * CHI2_1_MEDIAN)
+
+
+def _smooth_field(rng, n, m, spacing):
+    """Random smooth curves (n, m) of unit variance: linear interpolation between knots."""
+    n_knots = int(np.ceil(m / max(spacing, 1.0))) + 2
+    knots = rng.standard_normal((n, n_knots))
+    pos = np.arange(m) / max(spacing, 1.0) + rng.uniform(0, 1, (n, 1))
+    i0 = np.minimum(pos.astype(np.int64), n_knots - 2)
+    frac = pos - i0
+    v0 = np.take_along_axis(knots, i0, axis=1)
+    v1 = np.take_along_axis(knots, i0 + 1, axis=1)
+    return v0 + frac * (v1 - v0)
+
+
+def augment(X, y, u, shift_model, n_copies, peak_width, rng, keep_original=True):
+    """Noisy, shifted, rescaled copies of every spectrum.
+
+    Parameters
+    ----------
+    X : numpy.ndarray of shape (n, m)
+        Raw reference spectra (before normalisation).
+    y : numpy.ndarray of int of shape (n,)
+        Class of each.
+    u : numpy.ndarray of shape (m,)
+        Shift coordinate.
+    shift_model : ShiftModel
+        Shift ranges per class.
+    n_copies : int
+        Copies per spectrum (the original included when `keep_original`).
+    peak_width : float
+        Typical FWHM in points (sets the jitter's correlation length).
+    rng : numpy.random.Generator
+        Source of randomness.
+    keep_original : bool, default=True
+        Whether copy 0 is the untouched spectrum.
+
+    Returns
+    -------
+    X_aug : numpy.ndarray of shape (n * n_copies, m), float32
+    source : numpy.ndarray of int of shape (n * n_copies,)
+        Row of `X` each copy came from.
+    """
+    n, m = X.shape
+    source = np.repeat(np.arange(n), n_copies)
+    base = np.asarray(X, dtype=np.float32)[source]
+    k = n * n_copies
+    lo, hi = shift_model.ranges[y[source], 0], shift_model.ranges[y[source], 1]
+    shifts = rng.uniform(lo, hi)
+    out = shift_spectra(base, u, shifts).astype(np.float32)
+    mean = np.abs(base).mean(axis=1, keepdims=True)
+    jitter = 1.0 + JITTER_STD * _smooth_field(rng, k, m, JITTER_PEAK_WIDTHS * peak_width)
+    scale = np.exp(rng.uniform(-SCALE_LOG_RANGE, SCALE_LOG_RANGE, (k, 1)))
+    background = BACKGROUND_FRACTION * mean * _smooth_field(rng, k, m, m / BACKGROUND_KNOTS)
+    out = (out * np.maximum(jitter, 0.0) + background) * scale
+    kappa = noise_level(X)[source][:, None] * scale
+    out += np.sqrt(np.maximum(out, 0.0) * kappa) * rng.standard_normal((k, m))
+    out = out.astype(np.float32)
+    if keep_original:
+        first = np.arange(n) * n_copies
+        out[first] = base[first]
+    return out, source
