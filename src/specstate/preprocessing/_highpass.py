@@ -136,7 +136,6 @@ class HighPassBaseline(OneToOneFeatureMixin, SpectralTransformer):
         self._reps = np.bincount(j0, minlength=nodes.size - 1)
         self._frac = frac
         self._counts = counts
-        k = self.block_size_
         self._kernels = {
             np.dtype(dtype).str: (
                 self._coarse_T.astype(dtype),
