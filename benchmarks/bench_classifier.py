@@ -174,7 +174,7 @@ def evaluate(candidate, data: TaskData, seed: int) -> dict:
     """Fit `candidate` on the task's training spectra and score it."""
     y = data.truth[data.train]
     t0 = time.perf_counter()
-    model = candidate.fit(data.X[data.train], y, data.axis, seed)
+    model = candidate.fit(data.spectra[data.train], y, seed)
     fit_s = time.perf_counter() - t0
     proba = np.asarray(model.predict_proba(data.X), dtype=np.float64)
     classes = np.asarray(model.classes_)
@@ -214,7 +214,7 @@ def measure_speed(candidate, key, seed=0) -> dict:
     X = np.ascontiguousarray(s.intensity, np.float32)
     n = X.shape[0]
     train = np.r_[0, 1, n - 2, n - 1]
-    model = candidate.fit(X[train], np.asarray(s.labels)[train], s.axis, seed)
+    model = candidate.fit(s[train], np.asarray(s.labels)[train], seed)
     batch = np.ascontiguousarray(np.resize(X, (SPEED_BATCH, X.shape[1])))
     one = np.ascontiguousarray(batch[:1])
     slow = key in SLOW_MODELS
@@ -321,7 +321,7 @@ def warm_up(models) -> None:
     X = np.ascontiguousarray(s.intensity, np.float32)
     for key in models:
         try:
-            CANDIDATES[key].fit(X[train], np.asarray(s.labels)[train], s.axis, 0).predict(X)
+            CANDIDATES[key].fit(s[train], np.asarray(s.labels)[train], 0).predict(X)
         except Exception:  # the timed runs report the failure
             log.debug("warm-up of %s failed", key, exc_info=True)
 

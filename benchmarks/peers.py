@@ -205,17 +205,18 @@ class PointReference(ClassifierMixin, BaseEstimator):
         self.n_regions = n_regions
         self.random_state = random_state
 
-    def fit(self, X, y, axis=None):
+    def fit(self, X, y):
+        """Fit on `X`: raw spectra, or a Spectra (then its axis name and unit are known)."""
         from specstate import SpectraClassifier
 
         y = np.asarray(y)
-        if X.shape[0] > POINT_MAX_TRAIN:
+        if len(y) > POINT_MAX_TRAIN:
             rng = np.random.default_rng(self.random_state)
-            keep = np.sort(rng.choice(X.shape[0], POINT_MAX_TRAIN, replace=False))
+            keep = np.sort(rng.choice(len(y), POINT_MAX_TRAIN, replace=False))
             X, y = X[keep], y[keep]
         self.model_ = SpectraClassifier(
             network="point", n_regions=self.n_regions, random_state=self.random_state
-        ).fit(X, y, axis=axis)
+        ).fit(X, y)
         self.classes_ = self.model_.classes_
         return self
 
@@ -234,10 +235,11 @@ class Specstate(ClassifierMixin, BaseEstimator):
     def __init__(self, random_state=0):
         self.random_state = random_state
 
-    def fit(self, X, y, axis=None):
+    def fit(self, X, y):
+        """Fit on `X`: raw spectra, or a Spectra (then its axis name and unit are known)."""
         from specstate import SpectraClassifier
 
-        self.model_ = SpectraClassifier(random_state=self.random_state).fit(X, y, axis=axis)
+        self.model_ = SpectraClassifier(random_state=self.random_state).fit(X, y)
         self.classes_ = self.model_.classes_
         return self
 
@@ -254,15 +256,14 @@ class Candidate:
 
     name: str
     make: Callable[[int], BaseEstimator]
-    uses_axis: bool = False
+    uses_axis: bool = False  # gets the training spectra as Spectra (axis, its name and unit)
     note: str = ""
 
-    def fit(self, X, y, axis, random_state):
-        """A new model of this kind, fitted on raw spectra."""
+    def fit(self, spectra, y, random_state):
+        """A new model of this kind, fitted on the training `spectra` (a Spectra)."""
         model = self.make(random_state)
-        if self.uses_axis:
-            return model.fit(X, y, axis=axis)
-        return model.fit(X, y)
+        X = spectra if self.uses_axis else np.asarray(spectra.intensity)
+        return model.fit(X, np.asarray(y))
 
 
 CANDIDATES = {
