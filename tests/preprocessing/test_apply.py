@@ -78,3 +78,19 @@ def test_highpass_on_simulated_xrd_keeps_peaks_and_removes_background():
     i = int(np.argmin(np.abs(s.axis - track)))
     window = out.intensity[0, i - 10 : i + 11]
     assert window.max() > 5 * np.std(out.intensity[0])
+
+
+def test_apply_refuses_spectra_on_another_axis(spectra):
+    from specstate.exceptions import AxisMismatchError
+
+    cut = RangeCut(12.0, 18.0)
+    apply(cut, spectra)
+    shifted = Spectra(spectra.intensity, axis=spectra.axis + 0.5, axis_name="2theta")
+    with pytest.raises(AxisMismatchError, match="differs from the one RangeCut expects"):
+        apply(cut, shifted)
+
+
+def test_transformers_accept_spectra_directly_and_return_arrays(spectra):
+    out = HighPassBaseline(width=5).fit_transform(spectra)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float32
+    np.testing.assert_array_equal(out, HighPassBaseline(width=5).fit_transform(spectra.intensity))

@@ -44,6 +44,11 @@ def apply(transformer, spectra, *, fit: bool | None = None) -> Spectra:
     Spectra
         The transformed spectra.
 
+    Raises
+    ------
+    AxisMismatchError
+        If a transformer fitted on an axis meets spectra on another one.
+
     Examples
     --------
     >>> import numpy as np
@@ -68,6 +73,10 @@ def apply(transformer, spectra, *, fit: bool | None = None) -> Spectra:
         except NotFittedError:
             fit = True
     X = spectra.intensity
+    axis = transformer.get_params(deep=False).get("axis")
+    if not fit and axis is not None and spectra.axis_name != "index":
+        # a transformer fitted on another axis would crop / mask / resample the wrong points
+        spectra.check_axis(axis, name=type(transformer).__name__)
     kwargs = {"monitor": spectra.monitor} if isinstance(transformer, MonitorNormalizer) else {}
     if fit:
         params = transformer.get_params(deep=False)
