@@ -158,21 +158,21 @@ class Watcher:
         summary = self.summary
         summary.started = time.monotonic()
         last_data = summary.started
+        reloaded = False  # a reload while idle is reported with the next train
         items = iter(self.source)
         try:
             for item in items:
                 now = time.monotonic()
-                reloaded = self.model.maybe_reload()
+                reloaded |= self.model.maybe_reload()
                 if isinstance(item, Idle):
                     summary.timeouts += item.reason == "timeout"
                     summary.reconnects += item.reason == "reconnect"
-                    summary.model_reloads += reloaded
                     if self._should_stop(now, last_data):
                         return
                     continue
                 last_data = now
                 result = self.process(item)
-                result.model_reloaded = reloaded
+                result.model_reloaded, reloaded = reloaded, False
                 summary.add(result)
                 yield result
                 if self.max_trains is not None and summary.trains >= self.max_trains:

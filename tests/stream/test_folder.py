@@ -1,0 +1,123 @@
+"""Watching a folder where files appear, and reloading a model file that is replaced."""
+
+import logging
+import os
+import shutil
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from specstate import io
+from specstate.stream import FolderSource, Idle, watch
+from specstate.stream.sources import natural_key
+
+from .conftest import TINY
+
+POLL = 0.4  # seconds between polls in these tests
+CHUNK_PAUSE = 0.002  # a slow writer appends a chunk this often: far below one poll
+
+
+def _one(xrd, state, i=0, n=1):
+    idx = np.flatnonzero(xrd.labels == state)[i:i + n]
+    return xrd[idx]
+
+
+def _file_bytes(spectra, tmp_path, name):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir(exist_ok=True)
+    path = io.write(spectra, scratch / name)
+    return path.read_bytes()
+
+
+def test_files_appearing_while_watching_are_read_once_in_natural_order(xrd, model, tmp_path):
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    io.write(_one(xrd, "bcc", 0), folder / "scan_1.xy")
+    io.write(_one(xrd, "bcc", 1), folder / "scan_2.xy")
+    (folder / "scan_3.xy").write_text("not a spectrum\nat all\n")
+    (folder / "notes.txt").write_text("ignored: not a spectrum pattern")
+    slow_xy = _file_bytes(_one(xrd, "hcp", 0), tmp_path, "slow.xy")
+    h5 = _file_bytes(_one(xrd, "hcp", 1, n=3), tmp_path, "run.h5")
+    written = threading.Event()
+
+    def writer():
+        half = folder / "scan_10.h5"  # a half-written HDF5 file, after scan_4 in order
+        half.write_bytes(h5[: len(h5) // 2])
+        with open(folder / "scan_4.xy", "wb") as fh:  # a slow writer, chunk by chunk
+            for start in range(0, len(slow_xy), 64):
+                fh.write(slow_xy[start:start + 64])
+                fh.flush()
+                time.sleep(CHUNK_PAUSE)
+        time.sleep(3 * POLL)  # the half file is now stable in size, yet not valid HDF5
+        with open(half, "ab") as fh:
+            fh.write(h5[len(h5) // 2:])
+        written.set()
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    results = list(watch(model, folder, poll_interval=POLL, max_trains=5, idle_timeout=20))
+    thread.join()
+    assert written.is_set()
+    assert [r.name for r in results] == ["scan_1.xy", "scan_2.xy", "scan_3.xy", "scan_4.xy",
+                                         "scan_10.h5"]
+    assert [r.train_id for r in results] == [0, 1, 2, 3, 4]
+    assert [r.state for r in results] == ["bcc", "bcc", None, "hcp", "hcp"]
+    assert results[2].errors == {"parse": 1}
+    assert all(not r.errors for i, r in enumerate(results) if i != 2)
+    assert results[3].n_spectra == 1 and results[4].n_spectra == 3
+
+
+def test_folder_source_waits_for_stable_files_and_reports_a_missing_folder(tmp_path):
+    from specstate.exceptions import StreamError
+
+    with pytest.raises(StreamError, match="must exist"):
+        FolderSource(tmp_path / "nope")
+    source = iter(FolderSource(tmp_path, poll_interval=0.01))
+    assert isinstance(next(source), Idle)  # an empty folder: idle ticks, no results
+    (tmp_path / "a.xy").write_text("1 2\n")
+    assert isinstance(next(source), Idle)  # seen once: not yet known to be complete
+
+
+def test_natural_order():
+    names = ["s_10.xy", "s_9.xy", "s_1.xy", "t.xy", "s_100.h5"]
+    assert sorted(names, key=natural_key) == ["s_1.xy", "s_9.xy", "s_10.xy", "s_100.h5",
+                                              "t.xy"]
+
+
+def test_model_file_replaced_mid_run_is_reloaded_between_trains(xrd, model_path, tmp_path,
+                                                                caplog):
+    from specstate import SpectraClassifier
+
+    path = tmp_path / "model.h5"
+    shutil.copy(model_path, path)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    io.write(_one(xrd, "bcc", 0), folder / "a_1.xy")
+    caplog.set_level(logging.INFO, logger="specstate.stream")
+    results = watch(path, folder, poll_interval=0.05, idle_timeout=10)
+    first = next(results)
+    assert first.state == "bcc" and not first.model_reloaded
+
+    # a refit with new references (other class names) replaces the file mid-run
+    keep = np.isin(xrd.labels, ["bcc", "hcp"])
+    renamed = np.where(xrd.labels[keep] == "bcc", "low", "high")
+    refit = SpectraClassifier(random_state=0, **TINY).fit(xrd.intensity[keep], renamed,
+                                                           axis=xrd.axis)
+    tmp = tmp_path / "model.tmp.h5"
+    refit.save(tmp)
+    os.replace(tmp, path)
+    io.write(_one(xrd, "bcc", 1), folder / "a_2.xy")
+    second = next(results)
+    assert second.model_reloaded
+    assert second.state == "low" and set(second.counts) == {"low", "high"}
+    assert "model reloaded" in caplog.text
+
+    # a damaged replacement is reported and the previous model kept
+    path.write_bytes(b"not a model")
+    io.write(_one(xrd, "hcp", 0), folder / "a_3.xy")
+    third = next(results)
+    assert not third.model_reloaded and third.state == "high"
+    assert "cannot be loaded" in caplog.text
+    results.close()
