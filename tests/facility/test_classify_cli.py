@@ -1,5 +1,7 @@
 """``specstate fit`` / ``specstate classify`` on EuXFEL run folders, through main([...])."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -28,7 +30,10 @@ def test_fit_and_classify_a_run(ramp, ramp_run, ramp_model, tmp_path, capsys):
     for name in ("bcc", "hcp"):
         assert f"{name} " in text and str(np.count_nonzero(states == name)) in text
     assert "ambiguous" in text
-    assert "bcc -> hcp" in text and f"train {FIRST_TRAIN}" in text
+    found = re.search(r"bcc -> hcp at spectrum (\d+) \(train (\d+)\)", text)
+    assert found, text
+    index, train = int(found[1]), int(found[2])
+    assert lo - 2 <= index <= hi + 2 and train == FIRST_TRAIN + index
 
 
 def test_classify_to_csv_with_train_selection(ramp_run, ramp_model, tmp_path):
@@ -41,17 +46,21 @@ def test_classify_to_csv_with_train_selection(ramp_run, ramp_model, tmp_path):
     assert set(back.state.values.astype(str)) == {"hcp"}
 
 
-def test_classify_labels_count_spectra_in_run_order(ramp, tmp_path):
+def test_per_pulse_run_labels_and_classify(ramp, ramp_model, tmp_path):
     """Per-pulse run: --labels ranges count spectra (train by train, pulse by pulse)."""
+    from specstate.labels import resolve_labels
+
     run = write_mock_run(tmp_path / "r0009", ramp, pulses_per_train=4, layout="index")
-    model = tmp_path / "m.h5"
-    assert main(["fit", str(run), *RUN_ARGS, "--labels", "0:12=bcc,48:60=hcp",
-                 "-o", str(model)]) == 0
-    out = tmp_path / "r.nxs"
-    assert main(["classify", str(model), str(run), *RUN_ARGS, "-o", str(out)]) == 0
-    back = read_results(out)
     spectra = read_run(run, SPEC_SOURCE, SPEC_KEY)
+    assignment = resolve_labels("0:12=bcc,48:60=hcp", spectra)
+    picked = spectra[assignment.labelled]
+    np.testing.assert_array_equal(picked.intensity, ramp.intensity[np.r_[0:12, 48:60]])
+    np.testing.assert_array_equal(assignment.training_labels(), ["bcc"] * 12 + ["hcp"] * 12)
+    out = tmp_path / "r.nxs"
+    assert main(["classify", str(ramp_model), str(run), *RUN_ARGS, "-o", str(out)]) == 0
+    back = read_results(out)
     np.testing.assert_array_equal(back.pulse_id.values, spectra.pulse_ids)
+    np.testing.assert_array_equal(back.train_id.values, spectra.train_ids)
     assert np.all(back.state.values[:12].astype(str) == "bcc")
     assert np.all(back.state.values[48:].astype(str) == "hcp")
 

@@ -58,15 +58,6 @@ def test_cluster_equals_serial_and_failures_are_reported(ramp_model, runs, tmp_p
         _check_same(s.output, spectra, result)
 
 
-def test_worker_processes_load_the_model_themselves(ramp_model, runs, tmp_path):
-    status = classify_many(ramp_model, runs[:2], tmp_path, n_workers=2, processes=True,
-                           read_kwargs=READ, progress=False, fmt="csv")
-    assert all(s.ok for s in status)
-    for s, run in zip(status, runs):
-        assert s.output.suffix == ".csv"
-        _check_same(s.output, *_serial(ramp_model, run))
-
-
 def test_output_names_are_distinct(tmp_path):
     names = output_names(["a/raw/r0001", "a/proc/r0001", "x/r0002.h5", "x/r0002.h5"], ".nxs")
     assert names == ["raw_r0001.nxs", "proc_r0001.nxs", "x_r0002.nxs", "x_r0002-2.nxs"]

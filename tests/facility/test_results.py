@@ -15,6 +15,7 @@ from specstate.io.results import read_results, write_results
 from .mockrun import PULSES_DEFAULT, SPEC_KEY, SPEC_SOURCE, write_mock_run
 
 TRAIN = np.r_[0:12, 48:60]
+FAST_ITER = 30
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,9 @@ def model_2theta(ramp, tmp_path_factory):
     """A model fitted on the ramp's 2θ axis (so regions have units) and saved."""
     from specstate.classifier import SpectraClassifier
 
-    clf = SpectraClassifier(random_state=0).fit(ramp[TRAIN], ramp.labels[TRAIN])
+    # few iterations: this test is about the file, not the fit
+    clf = SpectraClassifier(max_iter=FAST_ITER, random_state=0).fit(ramp[TRAIN],
+                                                                   ramp.labels[TRAIN])
     path = tmp_path_factory.mktemp("m2t") / "model.h5"
     clf.save(path)
     return clf, path
