@@ -122,3 +122,13 @@ def test_savitzky_golay_matches_scipy_and_differentiates_exactly(X):
 def test_savitzky_golay_errors(X, params, match):
     with pytest.raises(ValueError, match=match):
         SavitzkyGolay(**params).fit(X)
+
+
+def test_monitor_normalizer_reads_the_monitor_of_spectra(X):
+    from specstate import Spectra
+
+    s = Spectra(X, monitor=[1.0, 2.0, 0.5, 4.0])
+    out = MonitorNormalizer().fit_transform(s)
+    np.testing.assert_allclose(out, X / s.monitor[:, None], rtol=1e-6)
+    with pytest.raises(SpectraFormatError, match="needs monitor="):
+        MonitorNormalizer().fit_transform(Spectra(X))

@@ -39,6 +39,13 @@ def _check_monitor(monitor, n: int, where: str) -> np.ndarray:
     return monitor
 
 
+def _monitor_of(X, monitor):
+    """`monitor`, or the monitor a :class:`~specstate.Spectra` carries when none is given."""
+    if monitor is None:
+        return getattr(X, "monitor", None)
+    return monitor
+
+
 def normalize_by_monitor(X, monitor, reference: float = 1.0) -> np.ndarray:
     """Divide every spectrum by its monitor value and multiply by `reference`.
 
@@ -136,6 +143,7 @@ class MonitorNormalizer(OneToOneFeatureMixin, SpectralTransformer):
         self
             The fitted transformer.
         """
+        monitor = _monitor_of(X, monitor)
         X = self._check_X(X, reset=True)
         name = type(self).__name__
         if self.reference == _MEAN:
@@ -162,7 +170,8 @@ class MonitorNormalizer(OneToOneFeatureMixin, SpectralTransformer):
         X : array-like of shape (n_spectra, n_points)
             Spectra.
         monitor : array-like of shape (n_spectra,)
-            Positive monitor values, one per spectrum.
+            Positive monitor values, one per spectrum. Default: ``X.monitor`` if `X` is a
+            :class:`~specstate.Spectra`.
 
         Returns
         -------
@@ -175,6 +184,7 @@ class MonitorNormalizer(OneToOneFeatureMixin, SpectralTransformer):
             If `monitor` is missing, of the wrong length, or not positive and finite.
         """
         check_is_fitted(self)
+        monitor = _monitor_of(X, monitor)
         X = self._check_X(X, reset=False)
         return normalize_by_monitor(X, monitor, self.reference_)
 
