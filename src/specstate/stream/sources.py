@@ -298,8 +298,9 @@ class BridgeSource:
         p = Packet(train_id, received=received, timestamp=timestamp, name=source or "")
         if source is None or source not in data:
             p.error = "missing_source"
-            p.message = (f"train {train_id} has no source {self.source_name!r}; "
-                         f"sources: {sorted(data)}")
+            wanted = (f"no source {self.source_name!r}" if self.source_name else
+                      "several sources: name the spectrum's with source_name / --source")
+            p.message = f"train {train_id} has {wanted}; sources: {sorted(data)}"
             return p
         props = data[source]
         key = self.key or self._only_key(props)
@@ -326,8 +327,9 @@ class BridgeSource:
         return p
 
     def _only_source(self, data) -> str | None:
-        if len(data) == 1:
-            return next(iter(data))
+        candidates = [s for s in data if self.monitor is None or s != self.monitor[0]]
+        if len(candidates) == 1:
+            return candidates[0]
         if "no_source" not in self._warned:
             self._warned.add("no_source")
             log.warning("the train has sources %s: name the spectrum's with source_name / "

@@ -1,0 +1,147 @@
+"""The parts of the loop on their own: alerts, decoding a train, finite rows, sinks, live plot."""
+
+import csv
+
+import h5py
+import numpy as np
+import pytest
+
+from specstate.exceptions import SpecstateError, StreamError
+from specstate.stream import (
+    Alert,
+    BridgeSource,
+    CsvSink,
+    LivePlot,
+    NexusSink,
+    StateChangeDetector,
+    TrainResult,
+    WatchSummary,
+)
+from specstate.stream.loop import _finite_rows
+
+from ._helpers import KEY, SOURCE, XGM, XGM_KEY
+
+
+def _states(det, states, first=0):
+    return [det.update(first + i, s) for i, s in enumerate(states)]
+
+
+def test_alert_needs_n_trains_and_ignores_single_noisy_trains():
+    det = StateChangeDetector(n_trains=3)
+    alerts = _states(det, ["a", "a", "a", "b", "a", "b", "b", None, "b", "b", "a", "b"])
+    fired = [a for a in alerts if a is not None]
+    assert len(fired) == 1
+    assert (fired[0].train_id, fired[0].confirmed_train_id) == (5, 8)
+    assert (fired[0].previous, fired[0].state) == ("a", "b")
+    assert alerts[8] is fired[0]
+    assert det.state == "b"
+
+
+def test_first_state_is_not_an_alert_and_n_is_validated():
+    det = StateChangeDetector(n_trains=1)
+    first, change = _states(det, ["a", "b"])
+    assert first is None
+    assert (change.train_id, change.previous, change.state) == (1, "a", "b")
+    with pytest.raises(SpecstateError, match="alert_trains.*Got 0"):
+        StateChangeDetector(0)
+
+
+def test_decoding_a_train_finds_what_is_there_and_names_what_is_missing():
+    src = BridgeSource("tcp://127.0.0.1:1", monitor=f"{XGM}:{XGM_KEY}")
+    x = np.ones((4, 10), np.float32)
+    xgm = np.r_[np.arange(4.0), np.zeros(996)]
+    p = src.packet({SOURCE: {KEY: x, "scalar": 3}, XGM: {XGM_KEY: xgm}},
+                   {SOURCE: {"timestamp.tid": 42, "timestamp": 1.5}})
+    assert p.error is None and p.train_id == 42 and p.timestamp == 1.5
+    assert p.spectra.shape == (4, 10) and p.name == SOURCE
+    assert np.array_equal(p.monitor, [0, 1, 2, 3])  # XGM padding cut to the pulses
+
+    named = BridgeSource("tcp://127.0.0.1:1", source_name="OTHER", key=KEY)
+    p = named.packet({SOURCE: {KEY: x}}, {SOURCE: {"timestamp.tid": 1}})
+    assert p.error == "missing_source" and SOURCE in p.message
+    p = BridgeSource("tcp://127.0.0.1:1", key="nope").packet({SOURCE: {KEY: x}}, {})
+    assert p.error == "missing_key" and KEY in p.message and p.train_id is None
+    p = src.packet({SOURCE: {KEY: np.ones((2, 3, 4))}}, {})
+    assert p.error == "bad_shape"
+    p = src.packet({SOURCE: {KEY: np.ones(10)}}, {SOURCE: {"timestamp.tid": 3}})
+    assert p.spectra.shape == (1, 10) and p.issues == {"missing_monitor": 1}
+    p = src.packet({SOURCE: {KEY: x}, XGM: {XGM_KEY: np.ones(2)}}, {})
+    assert p.monitor is None and p.issues == {"monitor_shape": 1}
+    assert src.packet([1, 2], {}).error == "malformed"
+    with pytest.raises(StreamError, match="SOURCE:KEY"):
+        BridgeSource("tcp://127.0.0.1:1", monitor="nokey")
+
+
+def test_finite_rows_are_exact_even_when_a_row_sum_overflows():
+    x = np.ones((4, 5), np.float32)
+    x[1, 2] = np.nan
+    x[2, :] = 3e38  # finite values whose float32 sum is inf
+    x[3, 0] = -np.inf
+    assert _finite_rows(x).tolist() == [True, False, True, False]
+
+
+def _result(tid, state, classes=("a", "b"), alert=None):
+    counts = {c: int(c == state) * 4 for c in classes}
+    return TrainResult(tid, n_spectra=4, n_classified=4 if state else 0, counts=counts,
+                       fractions={c: v / 4 for c, v in counts.items()}, state=state,
+                       confidence=0.9 if state else float("nan"), latency=0.01, alert=alert)
+
+
+def test_csv_sink_appends_and_flushes_each_train(tmp_path):
+    path = tmp_path / "r.csv"
+    with CsvSink(path, ["a", "b"]) as sink:
+        sink.write(_result(1, "a"))
+        assert len(list(csv.DictReader(path.open()))) == 1  # on disk before close
+        sink.write(TrainResult(None, errors={"malformed": 1}))  # no train: not recorded
+    with CsvSink(path, ["a", "b"]) as sink:  # same columns: appended
+        sink.write(_result(2, None))
+    rows = list(csv.DictReader(path.open()))
+    assert [r["train_id"] for r in rows] == ["1", "2"]
+    assert rows[0]["fraction_a"] == "1.0000" and rows[1]["state"] == ""
+    with pytest.raises(StreamError, match="exists with columns"):
+        CsvSink(path, ["a", "c"])
+
+
+def test_nexus_sink_is_complete_at_each_checkpoint(tmp_path):
+    path = tmp_path / "r.nxs"
+    alert = Alert(2, 3, "a", "b", 0.0)
+    sink = NexusSink(path, ["a", "b"], checkpoint_every=2, metadata={"model": "m.h5"})
+    sink.write(_result(1, "a"))
+    assert not path.exists()
+    sink.write(_result(2, "b"))
+    with h5py.File(path) as f:
+        assert list(f["entry/results/train_id"][()]) == [1, 2]
+    sink.write(_result(3, "b", alert=alert))
+    sink.close()
+    with h5py.File(path) as f:
+        assert f["entry"].attrs["model"] == "m.h5"
+        assert list(f["entry/results/fraction_b"][()]) == [0, 1, 1]
+        assert list(f["entry/alerts/train_id"][()]) == [2]
+        assert f["entry/results"].attrs["signal"] == "confidence"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.nxs"]
+
+
+def test_summary_totals_and_text():
+    s = WatchSummary()
+    for r in (_result(1, "a"), _result(2, "b", alert=Alert(2, 2, "a", "b", 0.0)),
+              TrainResult(5, errors={"missing_key": 1}, skipped_before=2)):
+        s.add(r)
+    text = s.format()
+    assert "trains: 3 (2 classified), spectra: 8" in text
+    assert "states (spectra): a 4, b 4" in text
+    assert "train 2: a -> b" in text and "errors: missing_key 1" in text
+    assert "skipped trains: 2" in text
+
+
+def test_live_plot_files_and_no_display(tmp_path, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    with pytest.raises(StreamError, match="no display"):
+        LivePlot(None, ["a", "b"])
+    with pytest.raises(StreamError, match=".png or .html"):
+        LivePlot(tmp_path / "x.pdf", ["a", "b"])
+    plot = LivePlot(tmp_path / "live.png", ["a", "b"], refresh=3600)
+    assert plot.update(_result(1, "a"))  # the first train draws at once
+    assert not plot.update(_result(2, "b"))  # then only every `refresh` seconds
+    plot.close()
+    assert (tmp_path / "live.png").read_bytes()[:4] == b"\x89PNG"
