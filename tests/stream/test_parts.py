@@ -112,10 +112,14 @@ def test_nexus_sink_is_complete_at_each_checkpoint(tmp_path):
     with h5py.File(path) as f:
         assert list(f["entry/results/train_id"][()]) == [1, 2]
     sink.write(_result(3, "b", alert=alert))
+    sink.write(_result(4, "c", classes=("a", "c")))  # a reloaded model with a new class
     sink.close()
     with h5py.File(path) as f:
         assert f["entry"].attrs["model"] == "m.h5"
-        assert list(f["entry/results/fraction_b"][()]) == [0, 1, 1]
+        assert np.array_equal(f["entry/results/fraction_b"][()], [0, 1, 1, np.nan],
+                              equal_nan=True)
+        assert np.array_equal(f["entry/results/fraction_c"][()], [np.nan] * 3 + [1],
+                              equal_nan=True)
         assert list(f["entry/alerts/train_id"][()]) == [2]
         assert f["entry/results"].attrs["signal"] == "confidence"
     assert [p.name for p in tmp_path.iterdir()] == ["r.nxs"]

@@ -84,8 +84,12 @@ class LivePlot:
         if result.train_id is not None and result.state is not None:
             self._tid.append(result.train_id)
             self._conf.append(result.confidence)
+            for c in result.fractions:  # a reloaded model may bring new classes
+                if c not in self._frac:
+                    self.classes.append(c)
+                    self._frac[c] = deque([math.nan] * (len(self._tid) - 1),
+                                          maxlen=self._tid.maxlen)
             for c in self.classes:
-                self._frac.setdefault(c, deque(maxlen=self._tid.maxlen))
                 self._frac[c].append(result.fractions.get(c, math.nan))
         self.status = status or self.status
         now = time.monotonic()

@@ -99,6 +99,7 @@ class CsvSink:
                     f"{self.path} exists with columns {header}; results of this model need "
                     f"{self.columns}: give another -o file."
                 )
+        self._warned = False
         self._fh = open(self.path, "a", newline="")  # noqa: SIM115 - closed in close()
         self._writer = csv.DictWriter(self._fh, fieldnames=self.columns, extrasaction="ignore")
         if not exists:
@@ -109,6 +110,11 @@ class CsvSink:
         """Append one train (results without a train id, i.e. undecodable messages, are not)."""
         if result.train_id is None:
             return
+        new = [c for c in result.fractions if c not in self.classes]
+        if new and not self._warned:
+            self._warned = True
+            log.warning("the model now has classes %s without a fraction column in %s; "
+                        "their trains still name them in 'state'", new, self.path)
         self._writer.writerow(record(result, self.classes))
         self._fh.flush()
 
@@ -160,9 +166,12 @@ class NexusSink:
         """Keep one train; rewrite the file every `checkpoint_every` trains."""
         if result.train_id is None:
             return
+        for c in result.fractions:  # a reloaded model may bring new classes
+            if c not in self.classes:
+                self.classes.append(c)
         self._rows.append((
             result.train_id, result.state or "", _nan(result.confidence),
-            tuple(_nan(result.fractions.get(c, math.nan)) for c in self.classes),
+            dict(result.fractions),
             result.n_spectra, result.n_classified, result.ambiguous, result.no_beam,
             result.latency, result.skipped_before, int(result.late),
             sum(result.errors.values()),
@@ -200,7 +209,9 @@ class NexusSink:
                 data["train_id"] = np.asarray(cols[0], dtype=np.int64)
                 data["state"] = np.asarray(cols[1], dtype=h5py.string_dtype())
                 data["confidence"] = np.asarray(cols[2], dtype=np.float32)
-                fractions = np.asarray(cols[3], dtype=np.float32).reshape(-1, len(self.classes))
+                fractions = np.array([[_nan(fr.get(c)) for c in self.classes]
+                                      for fr in cols[3]], dtype=np.float32)
+                fractions = fractions.reshape(-1, len(self.classes))
                 for i, c in enumerate(self.classes):
                     data[f"fraction_{c}"] = fractions[:, i]
                 for name, col in zip(("n_spectra", "n_classified", "ambiguous", "no_beam"),
