@@ -10,8 +10,10 @@ points otherwise).
 How far to shift is learned from the references (:func:`learn_shifts`): the class means are
 aligned by cross-correlation in the shift coordinate. If the classes still differ a lot
 after the best alignment (peaks appear or vanish: a change of phase), the shift between the
-states is a nuisance and every class is shifted over ± (that shift + a margin), so the
-networks ignore it. If the aligned residual is small (the states differ *only* by a lattice
+states is a nuisance and every class is shifted over that shift + a margin, so the
+networks ignore it (towards the other class over the whole shift, away from it by a
+margin: references at the ends of a ramp bracket the states in between). If the aligned
+residual is small (the states differ *only* by a lattice
 jump), the shift is the signal: each class is shifted only within its own spread and
 towards the other class up to just short of half-way, so the boundary falls half-way.
 """
@@ -29,8 +31,16 @@ __all__ = ["ShiftModel", "learn_shifts", "shift_spectra", "noise_level", "augmen
 MAX_SHIFT_FRACTION = 0.1
 #: Aligned residual / unaligned difference below which two states differ only by a shift.
 SHIFT_ONLY_RESIDUAL = 0.4
+#: Log compression of peak heights for the alignment, in standard deviations of the spectrum:
+#: heights well above it count about equally, so peaks common to both states (a second
+#: phase, the pressure marker) set the alignment rather than the single strongest peak.
+COMPRESS_SCALE = 0.1
 #: Margin added to a nuisance shift range (fraction of the between-class shift).
 NUISANCE_MARGIN = 0.3
+#: Smallest nuisance shift range per kind of shift (shift-coordinate units): references
+#: may sit anywhere along a ramp, and spectra before or after them are compressed further
+#: than the references show; 2 % strain is a modest stretch of a diamond-anvil-cell ramp.
+NUISANCE_FLOOR = {"strain": 0.02}
 #: Gap kept before half-way when the shift is the signal (fraction of the between-class shift).
 SIGNAL_GAP = 0.15
 #: Smallest shift range, in points of the axis (sub-pixel jitter of the calibration).
@@ -68,8 +78,17 @@ def _uniform(u, X):
     return grid, np.stack([np.interp(grid, u, x) for x in np.atleast_2d(X)])
 
 
+def _compress(x):
+    """Log-compressed positive part: every peak counts, not only the strongest."""
+    pos = np.maximum(x, 0.0)
+    scale = COMPRESS_SCALE * max(float(pos.std()), np.finfo(float).tiny)
+    return np.log1p(pos / scale)
+
+
 def _best_shift(a, b, max_lag):
-    """Shift s (grid points, sub-pixel) with b[i] ≈ a[i - s], and the correlation there."""
+    """Shift s (grid points, sub-pixel) with b[i] ≈ a[i - s] (log-compressed correlation)."""
+    a = _compress(a)
+    b = _compress(b)
     a = a - a.mean()
     b = b - b.mean()
     c = correlate(b, a, mode="full", method="fft")
@@ -150,8 +169,14 @@ def learn_shifts(X, y, n_classes, u, kind, min_points=MIN_SHIFT_POINTS) -> Shift
                 else:
                     ranges[a, 0] = min(ranges[a, 0], -reach)
             else:
-                reach = abs(s) * (1 + NUISANCE_MARGIN) + base[a]
-                ranges[a] = [min(ranges[a, 0], -reach), max(ranges[a, 1], reach)]
+                # references of two phases, e.g. at the two ends of a ramp: the states in
+                # between lie between them, so each class is shifted towards the other
+                # over the whole between-class shift (plus a margin) and a little away
+                floor = NUISANCE_FLOOR.get(kind, 0.0)
+                reach = max(abs(s) * (1 + NUISANCE_MARGIN) + base[a], floor)
+                back = max(abs(s) * NUISANCE_MARGIN + base[a], floor)
+                lo, hi = (-back, reach) if s > 0 else (-reach, back)
+                ranges[a] = [min(ranges[a, 0], lo), max(ranges[a, 1], hi)]
     return ShiftModel(kind, ranges, pair_shift, pair_residual, within, step)
 
 
