@@ -252,7 +252,8 @@ def _write_csv(path: Path, classification, spectra, model) -> None:
 def _str_array(values) -> np.ndarray:
     import h5py
 
-    return np.array([str(v) for v in values], dtype=h5py.string_dtype("utf-8"))
+    # numpy converts to str and object in C; no per-spectrum Python loop
+    return np.asarray(values).astype(str).astype(object).astype(h5py.string_dtype("utf-8"))
 
 
 def _group(parent, name: str, nx_class: str):
