@@ -217,6 +217,9 @@ def test_float64_and_options():
         (dict(pressure=(-1, 5)), "pressure"),
         (dict(wavelength=0), "wavelength"),
         (dict(grain_correlation=1.0), "grain_correlation"),
+        (dict(two_theta=(10, 200)), "two_theta"),
+        (dict(spin_collapse=0.5), "spin_collapse"),
+        (dict(pressure="high"), "pressure"),
     ],
 )
 def test_bad_parameters(kwargs, match):

@@ -36,6 +36,8 @@ _LINE_MARGIN_DEG = 0.5
 # Compression the reflection list must cover: d shrinks by at most this factor over a ramp
 # (V/V0 >= 0.55 in the equation of state -> a/a0 >= 0.82).
 _MAX_LINEAR_COMPRESSION = 0.8
+# A volume collapse beyond this is no spin crossover (observed: 2-4 %, up to ~8 % in FeO).
+_MAX_SPIN_COLLAPSE = 0.2
 # Per-pattern jitter of the beam intensity on top of its slow drift (relative rms).
 _BEAM_JITTER = 0.005
 # Amorphous hump of the pressure medium / diamond (Compton) scattering: centre and rms
@@ -173,8 +175,10 @@ def simulate_xrd_ramp(
       :math:`\propto \frac{v}{V_{cell}^2}\, \sum_{hkl}|F_{hkl}|^2\, e^{-2Bs^2}\, LP(\theta)`,
       with the structure factor from the atoms of the cell and Cromer–Mann form factors
       (so systematic absences and multiplicities come out by themselves), an isotropic
-      Debye–Waller factor, the Lorentz–polarisation factor of an unpolarised-equivalent
-      Debye–Scherrer geometry :math:`LP = (1+\cos^2 2\theta)/(\sin^2\theta\cos\theta)`,
+      Debye–Waller factor, the Lorentz–polarisation factor of azimuthally averaged
+      Debye–Scherrer rings :math:`LP = (1+\cos^2 2\theta)/(\sin^2\theta\cos\theta)` (the
+      ring average of the polarisation of a linearly polarised beam is
+      :math:`(1+\cos^2 2\theta)/2`, as for an unpolarised one),
       and `v` the volume share of the phase (iron: ``1 - oxide_share``, split between bcc
       and hcp by the transformed fraction).
     * **Peak shapes**: area-normalised pseudo-Voigt, Lorentz share `eta`, FWHM
@@ -300,7 +304,11 @@ def simulate_xrd_ramp(
             f"The 'transition' parameter of {_WHERE} must be (start, stop) with "
             f"0 <= start < stop <= n_patterns ({n}); got {transition!r}."
         )
-    p_first, p_last = _DEFAULT_PRESSURE[variant] if pressure is None else pressure
+    try:
+        p_first, p_last = (float(v) for v in (_DEFAULT_PRESSURE[variant] if pressure is None
+                                              else pressure))
+    except (TypeError, ValueError):
+        p_first, p_last = np.nan, np.nan
     if not (np.isfinite(p_first) and np.isfinite(p_last) and p_first >= 0 and p_last >= 0):
         raise SpectraFormatError(
             f"The 'pressure' parameter of {_WHERE} must be two finite pressures >= 0 GPa; "
@@ -308,6 +316,15 @@ def simulate_xrd_ramp(
         )
     if not (np.isfinite(wavelength) and wavelength > 0):
         raise SpectraFormatError(f"The 'wavelength' of {_WHERE} must be > 0 Å; got {wavelength}.")
+    if not 0 < lo < hi < 180:
+        raise SpectraFormatError(
+            f"The 'two_theta' range of {_WHERE} must lie inside (0, 180) deg; got {two_theta!r}."
+        )
+    if not 0 <= spin_collapse < _MAX_SPIN_COLLAPSE:
+        raise SpectraFormatError(
+            f"The 'spin_collapse' parameter of {_WHERE} must be in [0, {_MAX_SPIN_COLLAPSE}); "
+            f"got {spin_collapse}."
+        )
     if not 0 <= grain_correlation < 1:
         raise SpectraFormatError(
             f"The 'grain_correlation' parameter of {_WHERE} must be in [0, 1); "
