@@ -224,18 +224,14 @@ def output_names(inputs: Sequence, suffix: str) -> list[str]:
 
 def _plan(i, item, read_kwargs, chunk_trains):
     """The tasks of input number `i`: (input index, chunk index, path, read kwargs)."""
-    from .io.euxfel import is_run_folder, parse_trains
+    from .io.euxfel import is_run_folder, train_ids_with_data
 
     kwargs = dict(read_kwargs or {})
     if not (chunk_trains and is_run_folder(item)):
         return [(i, 0, item, kwargs)]
-    from extra_data import RunDirectory
-
-    run = RunDirectory(str(item))
-    selector = parse_trains(kwargs.get("trains"))
-    if selector is not None:
-        run = run.select_trains(selector)
-    ids = np.asarray(run.train_ids, dtype=np.uint64)
+    # only trains that hold spectra: a chunk without any would fail to read
+    ids = train_ids_with_data(item, kwargs.get("source"), kwargs.get("key"),
+                              kwargs.get("monitor"), kwargs.get("trains"))
     n_chunks = max(1, -(-ids.size // int(chunk_trains)))  # ceil division
     return [
         (i, j, item, {**kwargs, "trains": [int(t) for t in part]})

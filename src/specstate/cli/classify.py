@@ -6,7 +6,8 @@ located along the run). Several inputs, or ``--dask`` / ``--scheduler``: ``OUT``
 that gets one results file per input (named after it, ``--format`` nxs or csv), the inputs
 run in parallel on a Dask cluster (``--dask``: a local one with ``--workers`` processes;
 ``--scheduler ADDRESS``: an existing one, or ``slurm`` etc. for a dask-jobqueue cluster from
-the Dask configuration); without them one after the other in this process.
+the Dask configuration); without them one after the other in this process. One input with
+``-o`` naming an existing folder (or ending in ``/``) is written into that folder too.
 
 Exit status: 0 when every input was classified; 1 when some inputs failed (each is reported,
 the others' results are written); 2 for bad usage, a bad model, or a single input that cannot
@@ -169,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
         from ..exceptions import SpectraFormatError
 
         raise SpectraFormatError(f"--workers must be at least 1; got {args.workers}.")
-    if len(args.data) == 1 and not (args.dask or args.scheduler is not None):
+    to_folder = bool(args.output) and (args.output.endswith(("/", "\\"))
+                                       or Path(args.output).is_dir())
+    if len(args.data) == 1 and not (args.dask or args.scheduler is not None or to_folder):
         return _run_single(args, model_path)
     return _run_many(args, model_path)

@@ -25,7 +25,7 @@ import numpy as np
 from ..exceptions import SpectraFileError, SpectraFormatError
 from ..spectra import Spectra
 
-__all__ = ["read_run", "parse_trains", "parse_monitor", "is_run_folder"]
+__all__ = ["read_run", "parse_trains", "parse_monitor", "is_run_folder", "train_ids_with_data"]
 
 logger = logging.getLogger(__name__)
 
@@ -258,6 +258,67 @@ def _match_monitor(kd, tids, pulse_ids, where: str) -> np.ndarray:
     )
 
 
+def _open(run_path, source, key, monitor, trains):
+    """Open the run, select the trains; return (path, key data, monitor key data or None)."""
+    from extra_data import RunDirectory
+    from extra_data.exceptions import FileStructureError
+
+    path = Path(run_path)
+    where = f"'{path}'"
+    if not path.is_dir():
+        raise SpectraFileError(f"The run folder {where} does not exist.")
+    if not source or not key:
+        raise SpectraFormatError(
+            f"Reading the EuXFEL run {where} needs --source and --key (the spectrometer's "
+            "source name and the key of its spectrum)."
+        )
+    try:
+        run = RunDirectory(str(path))
+    except (FileNotFoundError, FileStructureError, OSError, ValueError) as exc:
+        raise SpectraFileError(f"Could not open {where} as an EuXFEL run: {exc}") from None
+    selector = parse_trains(trains)
+    if selector is not None:
+        try:
+            run = run.select_trains(selector)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise SpectraFormatError(
+                f"The train selection {trains!r} does not fit the run {where}: {exc}"
+            ) from None
+    kd = _key_data(run, source, key, "spectra", where)
+    mkd = None
+    if monitor is not None:
+        msource, mkey = parse_monitor(monitor)
+        mkd = _key_data(run, msource, mkey, "monitor", where)
+        n_before = len(kd.drop_empty_trains().train_ids)
+        aligned = run.select([(source, kd.key), (msource, mkd.key)], require_all=True)
+        kd, mkd = aligned[source, kd.key], aligned[msource, mkd.key]
+        dropped = n_before - len(kd.train_ids)
+        if dropped:
+            logger.warning(
+                "%d of %d trains of %s have no monitor value and are left out.",
+                dropped, n_before, where,
+            )
+    return path, kd, mkd
+
+
+def train_ids_with_data(run_path, source: str, key: str, monitor: str | None = None,
+                        trains=None) -> np.ndarray:
+    """Train ids of the run where `source`/`key` (and the monitor, if given) hold data.
+
+    Parameters
+    ----------
+    run_path, source, key, monitor, trains
+        As for :func:`read_run`.
+
+    Returns
+    -------
+    numpy.ndarray of uint64
+        The train ids, in run order; used to split a big run into chunks of trains.
+    """
+    _, kd, _ = _open(run_path, source, key, monitor, trains)
+    return np.asarray(kd.drop_empty_trains().train_ids, dtype=np.uint64)
+
+
 def read_run(
     run_path,
     source: str,
@@ -308,44 +369,8 @@ def read_run(
     ...              monitor="SA1_XTD2_XGM/XGM/DOOCS:output:data.intensityTD",
     ...              trains="0:100")  # doctest: +SKIP
     """
-    from extra_data import RunDirectory
-    from extra_data.exceptions import FileStructureError
-
-    path = Path(run_path)
+    path, kd, mkd = _open(run_path, source, key, monitor, trains)
     where = f"'{path}'"
-    if not path.is_dir():
-        raise SpectraFileError(f"The run folder {where} does not exist.")
-    if not source or not key:
-        raise SpectraFormatError(
-            f"Reading the EuXFEL run {where} needs --source and --key (the spectrometer's "
-            "source name and the key of its spectrum)."
-        )
-    try:
-        run = RunDirectory(str(path))
-    except (FileNotFoundError, FileStructureError, OSError, ValueError) as exc:
-        raise SpectraFileError(f"Could not open {where} as an EuXFEL run: {exc}") from None
-    selector = parse_trains(trains)
-    if selector is not None:
-        try:
-            run = run.select_trains(selector)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise SpectraFormatError(
-                f"The train selection {trains!r} does not fit the run {where}: {exc}"
-            ) from None
-    kd = _key_data(run, source, key, "spectra", where)
-    mkd = None
-    if monitor is not None:
-        msource, mkey = parse_monitor(monitor)
-        mkd = _key_data(run, msource, mkey, "monitor", where)
-        n_before = len(kd.drop_empty_trains().train_ids)
-        aligned = run.select([(source, kd.key), (msource, mkd.key)], require_all=True)
-        kd, mkd = aligned[source, kd.key], aligned[msource, mkd.key]
-        dropped = n_before - len(kd.train_ids)
-        if dropped:
-            logger.warning(
-                "%d of %d trains of %s have no monitor value and are left out.",
-                dropped, n_before, where,
-            )
     entry_shape = kd.entry_shape
     if len(entry_shape) not in (1, 2):
         raise SpectraFormatError(
