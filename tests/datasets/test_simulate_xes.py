@@ -106,6 +106,16 @@ def test_noise_limit_is_between_chance_and_certainty_and_deterministic():
     assert xes_noise_limit(simulate_xes(n_shots=2000, photons=1500, random_state=11))[0] > accuracy
 
 
+def test_ignoring_the_drift_costs_accuracy():
+    s = simulate_xes(n_shots=3000, drift_ev=1.0, random_state=4)
+    ceiling, _ = xes_noise_limit(s)
+    blind, _ = xes_noise_limit(s, known_drift=False)
+    assert blind < ceiling - 0.05
+    same, _ = xes_noise_limit(simulate_xes(n_shots=3000, drift_ev=0.0, random_state=4),
+                              known_drift=False)
+    assert same == pytest.approx(ceiling, abs=0.01)
+
+
 def test_random_pump_pattern_and_seed():
     s = simulate_xes(n_shots=2000, pumped_fraction=0.3, random_state=1)
     assert s.metadata["simulator"]["pump_pattern"] == "random"

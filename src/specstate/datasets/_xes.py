@@ -206,7 +206,7 @@ def xes_expected_counts(
     return line
 
 
-def xes_expected_counts_for(spectra: Spectra, pumped) -> np.ndarray:
+def xes_expected_counts_for(spectra: Spectra, pumped, *, energy_shift=None) -> np.ndarray:
     """Expected counts of simulated shots as if they were (or were not) pumped.
 
     Parameters
@@ -215,6 +215,9 @@ def xes_expected_counts_for(spectra: Spectra, pumped) -> np.ndarray:
         Output of :func:`simulate_xes` (its ``params`` and ``metadata['simulator']``).
     pumped : bool or array-like of bool of shape (n,)
         The state to assume for each shot.
+    energy_shift : float or array-like of shape (n,), optional
+        Energy shifts to assume instead of the true ones (e.g. 0.0: the nominal calibration,
+        as a model that ignores the drift sees it).
 
     Returns
     -------
@@ -235,13 +238,14 @@ def xes_expected_counts_for(spectra: Spectra, pumped) -> np.ndarray:
         )
     p = spectra.params
     pumped = np.broadcast_to(np.asarray(pumped, dtype=bool), (spectra.n_spectra,))
+    shift = p["energy_shift"] if energy_shift is None else energy_shift
     return xes_expected_counts(
-        spectra.axis, pumped, p["energy_shift"], p["pulse_energy"],
+        spectra.axis, pumped, shift, p["pulse_energy"],
         sample_factor=p["sample_factor"], **{k: v for k, v in sim.items() if k != "name"},
     )
 
 
-def xes_noise_limit(spectra: Spectra) -> tuple[float, np.ndarray]:
+def xes_noise_limit(spectra: Spectra, *, known_drift: bool = True) -> tuple[float, np.ndarray]:
     """Photon/detector-noise limit of shot-by-shot pumped/unpumped classification.
 
     For every shot, the log-likelihood ratio of "pumped" against "unpumped" given its true
@@ -258,6 +262,10 @@ def xes_noise_limit(spectra: Spectra) -> tuple[float, np.ndarray]:
     ----------
     spectra : Spectra
         Output of :func:`simulate_xes`, labels included.
+    known_drift : bool, default=True
+        True: the ceiling, with each shot's true energy shift. False: the same ideal
+        classifier but blind to the energy-scale drift (it assumes the nominal calibration,
+        shift 0); the difference is what not tracking the drift costs.
 
     Returns
     -------
@@ -283,12 +291,15 @@ def xes_noise_limit(spectra: Spectra) -> tuple[float, np.ndarray]:
     sim = spectra.metadata.get("simulator", {})
     read_var = float(sim.get("read_noise", 0.0)) ** 2
     n = spectra.n_spectra
+    shift = None if known_drift else 0.0
     llr = np.empty(n)
     for lo in range(0, n, _BLOCK):  # blocks bound memory; each block is vectorised
         part = spectra[lo:lo + _BLOCK]
         x = part.intensity.astype(np.float64)
-        var_p = np.maximum(xes_expected_counts_for(part, True), 0.0) + read_var
-        var_u = np.maximum(xes_expected_counts_for(part, False), 0.0) + read_var
+        var_p = np.maximum(xes_expected_counts_for(part, True, energy_shift=shift), 0.0)
+        var_u = np.maximum(xes_expected_counts_for(part, False, energy_shift=shift), 0.0)
+        var_p += read_var
+        var_u += read_var
         mu_p, mu_u = var_p - read_var, var_u - read_var
         llr[lo:lo + _BLOCK] = -0.5 * (
             ((x - mu_p) ** 2 / var_p + np.log(var_p)) - ((x - mu_u) ** 2 / var_u + np.log(var_u))
