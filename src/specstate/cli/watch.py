@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 
@@ -70,6 +71,21 @@ def _line(summary, result, classes) -> str:
             f"errors {n_err} skipped {summary.skipped} late {summary.late}")
 
 
+class _BreakLine(logging.Filter):
+    """Start log records on a fresh line while the live terminal line is shown."""
+
+    def __init__(self, out):
+        super().__init__()
+        self.out = out
+        self.active = False
+
+    def filter(self, record) -> bool:
+        if self.active:
+            print(file=self.out)
+            self.active = False
+        return True
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``specstate watch``; Ctrl-C prints the summary and exits 0."""
     from ..stream import LivePlot, Watcher, open_sink
@@ -95,16 +111,22 @@ def run(args: argparse.Namespace) -> int:
     last_line = time.monotonic()
     width = 0
     interrupted = False
+    breaker = _BreakLine(out)
+    handlers = logging.getLogger().handlers if tty else []
+    for h in handlers:
+        h.addFilter(breaker)
     try:
         for result in watcher:
             if sink is not None:
                 sink.write(result)
             if result.model_reloaded:
-                print(("\n" if tty else "") + f"model reloaded from {args.model} "
-                      f"before train {result.train_id}", file=out)
+                breaker.filter(None)
+                print(f"model reloaded from {args.model} before train {result.train_id}",
+                      file=out)
                 classes = watcher.classes
             if result.alert is not None:
-                print(("\n" if tty else "") + f"ALERT state change: {result.alert}", file=out)
+                breaker.filter(None)
+                print(f"ALERT state change: {result.alert}", file=out)
             line = _line(watcher.summary, result, classes)
             if plot is not None:
                 plot.update(result, status=line)
@@ -114,16 +136,19 @@ def run(args: argparse.Namespace) -> int:
                 if tty:
                     print("\r" + line.ljust(width), end="", file=out, flush=True)
                     width = len(line)
+                    breaker.active = True
                 else:
                     print(line, file=out, flush=True)
     except KeyboardInterrupt:
         interrupted = True
     finally:
+        for h in handlers:
+            h.removeFilter(breaker)
         if sink is not None:
             sink.close()
         if plot is not None:
             plot.close()
-    if tty and width:
+    if breaker.active:
         print(file=out)
     print(("interrupted; " if interrupted else "") + "summary of the watch:")
     print(watcher.summary.format())
