@@ -197,6 +197,21 @@ def test_lattice_jump_changes_only_peak_positions():
     assert 0.02 < (a3[29] - a3[36]) / a3[29] < 0.05
 
 
+def test_diamond_spots_are_sharp_fixed_and_change_nothing_else():
+    kw = dict(n_patterns=10, transition=(4, 6), random_state=2, noise=False)
+    plain = simulate_xrd_ramp(**kw)
+    spiky = simulate_xrd_ramp(**kw, diamond_spots=3)
+    spots = spiky.metadata["diamond_spots"]
+    assert spots.shape == (3,) and plain.metadata["diamond_spots"].size == 0
+    extra = spiky.intensity.astype(float) - plain.intensity
+    assert np.all(extra > -1e-3)
+    for spot in spots:
+        j = np.argmin(np.abs(spiky.axis - spot))
+        assert np.all(extra[:, j] > 1000)  # strong in every pattern, at the same place
+        far = np.abs(spiky.axis - spot) > 0.1
+        assert np.all(extra[:, far & (np.abs(spiky.axis[:, None] - spots).min(1) > 0.1)] < 100)
+
+
 def test_float64_and_options():
     s = simulate_xrd_ramp(n_patterns=5, n_points=500, transition=(2, 3), dtype=np.float64,
                           two_theta=(10, 20), wavelength=0.3, pressure=(0, 5), eos="vinet",

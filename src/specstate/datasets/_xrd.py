@@ -38,6 +38,11 @@ _LINE_MARGIN_DEG = 0.5
 _MAX_LINEAR_COMPRESSION = 0.8
 # A volume collapse beyond this is no spin crossover (observed: 2-4 %, up to ~8 % in FeO).
 _MAX_SPIN_COLLAPSE = 0.2
+# Unmasked diamond reflections: FWHM (deg), height range (x peak_counts), log-normal
+# flicker from pattern to pattern (the anvils' spots sit on the edge of the integration mask).
+_DIAMOND_FWHM_DEG = 0.02
+_DIAMOND_STRENGTH = (1.0, 5.0)
+_DIAMOND_FLICKER = 0.3
 # Per-pattern jitter of the beam intensity on top of its slow drift (relative rms).
 _BEAM_JITTER = 0.005
 # Amorphous hump of the pressure medium / diamond (Compton) scattering: centre and rms
@@ -111,6 +116,18 @@ def _two_theta(inverse_d_sq, wavelength):
         return np.rad2deg(2.0 * np.arcsin(np.where(sin_theta <= 1.0, sin_theta, np.nan)))
 
 
+def _add_diamond_spots(out, axis, spots, peak_counts, rng):
+    """Add sharp diamond Bragg spikes at `spots` (deg) to every row of `out`, in place."""
+    n = out.shape[0]
+    strength = rng.uniform(*_DIAMOND_STRENGTH, spots.size)
+    flicker = np.exp(_DIAMOND_FLICKER * rng.standard_normal((n, spots.size)))
+    fwhm = np.full(n, _DIAMOND_FWHM_DEG)
+    height_per_area = _pseudo_voigt_peak(_DIAMOND_FWHM_DEG, 0.0)
+    for k, spot in enumerate(spots):  # a handful of spots, each a whole-array operation
+        area = peak_counts * strength[k] * flicker[:, k] / height_per_area
+        _add_pseudo_voigt(out, axis, np.full(n, spot), area, fwhm, 0.0)
+
+
 def _ar1(white, rho):
     """Unit-variance AR(1) series along axis 0 (correlation `rho` between neighbours)."""
     from scipy.signal import lfilter
@@ -151,6 +168,7 @@ def simulate_xrd_ramp(
     beam_drift: float = 0.08,
     noise: bool = True,
     eos: str = "birch-murnaghan",
+    diamond_spots: int = 0,
 ) -> Spectra:
     r"""Powder diffraction patterns of a pressure ramp of Fe + (Mg,Fe)O in a diamond anvil cell.
 
@@ -255,6 +273,12 @@ def simulate_xrd_ramp(
         Draw Poisson counts; False returns the expected counts (noise-free).
     eos : {'birch-murnaghan', 'vinet'}, default='birch-murnaghan'
         Equation-of-state form of every phase.
+    diamond_spots : int, default=0
+        Number of unmasked single-crystal diamond reflections to add: sharp (FWHM 0.02°),
+        strong (1–5 × `peak_counts`) spikes at fixed random 2θ that flicker from pattern to
+        pattern, as left in an integrated pattern when the anvils' Bragg spots are not
+        masked. Their positions are ``metadata['diamond_spots']``; they are drawn after
+        everything else, so adding them leaves the rest of the patterns unchanged.
 
     Returns
     -------
@@ -422,6 +446,10 @@ def simulate_xrd_ramp(
         _add_pseudo_voigt(block, axis, centre[rows, j], area[rows, j], fwhm[rows, j], eta)
         if rows.size < n:
             expected[rows] = block
+    spots = np.sort(rng.uniform(lo, hi, check_positive_int(
+        diamond_spots, "diamond_spots", _WHERE, minimum=0)))
+    if spots.size:
+        _add_diamond_spots(expected, axis, spots, peak_counts, rng)
     intensity = rng.poisson(expected).astype(dtype) if noise else expected.astype(dtype)
 
     heights = area * height_per_area
@@ -435,7 +463,7 @@ def simulate_xrd_ramp(
         "oxide_share": oxide_share, "spin_collapse": spin_collapse,
         "instrument_fwhm": instrument_fwhm, "microstrain": list(microstrain), "eta": eta,
         "grain_jitter": grain_jitter, "grain_correlation": grain_correlation,
-        "beam_drift": beam_drift, "noise": noise, "eos": eos,
+        "beam_drift": beam_drift, "noise": noise, "eos": eos, "diamond_spots": spots.size,
     }
     logger.debug("simulated %d XRD patterns with %d lines", n, len(names))
     return Spectra(
@@ -460,6 +488,7 @@ def simulate_xrd_ramp(
             "peak_heights": {name: heights[:, j] for j, name in enumerate(names)},
             "transition": (start, stop),
             "states": tuple(XRD_VARIANTS[variant]),
+            "diamond_spots": spots,
             "source": "simulated",
             "simulator": simulator,
         },
