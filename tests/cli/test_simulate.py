@@ -36,12 +36,14 @@ def test_same_seed_same_file_other_seed_other_file(tmp_path):
 def test_lattice_jump_nexus_keeps_parameters(tmp_path, capsys):
     path = tmp_path / "jump.nxs"
     assert main(["simulate", "xrd-ramp", "-o", str(path), "--variant", "lattice-jump",
-                 "--n", "30", "--transition", "10", "14", "--points", "500"]) == 0
+                 "--n", "30", "--transition", "10", "14", "--points", "500",
+                 "--diamond-spots", "2"]) == 0
     assert "lattice-jump" in capsys.readouterr().out
     s = read(path)
     assert set(s.labels) == {"high-spin", "mixed", "low-spin"}
     assert s.wavelength == pytest.approx(0.4133)
     assert s.params["pressure"].shape == (30,) and "a_oxide" in s.params
+    assert len(s.metadata["diamond_spots"]) == 2
 
 
 def test_xes_nexus_with_labels_monitor_and_truth(tmp_path, capsys):

@@ -63,6 +63,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                    help="phase: bcc -> hcp Fe; lattice-jump: the oxide's volume collapse only")
     g.add_argument("--transition", type=int, nargs=2, metavar=("START", "STOP"),
                    help="pattern window of the change (default 185 195, scaled with --n)")
+    g.add_argument("--diamond-spots", type=int, default=0, metavar="K",
+                   help="add K unmasked diamond Bragg spots (sharp spikes at fixed 2theta)")
     g = parser.add_argument_group("xes")
     g.add_argument("--excited-fraction", type=float, default=0.3,
                    help="high-spin fraction of pumped shots (default 0.3)")
@@ -138,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
             raise SpectraFormatError(f"A pressure ramp needs --n >= 2 patterns; got {n}.")
         spectra = datasets.simulate_xrd_ramp(
             n_patterns=n, transition=_window(n, args.transition), variant=args.variant,
-            random_state=args.seed, **extra,
+            diamond_spots=args.diamond_spots, random_state=args.seed, **extra,
         )
         p = spectra.params["pressure"]
         start, stop = spectra.metadata["transition"]
