@@ -107,3 +107,28 @@ def test_dask_cli_matches_serial(ramp_run, ramp_model, tmp_path, extra):
     dask = read_results(tmp_path / "dask" / "r0001.csv")
     np.testing.assert_array_equal(serial.state.values, dask.state.values)
     np.testing.assert_allclose(serial.probability.values, dask.probability.values, atol=1e-6)
+
+
+def test_existing_scheduler_by_address_and_file(ramp_run, ramp_model, tmp_path):
+    import json
+
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        scheduler_file = tmp_path / "scheduler.json"
+        scheduler_file.write_text(json.dumps({"address": cluster.scheduler_address}))
+        for i, where in enumerate((cluster.scheduler_address, str(scheduler_file))):
+            rc = main(["classify", str(ramp_model), str(ramp_run), *RUN_ARGS, "--trains",
+                       "0:5", "-o", str(tmp_path / f"out{i}"), "--scheduler", where,
+                       "--no-progress"])
+            assert rc == 0
+            back = read_results(tmp_path / f"out{i}" / "r0001.nxs")
+            np.testing.assert_array_equal(back.train_id.values, FIRST_TRAIN + np.arange(5))
+        assert len(cluster.workers) == 1  # an existing cluster is left running
+
+
+def test_one_input_into_a_folder(ramp_run, ramp_model, tmp_path):
+    rc = main(["classify", str(ramp_model), str(ramp_run), *RUN_ARGS, "--trains", "0:3",
+               "-o", f"{tmp_path}/res/", "--format", "csv", "--no-progress"])
+    assert rc == 0 and (tmp_path / "res" / "r0001.csv").is_file()
