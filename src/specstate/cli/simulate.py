@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import SpecstateError
+from ..exceptions import SpecstateError, SpectraFileError, SpectraFormatError
 
 HELP = "write a simulated experiment (XRD pressure ramp or XES pump-probe shots) with its truth"
 
@@ -83,8 +83,6 @@ def output_path(out: str, fmt: str | None, experiment: str) -> tuple[Path | str,
     SpectraFormatError
         If ``--format`` and ``--out`` disagree, or the suffix is not one simulate writes.
     """
-    from ..exceptions import SpectraFormatError
-
     folder = out.endswith(("/", "\\"))
     suffix = "" if folder else Path(out).suffix.lower()
     by_suffix = _SUFFIX_FORMAT.get(suffix)
@@ -128,7 +126,6 @@ def _counts(labels) -> str:
 def run(args: argparse.Namespace) -> int:
     """Simulate, write, and print one summary line."""
     from .. import datasets, io
-    from ..exceptions import SpectraFormatError
 
     n = DEFAULT_N[args.experiment] if args.n is None else args.n
     if n < 1:
@@ -160,8 +157,6 @@ def run(args: argparse.Namespace) -> int:
     except SpecstateError:
         raise
     except OSError as exc:
-        from ..exceptions import SpectraFileError
-
         raise SpectraFileError(f"Cannot write '{path}': {exc.strerror or exc}.") from exc
     unit = f" {spectra.axis_unit}" if spectra.axis_unit else ""
     print(
