@@ -497,26 +497,34 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _boundaries(self, Xhp_a, Xhp_ref, yi, C, m, width, u):
+        """Region boundaries: equal bins for an int, else gaps between the peak tracks.
+
+        The tracks are the envelope of the (smoothed) training spectra; with few-shot
+        augmentation, of the class means moved along the shift that separates the
+        references of each pair of classes (the way the peaks travel between them).
+        """
         if isinstance(self.n_regions, Integral):
             return equal_boundaries(m, self.n_regions)
         if m < MIN_SPECTRAL_POINTS:
             return np.array([0, m], dtype=np.int64)
-        envelope = Xhp_a.max(axis=0)
-        sm = self.shift_model_
-        if sm is not None:
-            # bridge shift-only pairs: the peak moves between the classes' positions
-            from .models._augment import SHIFT_ONLY_RESIDUAL, shift_spectra
+        from scipy.ndimage import gaussian_filter1d
 
-            means = np.stack([Xhp_ref[yi == c].mean(axis=0) for c in range(C)])
+        smooth = max(width / 2, 0.5)
+        sm = self.shift_model_
+        if sm is None:
+            envelope = gaussian_filter1d(Xhp_a, smooth, axis=1, mode="nearest").max(axis=0)
+        else:
+            from .models._augment import shift_spectra
+
+            refs = gaussian_filter1d(Xhp_ref, smooth, axis=1, mode="nearest")
+            envelope = refs.max(axis=0)
+            means = np.stack([refs[yi == c].mean(axis=0) for c in range(C)])
             for a in range(C):
                 for b in range(C):
-                    if a != b and sm.pair_residual[a, b] < SHIFT_ONLY_RESIDUAL:
+                    if a != b:
                         steps = np.linspace(0.0, sm.pair_shift[a, b], BRIDGE_STEPS)
                         bridged = shift_spectra(np.repeat(means[a:a + 1], steps.size, 0), u, steps)
                         envelope = np.maximum(envelope, bridged.max(axis=0))
-        from scipy.ndimage import gaussian_filter1d
-
-        envelope = gaussian_filter1d(envelope, max(width / 2, 0.5), mode="nearest")
         count = int(np.clip(round(m / (REGION_PEAK_WIDTHS * width)), 1, self.max_regions))
         min_width = max(int(MIN_REGION_PEAK_WIDTHS * width), MIN_SPECTRAL_POINTS // 4)
         return valley_boundaries(envelope, count, min_width)

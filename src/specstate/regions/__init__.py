@@ -3,6 +3,7 @@
 from ._discovery import (
     equal_boundaries,
     estimate_peak_width,
+    free_points,
     make_regions,
     separability_profile,
     valley_boundaries,
@@ -13,6 +14,7 @@ __all__ = [
     "Region",
     "equal_boundaries",
     "estimate_peak_width",
+    "free_points",
     "make_regions",
     "separability_profile",
     "valley_boundaries",

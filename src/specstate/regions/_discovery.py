@@ -18,6 +18,7 @@ __all__ = [
     "separability_profile",
     "equal_boundaries",
     "valley_boundaries",
+    "free_points",
     "make_regions",
 ]
 
@@ -28,6 +29,9 @@ N_WIDTH_PEAKS = 7
 #: Width of the running median that removes the background before measuring peaks, as a
 #: fraction of the spectrum length (wide enough to pass under any single peak).
 BACKGROUND_WINDOW_FRACTION = 0.05
+#: A point belongs to a peak track where the envelope exceeds the median by this fraction
+#: of the highest peak (peaks weaker than that may be cut by a boundary).
+TRACK_LEVEL = 0.02
 #: Variance floor of the separability ratio, relative to the mean within-class variance, so
 #: that points without any variance (padding, masked points) do not divide by zero.
 VARIANCE_FLOOR = 1e-6
@@ -105,17 +109,23 @@ def equal_boundaries(n_points: int, n_regions: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, n_points, n_regions + 1)).astype(np.int64))
 
 
-def valley_boundaries(envelope: np.ndarray, n_regions: int, min_width: int) -> np.ndarray:
-    """Boundaries near equal spacing, each moved to the deepest valley of the envelope.
+def valley_boundaries(
+    envelope: np.ndarray, n_regions: int, min_width: int, free: np.ndarray | None = None
+) -> np.ndarray:
+    """Boundaries near equal spacing, each moved into a gap between peak tracks.
 
     Parameters
     ----------
     envelope : numpy.ndarray of shape (m,)
         Smoothed intensity envelope (maximum over augmented training spectra).
     n_regions : int
-        Wanted number of regions.
+        Wanted number of regions (fewer come out where no gap is found).
     min_width : int
         Smallest allowed region, in points.
+    free : numpy.ndarray of bool of shape (m,), optional
+        Points outside every peak track (default: :func:`free_points` of `envelope`). A
+        boundary goes to the free point nearest its ideal place within reach; if there is
+        none, to the lowest envelope point there.
 
     Returns
     -------
@@ -127,22 +137,39 @@ def valley_boundaries(envelope: np.ndarray, n_regions: int, min_width: int) -> n
     n_regions = max(1, min(int(n_regions), m // min_width))
     if n_regions == 1:
         return np.array([0, m], dtype=np.int64)
+    if free is None:
+        free = free_points(envelope)
     step = m / n_regions
     bounds = [0]
     for k in range(1, n_regions):
         ideal = k * step
         lo = max(bounds[-1] + min_width, int(ideal - step / 2))
-        hi = min(m - min_width, int(ideal + step / 2))
+        hi = min(m - min_width, int(ideal + step))
         if hi <= lo:
             continue
-        # the lowest envelope point in the window; ties go to the one nearest the ideal spot
-        window = envelope[lo:hi + 1]
-        low = window.min()
-        best = np.flatnonzero(window <= low + 1e-9 * abs(low) + 1e-300)
-        pick = lo + int(best[np.argmin(np.abs(lo + best - ideal))])
-        bounds.append(pick)
+        cand = lo + np.flatnonzero(free[lo:hi + 1])
+        if cand.size:
+            pick = int(cand[np.argmin(np.abs(cand - ideal))])
+        else:
+            window = envelope[lo:hi + 1]
+            low = window.min()
+            best = np.flatnonzero(window <= low + 1e-9 * abs(low) + 1e-300)
+            pick = lo + int(best[np.argmin(np.abs(lo + best - ideal))])
+        if pick - bounds[-1] >= min_width and m - pick >= min_width:
+            bounds.append(pick)
     bounds.append(m)
     return np.asarray(bounds, dtype=np.int64)
+
+
+def free_points(envelope: np.ndarray, level: float = TRACK_LEVEL) -> np.ndarray:
+    """Points of the envelope outside every peak track.
+
+    A point is inside a track when the envelope rises above the typical (median) level by
+    more than `level` of the way to the highest peak; boundaries are placed elsewhere.
+    """
+    base = float(np.median(envelope))
+    top = float(envelope.max())
+    return envelope <= base + level * (top - base)
 
 
 def make_regions(boundaries, axis, separability=None, weights=None):
