@@ -38,12 +38,13 @@ class Spectrometer(DeviceBase):
 
 
 def write_mock_run(folder, spectra, *, pulses_per_train=1, layout="index", n_files=1,
-                   first_train=FIRST_TRAIN):
+                   first_train=FIRST_TRAIN, empty_trains=()):
     """Write `spectra` (a Spectra) as an EuXFEL run folder with a spectrometer and an XGM.
 
     layout 'index': per-pulse spectra as several (m,) entries per train (pulse dim in the
     index); layout 'array': one (n_pulses, m) entry per train. The XGM's intensityTD holds
-    the spectra's monitor (pulse energy) for each pulse.
+    the spectra's monitor (pulse energy) for each pulse. `empty_trains` (one spectrum per
+    train only): indices of trains where the spectrometer saved nothing (the XGM did).
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -68,6 +69,18 @@ def write_mock_run(folder, spectra, *, pulses_per_train=1, layout="index", n_fil
         write_file(str(path), [spec, XGM(XGM_DEVICE)], ntrains=nt,
                    firsttrain=first_train + int(t0), chunksize=16, format_version=FORMAT_VERSION)
         with h5py.File(path, "r+") as f:
-            f[f"INSTRUMENT/{SPEC_DEVICE}:output/data/spectrum"][: len(block)] = block
+            chan = f"{SPEC_DEVICE}:output/data"
+            if len(empty_trains):
+                assert p == 1 and layout == "index"
+                count = np.ones(nt, np.uint64)
+                count[[t - t0 for t in empty_trains if t0 <= t < t1]] = 0
+                keep = count.astype(bool)
+                f[f"INDEX/{chan}/count"][:] = count
+                f[f"INDEX/{chan}/first"][:] = np.cumsum(count) - count
+                f[f"INSTRUMENT/{chan}/trainId"][:] = 0
+                f[f"INSTRUMENT/{chan}/trainId"][: keep.sum()] = (
+                    first_train + t0 + np.flatnonzero(keep))
+                block = block[keep]
+            f[f"INSTRUMENT/{chan}/spectrum"][: len(block)] = block
             f[f"INSTRUMENT/{XGM_DEVICE}:output/data/intensityTD"][:nt] = energies[t0:t1]
     return folder

@@ -58,6 +58,17 @@ def test_cluster_equals_serial_and_failures_are_reported(ramp_model, runs, tmp_p
         _check_same(s.output, spectra, result)
 
 
+def test_chunks_skip_trains_without_spectra(ramp, ramp_model, tmp_path):
+    empty = [0, 1, 2, 7]  # the first chunk of 3 trains would hold no spectrum at all
+    run = write_mock_run(tmp_path / "r0005", ramp, empty_trains=empty)
+    spectra, result = _serial(ramp_model, run)
+    assert len(spectra) == len(ramp) - len(empty)
+    (status,) = classify_many(ramp_model, [run], tmp_path / "out", scheduler=SYNCHRONOUS,
+                              read_kwargs=READ, progress=False, chunk_trains=3)
+    assert status.ok, status.error
+    _check_same(status.output, spectra, result)
+
+
 def test_output_names_are_distinct(tmp_path):
     names = output_names(["a/raw/r0001", "a/proc/r0001", "x/r0002.h5", "x/r0002.h5"], ".nxs")
     assert names == ["raw_r0001.nxs", "proc_r0001.nxs", "x_r0002.nxs", "x_r0002-2.nxs"]
