@@ -13,7 +13,7 @@ def fitted():
 
     s = simulate_xrd_ramp(n_patterns=40, n_points=1200, transition=(20, 22), random_state=3)
     train = np.r_[0, 1, 38, 39]
-    clf = SpectraClassifier(n_regions=5, random_state=0).fit(s[train], s.labels[train])
+    clf = SpectraClassifier(n_regions=5, max_iter=60, random_state=0).fit(s[train], s.labels[train])
     return clf, s, train
 
 

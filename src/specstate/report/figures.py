@@ -29,6 +29,12 @@ SPECTRUM_OFFSET = 0.75
 DEFAULT_DPI = 130
 # Top of the region-score panel (scores are <= 1; the space above holds the legend).
 BAR_HEADROOM = 1.35
+# Zoom inset of the run panel: its box (axes fraction: x, y, width, height), the patterns
+# shown either side of the transitions / true window, and the largest share of the run it
+# may span (beyond that a zoom shows nothing new).
+ZOOM_BOX = (0.58, 0.2, 0.38, 0.55)
+ZOOM_MARGIN = 12
+ZOOM_MAX_FRACTION = 1 / 3
 
 
 def _new_axes(ax, figsize=(8, 3.5)):
@@ -162,38 +168,20 @@ def plot_region_scores(clf, ax=None):
     return ax
 
 
-def plot_run(proba, transitions=(), truth=None, ax=None, *, classes=None, true_labels=None,
-             train=None):
-    """The state along a run: probability of each state per spectrum, transitions marked.
+def _zoom_span(transitions, truth, n):
+    """Range of spectra the zoom shows: the transitions and the true window, or None."""
+    ends = [v for t in transitions for v in t.low_confidence]
+    if truth is not None:
+        ends += list(truth)
+    if not ends:
+        return None
+    lo = max(-0.5, min(ends) - ZOOM_MARGIN)
+    hi = min(n - 0.5, max(ends) + ZOOM_MARGIN)
+    return (lo, hi) if hi - lo < ZOOM_MAX_FRACTION * n else None
 
-    Parameters
-    ----------
-    proba : array-like of shape (n, n_classes) or Classification
-        Per-spectrum probabilities (or a classification with ``proba``), in run order.
-    transitions : sequence of Transition, optional
-        Located transitions (:func:`specstate.locate_transitions`); the change point is drawn
-        as a line, the low-confidence interval as a hatched band.
-    truth : (int, int), optional
-        First and last spectrum of the true transition window (drawn as a grey band).
-    ax : matplotlib.axes.Axes, optional
-        Where to draw; default: a new figure.
-    classes : sequence, optional
-        State of each probability column (default: column numbers).
-    true_labels : array-like of shape (n,), optional
-        True states; wrongly classified spectra are marked with a cross.
-    train : array-like of int, optional
-        Indices of the training spectra (marked with triangles).
 
-    Returns
-    -------
-    matplotlib.axes.Axes
-    """
-    ax = _new_axes(ax)
-    p = np.asarray(getattr(proba, "proba", proba), dtype=float)
-    if p.ndim != 2:
-        raise SpectraFormatError(f"Expected probabilities of shape (n, n_classes); got {p.shape}.")
-    n, n_classes = p.shape
-    classes = list(range(n_classes)) if classes is None else list(np.asarray(classes).tolist())
+def _draw_run(ax, p, classes, transitions, truth, true_labels, train):
+    n = p.shape[0]
     idx = np.arange(n)
     if truth is not None:
         ax.axvspan(truth[0] - 0.5, truth[1] + 0.5, color=WINDOW_COLOUR, alpha=0.3, lw=0,
@@ -223,10 +211,57 @@ def plot_run(proba, transitions=(), truth=None, ax=None, *, classes=None, true_l
         train = np.asarray(train, dtype=int)
         ax.scatter(train, np.full(train.size, 1.06), marker="v", s=22, color="k",
                    clip_on=False, label="training spectra", zorder=4)
+
+
+def plot_run(proba, transitions=(), truth=None, ax=None, *, classes=None, true_labels=None,
+             train=None, zoom: bool = True):
+    """The state along a run: probability of each state per spectrum, transitions marked.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n, n_classes) or Classification
+        Per-spectrum probabilities (or a classification with ``proba``), in run order.
+    transitions : sequence of Transition, optional
+        Located transitions (:func:`specstate.locate_transitions`); the change point is drawn
+        as a line, the low-confidence interval as a hatched band.
+    truth : (int, int), optional
+        First and last spectrum of the true transition window (drawn as a grey band).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; default: a new figure.
+    classes : sequence, optional
+        State of each probability column (default: column numbers).
+    true_labels : array-like of shape (n,), optional
+        True states; wrongly classified spectra are marked with a cross.
+    train : array-like of int, optional
+        Indices of the training spectra (marked with triangles).
+    zoom : bool, default=True
+        Add an inset magnifying the transitions and the true window (when they span less
+        than a third of the run).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _new_axes(ax)
+    p = np.asarray(getattr(proba, "proba", proba), dtype=float)
+    if p.ndim != 2:
+        raise SpectraFormatError(f"Expected probabilities of shape (n, n_classes); got {p.shape}.")
+    n, n_classes = p.shape
+    classes = list(range(n_classes)) if classes is None else list(np.asarray(classes).tolist())
+    _draw_run(ax, p, classes, transitions, truth, true_labels, train)
     ax.set_xlim(-0.5, n - 0.5)
     ax.set_ylim(-0.02, 1.1)
     ax.set_xlabel("spectrum (run order)")
     ax.set_ylabel("probability")
+    span = _zoom_span(transitions, truth, n)
+    if zoom and span is not None:
+        inset = ax.inset_axes(ZOOM_BOX)
+        _draw_run(inset, p, classes, transitions, truth, true_labels, train)
+        inset.set_xlim(*span)
+        inset.set_ylim(-0.02, 1.1)
+        inset.tick_params(labelsize=7)
+        inset.set_title("around the transition", fontsize=7)
+        ax.indicate_inset_zoom(inset, edgecolor="0.4")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=7, frameon=False,
               ncols=3)
     ax.set_title("state along the run", fontsize=9, loc="left")
