@@ -245,7 +245,7 @@ class _InProcess:
     def run(self, tasks, model_path):
         for t in tasks:
             try:
-                yield t, classify_input(model_path, t[2], t[3]), None
+                yield t, classify_input(model_path, os.path.abspath(t[2]), t[3]), None
             except Exception as exc:  # noqa: BLE001 - a failing input must not stop the rest
                 yield t, None, exc
 
@@ -257,10 +257,12 @@ class _DaskExecutor:
     def run(self, tasks, model_path):
         from distributed import as_completed
 
-        model_path = str(model_path)
+        # absolute paths: workers of a remote cluster may start in another folder
+        model_path = os.path.abspath(model_path)
         futures = {}
         for t in tasks:
-            fut = self.client.submit(classify_input, model_path, str(t[2]), t[3], pure=False,
+            fut = self.client.submit(classify_input, model_path, os.path.abspath(t[2]), t[3],
+                                     pure=False,
                                      key=f"specstate-classify-{t[0]}-{t[1]}-{os.urandom(4).hex()}")
             futures[fut] = t
         for fut in as_completed(futures):
