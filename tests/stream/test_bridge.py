@@ -59,7 +59,7 @@ def _trains(states):
         xgm[:N_PULSES] = 1.0
         xgm[:NO_BEAM.get(tid, 0)] = 0.1
         if tid in NAN:
-            x[:NAN[tid], 7] = np.nan
+            x[:NAN[tid]] = np.nan
         if tid == WRONG_LENGTH:
             x = x[:, :-10].copy()
         data = {XGM: {XGM_KEY: xgm}}

@@ -149,3 +149,24 @@ def test_live_plot_files_and_no_display(tmp_path, monkeypatch):
     assert not plot.update(_result(2, "b"))  # then only every `refresh` seconds
     plot.close()
     assert (tmp_path / "live.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_nan_at_masked_points_is_classified_elsewhere_counted_and_skipped(xrd):
+    from dataclasses import replace
+
+    from specstate import SpectraClassifier
+    from specstate.stream import Packet, Watcher
+
+    from .conftest import TINY
+
+    keep = np.isin(xrd.labels, ["bcc", "hcp"])
+    mask = np.zeros(xrd.axis.size, bool)
+    mask[:5] = True  # e.g. dead detector pixels
+    masked = replace(xrd[np.flatnonzero(keep)], mask=mask)
+    clf = SpectraClassifier(random_state=0, **TINY).fit(masked, masked.labels)
+    x = np.repeat(xrd.intensity[xrd.labels == "hcp"][:1], 6, axis=0).astype(np.float32)
+    x[0:2, 2] = np.nan  # at a masked point: harmless
+    x[2, 100] = np.inf  # at a point the model uses
+    r = Watcher(clf, iter(())).process(Packet(1, x))
+    assert r.n_classified == 5 and r.errors == {"nonfinite": 1}
+    assert r.state == "hcp"

@@ -214,24 +214,44 @@ class Watcher:
         self._last_shape_error = None
         if x.dtype != np.float32:
             x = x.astype(np.float32)
-        keep = _finite_rows(x)
-        n_bad = n - int(keep.sum())
-        if n_bad:
-            result.errors["nonfinite"] = n_bad
+        finite = _finite_rows(x)
+        beam = np.ones(n, bool)
         if p.monitor is not None:
             result.monitor_mean = float(np.nanmean(p.monitor)) if p.monitor.size else math.nan
             if self.min_monitor is not None:
                 with np.errstate(invalid="ignore"):
                     beam = p.monitor >= self.min_monitor
-                result.no_beam = int((keep & ~beam).sum())
-                keep &= beam
-        n_keep = int(keep.sum())
-        if n_keep:
+                result.no_beam = int((finite & ~beam).sum())
+        clean = finite & beam
+        dirty = ~finite & beam
+        parts = []
+        n_clean = int(clean.sum())
+        if n_clean:
             try:
-                cls = model.clf.classify(x if n_keep == n else x[keep])
+                parts.append(model.clf.classify(x if n_clean == n else x[clean]))
             except Exception as exc:  # noqa: BLE001 - one bad train never stops the loop
                 return self._skip(result, p, "classify", f"train {p.train_id}: {exc}")
-            self._fill(result, cls)
+        if dirty.any():
+            # NaN at points the model does not use (its mask_, e.g. dead pixels) is
+            # harmless: those spectra are classified; the others are counted and skipped
+            mask = getattr(model.clf, "mask_", None)
+            rows = np.flatnonzero(dirty)
+            if mask is not None and mask.shape == (x.shape[1],):
+                usable = np.isfinite(x[rows][:, ~mask]).all(axis=1)
+                result.errors["nonfinite"] = int((~usable).sum())
+                rows = rows[usable]
+            else:
+                result.errors["nonfinite"] = rows.size
+                rows = rows[:0]
+            if rows.size:
+                try:
+                    parts.append(model.clf.classify(x[rows]))
+                except Exception:  # noqa: BLE001 - the classifier refuses them after all
+                    result.errors["nonfinite"] += rows.size
+            if not result.errors["nonfinite"]:
+                del result.errors["nonfinite"]
+        if parts:
+            self._fill(result, parts)
         result.alert = self.detector.update(p.train_id if p.train_id is not None else -1,
                                             result.state)
         if result.alert is not None:
@@ -239,9 +259,11 @@ class Watcher:
         result.latency = time.perf_counter() - p.received
         return result
 
-    def _fill(self, result: TrainResult, cls) -> None:
+    def _fill(self, result: TrainResult, parts) -> None:
         model = self.model
-        labels = np.asarray(cls.labels).astype(str)
+        cat = (lambda name: np.asarray(getattr(parts[0], name))) if len(parts) == 1 else (
+            lambda name: np.concatenate([np.asarray(getattr(c, name)) for c in parts]))
+        labels = cat("labels").astype(str)
         names, counts = np.unique(labels, return_counts=True)
         total = int(counts.sum())
         for name, c in zip(names.tolist(), counts.tolist()):
@@ -249,13 +271,13 @@ class Watcher:
         result.fractions = {k: v / total for k, v in result.counts.items()}
         result.n_classified = total
         result.state = str(names[int(np.argmax(counts))])
-        proba = np.asarray(cls.proba)
+        proba = cat("proba")
         col = model.index.get(result.state)
         if col is not None and proba.ndim == 2 and proba.shape[1] > col:
             result.confidence = float(proba[:, col].mean())
         else:
-            result.confidence = float(np.mean(cls.confidence))
-        result.ambiguous = int(np.count_nonzero(cls.ambiguous))
+            result.confidence = float(np.mean(cat("confidence")))
+        result.ambiguous = int(np.count_nonzero(cat("ambiguous")))
 
     def _order(self, p: Packet, result: TrainResult) -> None:
         tid = p.train_id
