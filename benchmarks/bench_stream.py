@@ -46,6 +46,7 @@ RSS_EVERY_S = 1.0
 WARMUP_FRACTION = 0.1
 MODEL_REFERENCES = 40  # simulated reference patterns to fit the model on
 RANDOM_STATE = 0
+DRAIN_WAIT_S = 5.0  # how long the server waits for its last trains to be taken
 
 
 def _patterns(n_points: int, n_patterns: int, random_state: int):
@@ -98,7 +99,10 @@ def serve(queue, go, stop, rate, duration, n_pulses, n_points, sock, random_stat
         server.feed({SOURCE: {KEY: data}}, {SOURCE: {"timestamp.tid": tid}})
         sent += 1
     queue.put(("sent", sent, time.perf_counter() - t0))
-    time.sleep(0.5)  # let the last train leave
+    deadline = time.perf_counter() + DRAIN_WAIT_S
+    while not server.buffer.empty() and time.perf_counter() < deadline:
+        time.sleep(0.05)  # REQ: the last trains leave when the client asks for them
+    time.sleep(0.5)
     server.stop()
 
 
@@ -223,7 +227,8 @@ def main(argv=None) -> dict:
               f"p99 {out['latency_p99_ms']} ms, max {out['latency_max_ms']} ms "
               f"[{'ok' if ok_lat else 'ABOVE'} target {TARGET_P99_S * 1e3:.0f} ms]")
     print(f"resident memory: start {out['rss_start_mb']} MB, end {out['rss_end_mb']} MB, "
-          f"slope {out['rss_slope_mb_per_hour']} MB/hour")
+          f"slope {out['rss_slope_mb_per_hour']} MB/hour (linear fit of {int(fit.sum())} "
+          f"samples after the first {WARMUP_FRACTION:.0%}; meaningful for long runs)")
     print(f"alerts: {out['alerts']}")
     if args.json:
         with open(args.json, "w") as fh:

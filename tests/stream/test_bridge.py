@@ -185,7 +185,7 @@ def test_lost_connection_is_retried_and_reported(states, model, caplog):
 
     endpoint = f"tcp://127.0.0.1:{_free_port()}"
     watcher = Watcher(model, endpoint, source_name=SOURCE, key=KEY, max_trains=3,
-                      idle_timeout=20, recv_timeout=0.2)
+                      idle_timeout=20, recv_timeout=0.2, reconnect_after=0.4)
     holder = {}
 
     def start_later():

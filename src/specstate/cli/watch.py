@@ -19,7 +19,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``specstate watch``."""
     from ..stream.loop import DEFAULT_ALERT_TRAINS, DEFAULT_LATE_AFTER_S
     from ..stream.sinks import DEFAULT_CHECKPOINT_EVERY
-    from ..stream.sources import DEFAULT_POLL_S, DEFAULT_RECV_TIMEOUT_S
+    from ..stream.sources import (
+        DEFAULT_POLL_S,
+        DEFAULT_RECONNECT_AFTER_S,
+        DEFAULT_RECV_TIMEOUT_S,
+    )
 
     parser.add_argument("model", help="saved SpectraClassifier (.h5); reloaded when replaced")
     parser.add_argument("source", help="bridge endpoint tcp://host:port, or a folder where "
@@ -36,6 +40,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--recv-timeout", type=float, default=DEFAULT_RECV_TIMEOUT_S, metavar="S",
                    help="seconds to wait for one train before reporting a timeout "
                         "(default %(default)s)")
+    g.add_argument("--reconnect-after", type=float, default=DEFAULT_RECONNECT_AFTER_S,
+                   metavar="S", help="REQ: recreate the client after S seconds without a "
+                                     "train (default %(default)s)")
     g.add_argument("--late-after", type=float, default=DEFAULT_LATE_AFTER_S, metavar="S",
                    help="a train older than S seconds at receipt is late (default %(default)s)")
     g = parser.add_argument_group("folder")
@@ -95,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         monitor=args.monitor, min_monitor=args.min_monitor, sub=args.sub,
         alert_trains=args.alert_trains, max_trains=args.max_trains, duration=args.duration,
         idle_timeout=args.timeout, recv_timeout=args.recv_timeout, poll_interval=args.poll,
-        late_after=args.late_after,
+        late_after=args.late_after, reconnect_after=args.reconnect_after,
     )
     classes = watcher.classes
     sink = None

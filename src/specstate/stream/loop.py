@@ -14,7 +14,14 @@ import numpy as np
 from ..exceptions import StreamError
 from .alerts import StateChangeDetector
 from .results import TrainResult, WatchSummary
-from .sources import DEFAULT_POLL_S, DEFAULT_RECV_TIMEOUT_S, Idle, Packet, open_source
+from .sources import (
+    DEFAULT_POLL_S,
+    DEFAULT_RECONNECT_AFTER_S,
+    DEFAULT_RECV_TIMEOUT_S,
+    Idle,
+    Packet,
+    open_source,
+)
 
 __all__ = ["Watcher", "watch"]
 
@@ -125,6 +132,8 @@ class Watcher:
         A train whose source timestamp is older than this at receipt counts as late.
     read_kwargs : dict, optional
         Folder: options for :func:`specstate.io.read`.
+    reconnect_after : float, default 5
+        Bridge, REQ: seconds without a train after which the client is recreated.
     """
 
     def __init__(self, model, source, *, source_name: str | None = None,
@@ -134,11 +143,12 @@ class Watcher:
                  duration: float | None = None, idle_timeout: float | None = None,
                  recv_timeout: float = DEFAULT_RECV_TIMEOUT_S,
                  poll_interval: float = DEFAULT_POLL_S,
-                 late_after: float = DEFAULT_LATE_AFTER_S, read_kwargs: dict | None = None):
+                 late_after: float = DEFAULT_LATE_AFTER_S, read_kwargs: dict | None = None,
+                 reconnect_after: float = DEFAULT_RECONNECT_AFTER_S):
         self.model = _Model(model)
         self.source = open_source(source, source_name=source_name, key=key, monitor=monitor,
                                   sub=sub, timeout=recv_timeout, poll_interval=poll_interval,
-                                  read_kwargs=read_kwargs)
+                                  read_kwargs=read_kwargs, reconnect_after=reconnect_after)
         self.min_monitor = None if min_monitor is None else float(min_monitor)
         self.detector = StateChangeDetector(alert_trains)
         self.max_trains = max_trains
@@ -335,7 +345,8 @@ def watch(model, source, *, source_name: str | None = None, key: str | None = No
         Spectra with a monitor below this are "no beam" (excluded from the state counts).
     **kwargs
         Further options of :class:`Watcher` (``sub``, ``alert_trains``, ``max_trains``,
-        ``duration``, ``idle_timeout``, ``recv_timeout``, ``poll_interval``, ``late_after``).
+        ``duration``, ``idle_timeout``, ``recv_timeout``, ``poll_interval``, ``late_after``,
+        ``reconnect_after``).
 
     Yields
     ------

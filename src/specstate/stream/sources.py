@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds the bridge client waits for one train before it reports a timeout.
 DEFAULT_RECV_TIMEOUT_S = 1.0
+#: A REQ client silent this long (seconds) is recreated: the server may have restarted.
+DEFAULT_RECONNECT_AFTER_S = 5.0
 #: Reconnection backoff after a lost connection: starts here, doubles, stops growing at max.
 BACKOFF_MIN_S = 0.1
 BACKOFF_MAX_S = 5.0
@@ -152,22 +154,28 @@ class BridgeSource:
         Seconds the client waits for a train (``Client(timeout=...)``).
     backoff : (float, float), default (0.1, 5.0)
         First and largest wait between reconnection attempts.
+    reconnect_after : float, default 5
+        REQ: seconds without a train after which the client is recreated (a restarted
+        server has forgotten the pending request).
     prefetch : int, default 3
         Trains received ahead by a background thread while the caller classifies
         (0: receive in the caller's thread).
 
     Notes
     -----
-    A timeout yields :class:`Idle`; with a REQ socket, whose request is then lost, the client
-    is recreated (waiting with exponential backoff after consecutive timeouts), so a restarted
-    server is picked up again. Undecodable messages become packets with ``error='malformed'``.
+    A timeout yields :class:`Idle`. With a REQ socket, after `reconnect_after` seconds of
+    silence the client is recreated (then again with exponential backoff), so a restarted
+    server is picked up again; ZeroMQ reconnects SUB sockets by itself. A zmq error also
+    recreates the client with backoff. Undecodable messages become packets with
+    ``error='malformed'``.
     """
 
     def __init__(self, endpoint: str, *, source_name: str | None = None,
                  key: str | None = None, monitor: str | None = None, sub: bool = False,
                  timeout: float = DEFAULT_RECV_TIMEOUT_S,
                  backoff: tuple[float, float] = (BACKOFF_MIN_S, BACKOFF_MAX_S),
-                 prefetch: int = DEFAULT_PREFETCH):
+                 prefetch: int = DEFAULT_PREFETCH,
+                 reconnect_after: float = DEFAULT_RECONNECT_AFTER_S):
         if not _ENDPOINT.match(str(endpoint)):
             raise StreamError(f"A bridge endpoint looks like 'tcp://host:port'; got {endpoint!r}.")
         self.endpoint = str(endpoint)
@@ -178,6 +186,7 @@ class BridgeSource:
         self.timeout = float(timeout)
         self.backoff = backoff
         self.prefetch = int(prefetch)
+        self.reconnect_after = float(reconnect_after)
         self.reconnects = 0
         self._warned: set = set()
 
@@ -242,23 +251,30 @@ class BridgeSource:
         client = self._connect()
         wait = self.backoff[0]
         failures = 0
+        silent = 0.0
         try:
             while True:
                 try:
                     data, meta = client.next()
                 except TimeoutError:
                     failures += 1
+                    silent += self.timeout
                     if failures == 1:
                         log.warning("no train from %s for %.1f s", self.endpoint, self.timeout)
                     yield Idle("timeout", f"no train from {self.endpoint} in {self.timeout} s")
-                    if self.sock == "REQ":  # the request is lost: start a fresh socket
+                    # A REQ socket keeps waiting for the answer to its request (a new socket
+                    # would leave that answer, a train, to a dead peer); after a long silence
+                    # the server may have restarted and forgotten the request: start afresh.
+                    if self.sock == "REQ" and silent >= self.reconnect_after:
                         self._close(client)
                         client = None
-                        if failures > 1:
+                        if self.reconnects and failures > 1:
                             time.sleep(wait)
                             wait = min(2 * wait, self.backoff[1])
                         client = self._connect()
                         self.reconnects += 1
+                        silent = 0.0
+                        log.warning("reconnected to %s", self.endpoint)
                         yield Idle("reconnect", f"reconnected to {self.endpoint}")
                     continue
                 except zmq.ZMQError as exc:
@@ -280,7 +296,7 @@ class BridgeSource:
                 received = time.perf_counter()
                 if failures:
                     log.warning("trains from %s arrive again", self.endpoint)
-                failures, wait = 0, self.backoff[0]
+                failures, wait, silent = 0, self.backoff[0], 0.0
                 yield self.packet(data, meta, received)
         finally:
             self._close(client)
@@ -479,7 +495,8 @@ class FolderSource:
 def open_source(source, *, source_name: str | None = None, key: str | None = None,
                 monitor: str | None = None, sub: bool = False,
                 timeout: float = DEFAULT_RECV_TIMEOUT_S, poll_interval: float = DEFAULT_POLL_S,
-                read_kwargs: dict | None = None):
+                read_kwargs: dict | None = None,
+                reconnect_after: float = DEFAULT_RECONNECT_AFTER_S):
     """A :class:`BridgeSource` for ``tcp://...``, a :class:`FolderSource` for a folder.
 
     Anything that is already iterable (a source object) is returned unchanged.
@@ -488,7 +505,7 @@ def open_source(source, *, source_name: str | None = None, key: str | None = Non
     ----------
     source : str, path-like or source object
         Endpoint, folder, or source.
-    source_name, key, monitor, sub, timeout
+    source_name, key, monitor, sub, timeout, reconnect_after
         Bridge options (see :class:`BridgeSource`).
     poll_interval, read_kwargs
         Folder options (see :class:`FolderSource`).
@@ -508,7 +525,7 @@ def open_source(source, *, source_name: str | None = None, key: str | None = Non
         return source
     if _ENDPOINT.match(str(source)):
         return BridgeSource(str(source), source_name=source_name, key=key, monitor=monitor,
-                            sub=sub, timeout=timeout)
+                            sub=sub, timeout=timeout, reconnect_after=reconnect_after)
     if monitor is not None:  # for files, the monitor is a dataset path read by io.read
         read_kwargs = {**(read_kwargs or {}), "monitor": monitor}
     return FolderSource(source, poll_interval=poll_interval, read_kwargs=read_kwargs)
