@@ -158,6 +158,7 @@ class Watcher:
         self.summary = WatchSummary()
         self._last_tid: int | None = None
         self._last_shape_error: tuple | None = None
+        self._logged: dict = {}
 
     @property
     def classes(self) -> list[str]:
@@ -311,9 +312,17 @@ class Watcher:
                 log.warning("%s; skipping such trains", message)
             self._last_shape_error = shape
         else:
-            log.warning("%s: %s", kind, message)
+            n = self._logged[kind] = self._logged.get(kind, 0) + 1
+            if _is_power_of_ten(n):  # the 1st, 10th, 100th ... of a kind: no log flood
+                log.warning("%s (%d so far): %s", kind, n, message)
         result.latency = time.perf_counter() - p.received
         return result
+
+
+def _is_power_of_ten(n: int) -> bool:
+    while n % 10 == 0:
+        n //= 10
+    return n == 1
 
 
 def _finite_rows(x: np.ndarray) -> np.ndarray:
