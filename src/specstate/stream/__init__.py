@@ -1,5 +1,24 @@
 """Classify live streams (Karabo bridge) and growing folders train by train.
 
+The modules, along the data's way:
+
+- :mod:`~specstate.stream.sources`: :class:`BridgeSource` reads a Karabo bridge endpoint with
+  ``karabo_bridge.Client`` (REQ or SUB; a background thread receives a few trains ahead;
+  timeouts, reconnection with backoff, undecodable messages) and finds the spectrum
+  (``source``/``key``) and the per-pulse monitor in each train; :class:`FolderSource` polls a
+  folder and reads each new ``.xy``/``.h5`` file once, in natural order, when complete.
+- :mod:`~specstate.stream.loop`: :class:`Watcher` / :func:`watch` classify each train with a
+  :class:`~specstate.SpectraClassifier` (reloaded when its file is replaced), drop no-beam and
+  non-finite spectra, count problems per kind and yield one :class:`TrainResult` per train.
+- :mod:`~specstate.stream.alerts`: :class:`StateChangeDetector`, alerts that need a new state
+  to hold for N trains.
+- :mod:`~specstate.stream.sinks`: CSV appended and flushed per train; NeXus rewritten
+  atomically at checkpoints.
+- :mod:`~specstate.stream.plot`: the live view (PNG/HTML drawn by a separate process, or a
+  window).
+- :mod:`~specstate.stream.results`: :class:`TrainResult`, :class:`Alert` and the running
+  :class:`WatchSummary`.
+
 Examples
 --------
 >>> from specstate.stream import watch
