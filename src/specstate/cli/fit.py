@@ -69,13 +69,18 @@ def make_classifier(args: argparse.Namespace):
     return SpectraClassifier(**params)
 
 
-def fit_labelled(clf, spectra, assignment):
-    """Fit `clf` on the labelled spectra of `assignment`; returns the fit time in seconds."""
+def check_two_states(assignment) -> None:
+    """Raise :class:`LabelError` unless the labelled spectra hold at least two states."""
     if len(assignment.classes) < 2:
         raise LabelError(
             f"Fitting needs spectra of at least two states; the labels from "
             f"{assignment.source} give only {assignment.classes!r}."
         )
+
+
+def fit_labelled(clf, spectra, assignment):
+    """Fit `clf` on the labelled spectra of `assignment`; returns the fit time in seconds."""
+    check_two_states(assignment)
     train = spectra[assignment.labelled]
     t0 = time.perf_counter()
     clf.fit(train, assignment.training_labels())
@@ -89,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
 
     spectra = read_input(args.data, args)
     assignment = resolve_labels(args.labels, spectra)
+    check_two_states(assignment)
     counts = ", ".join(f"{k}: {v}" for k, v in assignment.counts().items())
     left_out = len(spectra) - assignment.n_labelled
     print(f"Fitting on {assignment.n_labelled} of {len(spectra)} spectra ({counts}; labels from "
