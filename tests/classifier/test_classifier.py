@@ -16,15 +16,15 @@ FAST = dict(max_iter=80, hidden=8, random_state=0, n_threads=1)
 
 
 def _spectra(n_per_class, rng, shift_b=0.0, amp_b=1.0):
-    """Two states: a common peak at 40, state 'b' has an extra peak at 170 (and may shift)."""
+    """Two states: common peaks at 40 and 110; a peak at 145 in state a, at 150 in state b."""
     x = np.arange(M, dtype=np.float64)
 
     def gauss(c, w=3.0):
         return np.exp(-0.5 * ((x - c) / w) ** 2)
 
     base = 30 + 400 * gauss(40) + 200 * gauss(110)
-    a = base + 300 * gauss(170)
-    b = base + 300 * amp_b * gauss(175 + shift_b)
+    a = base + 300 * gauss(145)
+    b = base + 300 * amp_b * gauss(150 + shift_b)
     X = np.vstack([np.tile(a, (n_per_class, 1)), np.tile(b, (n_per_class, 1))])
     X = rng.poisson(X).astype(np.float32)
     y = np.repeat(np.array(["a", "b"]), n_per_class)
@@ -214,7 +214,7 @@ def test_one_class_is_refused():
 def test_nan_at_used_point_is_refused(fitted):
     clf, _, _, Xt, _ = fitted
     bad = Xt[:3].copy()
-    bad[1, 170] = np.nan
+    bad[1, 148] = np.nan
     with pytest.raises(ValueError, match="NaN or infinity"):
         clf.predict(bad)
 

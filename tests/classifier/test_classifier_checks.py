@@ -14,7 +14,7 @@ def _expected_failed(estimator):
 
 
 @parametrize_with_checks(
-    [SpectraClassifier(**TINY)],
+    [SpectraClassifier(**TINY), SpectraClassifier(network="point", **TINY)],
     expected_failed_checks=_expected_failed,
 )
 def test_sklearn_compatible(estimator, check):

@@ -22,6 +22,11 @@ logger = logging.getLogger(__name__)
 
 #: Final learning rate of the cosine schedule, as a fraction of the initial one.
 FINAL_LR_FRACTION = 0.05
+#: Adam's moment decay rates and epsilon (the usual values).
+ADAM_BETAS = (0.9, 0.999)
+ADAM_EPS = 1e-8
+#: Multiply-adds per training step above which more than one CPU thread is used.
+THREADED_WORK = 2e8
 #: Rows per chunk when evaluating the trained models on all spectra.
 EVAL_CHUNK = 2048
 
@@ -34,9 +39,15 @@ def _device(device):
     return torch.device(device)
 
 
-def _threads(n_threads):
+def _threads(n_threads, work):
+    """CPU threads for training: the given number, else 1 for small steps, else all cores.
+
+    Threads cost more than they save on small steps, the more so on a busy machine.
+    """
     if n_threads is not None:
         return int(n_threads)
+    if work < THREADED_WORK:
+        return 1
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
@@ -102,13 +113,14 @@ def train_region_networks(
     """
     import torch
 
+    n, R, L = F.shape
+    G = train_masks.shape[0]
+    work = min(n, batch_size) * R * L * G * hidden
     old_threads = torch.get_num_threads()
-    torch.set_num_threads(_threads(n_threads))
+    torch.set_num_threads(_threads(n_threads, work))
     try:
         dev = _device(device)
         gen = torch.Generator().manual_seed(int(seed))
-        n, R, L = F.shape
-        G = train_masks.shape[0]
         Ft = torch.from_numpy(np.ascontiguousarray(F.transpose(1, 0, 2), dtype=np.float32)).to(dev)
         yt = torch.from_numpy(np.asarray(y, dtype=np.int64)).to(dev)
         # class-balanced weights of each copy's training spectra
@@ -127,13 +139,13 @@ def train_region_networks(
         W2.requires_grad_()
         b2 = torch.zeros(R * G, 1, n_classes, device=dev, requires_grad=True)
         params = [W1, b1, W2, b2]
-        opt = torch.optim.Adam(params, lr=learning_rate, foreach=True)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(
-            opt, T_max=max(max_iter, 1), eta_min=learning_rate * FINAL_LR_FRACTION
-        )
+        # a few lines of Adam with a cosine schedule, by hand: torch.optim imports
+        # torch._dynamo, which costs seconds of import on a small machine
+        moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]
+        lr_min = learning_rate * FINAL_LR_FRACTION
         full = n <= batch_size
         loss = torch.zeros(())
-        for _ in range(max_iter):
+        for step in range(1, max_iter + 1):
             if full:
                 x, yy, w = Ft, yt, swt
             else:
@@ -144,10 +156,17 @@ def train_region_networks(
             nll = -lp.gather(-1, yy.view(1, 1, B, 1).expand(R, G, B, 1)).squeeze(-1)
             wn = w / w.sum(dim=1, keepdim=True).clamp_min(1e-12)
             loss = (nll * wn[None]).sum() + alpha * (W1.square().sum() + W2.square().sum())
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
+            grads = torch.autograd.grad(loss, params)
+            cosine = 0.5 * (1 + np.cos(np.pi * (step - 1) / max_iter))
+            lr = lr_min + (learning_rate - lr_min) * cosine
+            with torch.no_grad():
+                c1 = 1 - ADAM_BETAS[0] ** step
+                c2 = 1 - ADAM_BETAS[1] ** step
+                for p, g, (m1, m2) in zip(params, grads, moments):
+                    m1.mul_(ADAM_BETAS[0]).add_(g, alpha=1 - ADAM_BETAS[0])
+                    m2.mul_(ADAM_BETAS[1]).addcmul_(g, g, value=1 - ADAM_BETAS[1])
+                    denom = (m2 / c2).sqrt_().add_(ADAM_EPS)
+                    p.addcdiv_(m1, denom, value=-lr / c1)
         with torch.no_grad():
             out = torch.cat(
                 [

@@ -10,7 +10,7 @@ motion of a peak stays inside one region.
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d, median_filter
+from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks, peak_widths
 
 __all__ = [
@@ -26,9 +26,8 @@ __all__ = [
 DEFAULT_PEAK_WIDTH = 4.0
 #: Peaks used to measure the typical width: the most prominent ones.
 N_WIDTH_PEAKS = 7
-#: Width of the running median that removes the background before measuring peaks, as a
-#: fraction of the spectrum length (wide enough to pass under any single peak).
-BACKGROUND_WINDOW_FRACTION = 0.05
+#: Peaks whose prominence is below this fraction of the spectrum's range are not measured.
+MIN_PROMINENCE = 0.02
 #: A point belongs to a peak track where the envelope exceeds the median by this fraction
 #: of the highest peak (peaks weaker than that may be cut by a boundary).
 TRACK_LEVEL = 0.02
@@ -53,18 +52,18 @@ def estimate_peak_width(spectrum: np.ndarray) -> float:
     """
     x = np.asarray(spectrum, dtype=np.float64)
     m = x.size
-    if m < 8:
+    if m < 8 or not np.all(np.isfinite(x)):
         return DEFAULT_PEAK_WIDTH
-    window = max(3, int(BACKGROUND_WINDOW_FRACTION * m) | 1)
-    x = x - median_filter(x, size=window, mode="nearest")
-    spread = np.std(x)
-    if not np.isfinite(spread) or spread <= 0:
+    spread = float(x.max() - x.min())
+    if spread <= 0:
         return DEFAULT_PEAK_WIDTH
-    peaks, props = find_peaks(x, prominence=spread)
+    # widths at half the prominence: measured from each peak's own base, so a smooth
+    # background (or a broad line's neighbours) does not widen them
+    peaks, props = find_peaks(x, prominence=MIN_PROMINENCE * spread)
     if peaks.size == 0:
         return DEFAULT_PEAK_WIDTH
-    top = peaks[np.argsort(props["prominences"])[::-1][:N_WIDTH_PEAKS]]
-    widths = peak_widths(x, top, rel_height=0.5)[0]
+    order = np.argsort(props["prominences"])[::-1][:N_WIDTH_PEAKS]
+    widths = peak_widths(x, peaks[order], rel_height=0.5)[0]
     width = float(np.median(widths)) if widths.size else DEFAULT_PEAK_WIDTH
     return float(np.clip(width, 1.0, m / 4))
 
