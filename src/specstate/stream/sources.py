@@ -9,6 +9,7 @@ cannot be used at all (bad endpoint, missing folder).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import re
@@ -211,8 +212,9 @@ class BridgeSource:
             return
         # A thread owns the client (zmq sockets stay in one thread) and drains the socket
         # while the caller classifies, so one slow train does not make the server drop the
-        # next ones; the bounded queue keeps memory flat (a full queue blocks the thread,
-        # and then the server's own high-water mark drops trains: counted as skipped).
+        # next ones; the bounded queue keeps memory flat. When it is full, a SUB source
+        # drops its oldest train (fresh results beat stale ones; the gap in train ids
+        # counts it as skipped) and a REQ source waits (the server waits with it).
         items: queue.Queue = queue.Queue(maxsize=self.prefetch)
         stop = threading.Event()
         pump = threading.Thread(target=self._pump, args=(items, stop), daemon=True,
@@ -237,6 +239,9 @@ class BridgeSource:
                         items.put(item, timeout=_PUT_POLL_S)
                         break
                     except queue.Full:
+                        if self.sock == "SUB":  # the caller is behind: the oldest train goes
+                            with contextlib.suppress(queue.Empty):
+                                items.get_nowait()  # (its id gap counts it as skipped)
                         continue
                 if stop.is_set():
                     return
