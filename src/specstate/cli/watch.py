@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stderr
     tty = out.isatty()
     refresh = TTY_REFRESH_S if tty else PLAIN_REFRESH_S
-    last_line = time.monotonic()
+    last_line = -float("inf")  # the first train is shown at once
     width = 0
     interrupted = False
     breaker = _BreakLine(out)

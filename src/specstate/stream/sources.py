@@ -429,8 +429,8 @@ class FolderSource:
         self.reconnects = 0
 
     def _candidates(self, done: set) -> list[Path]:
-        found = {p for pat in self.patterns for p in self.folder.glob(pat) if p.is_file()}
-        return sorted((p for p in found if p not in done), key=natural_key)
+        found = {p for pat in self.patterns for p in self.folder.glob(pat)} - done
+        return sorted((p for p in found if p.is_file()), key=natural_key)
 
     @staticmethod
     def _opens(path: Path) -> bool:
