@@ -28,11 +28,13 @@ Examples
 """
 
 from .alerts import StateChangeDetector
+from .bridge import BridgeSource
+from .folder import FolderSource
 from .loop import Watcher, watch
 from .plot import LivePlot
 from .results import ERROR_KINDS, Alert, TrainResult, WatchSummary
 from .sinks import CsvSink, NexusSink, open_sink
-from .sources import BridgeSource, FolderSource, Idle, Packet, open_source
+from .sources import Idle, Packet, open_source
 
 __all__ = [
     "watch",
