@@ -169,12 +169,16 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
     drift : {'auto', 'batch'} or None, default='auto'
         Tracking of a slow shift of the axis (a spectrometer's energy scale) from the data
         itself. 'auto': for energy axes only; 'batch': for any axis; None: off. When on, a
-        batch of at least `drift_min_spectra` spectra has its shift against the training
-        spectra estimated (from its mean spectrum) and the first-layer weights are shifted
-        to match; smaller batches use the running estimate ``drift_`` (see
+        batch of at least `drift_min_spectra` spectra is taken in acquisition order and cut
+        into consecutive blocks of `drift_block` spectra; each block's shift against the
+        training spectra is estimated from its mean spectrum (both states may be present
+        in any mix) and the first-layer weights are shifted to match (no per-spectrum
+        work). Smaller batches use the running estimate ``drift_`` (see
         :meth:`update_drift`). Training data are aligned the same way, block by block.
     drift_min_spectra : int, default=200
-        Smallest batch whose own shift is estimated.
+        Smallest batch (and block) whose own shift is estimated.
+    drift_block : int, default=500
+        Spectra per drift estimate within a large batch.
     drift_max : float, default=20
         Largest shift tracked, in points.
     ambiguous_margin : float, default=0.2
@@ -236,6 +240,7 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         "max_regions": [Interval(Integral, 1, None, closed="left")],
         "drift": [StrOptions({"auto", "batch"}), None],
         "drift_min_spectra": [Interval(Integral, 1, None, closed="left")],
+        "drift_block": [Interval(Integral, 1, None, closed="left")],
         "drift_max": [Interval(Real, 0, None, closed="left")],
         "ambiguous_margin": [Interval(Real, 0, 1, closed="both")],
         "random_state": ["random_state"],
@@ -263,6 +268,7 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         max_regions=16,
         drift="auto",
         drift_min_spectra=200,
+        drift_block=500,
         drift_max=20.0,
         ambiguous_margin=0.2,
         random_state=None,
@@ -287,6 +293,7 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         self.max_regions = max_regions
         self.drift = drift
         self.drift_min_spectra = drift_min_spectra
+        self.drift_block = drift_block
         self.drift_max = drift_max
         self.ambiguous_margin = ambiguous_margin
         self.random_state = random_state
@@ -612,7 +619,10 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         for r, (lo, hi, A) in enumerate(ops):
             a, b = int(boundaries[r]), int(boundaries[r + 1])
             if not active[r]:
-                if normalize:
+                if normalize and sums and sums[-1][1] == a:  # merge with the previous one
+                    sums[-1] = (sums[-1][0], b)
+                    sum_keep[-1] = np.concatenate([sum_keep[-1], keep[a:b].astype(np.float32)])
+                elif normalize:
                     sums.append((a, b))
                     sum_keep.append(keep[a:b].astype(np.float32))
                 continue
@@ -742,17 +752,29 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         self.drift_ = float(memory * self.drift_ + (1 - memory) * est)
         return self.drift_
 
-    def _shift_for(self, X) -> float:
-        if not getattr(self, "drift_active_", False):
-            return 0.0
-        if X.shape[0] >= self.drift_min_spectra:
-            return round(self._batch_drift(X), 3)
-        return round(float(self.drift_), 3)
+    def _drift_blocks(self, n):
+        """Consecutive blocks of a batch that get their own drift estimate (None: none)."""
+        if n < self.drift_min_spectra:
+            return None
+        size = max(int(self.drift_block), int(self.drift_min_spectra))
+        starts = list(range(0, n, size))
+        if len(starts) > 1 and n - starts[-1] < self.drift_min_spectra:
+            starts.pop()  # a short tail joins the block before it
+        return list(zip(starts, starts[1:] + [n]))
 
     # ------------------------------------------------------------------ predict
     def _log_proba(self, X) -> np.ndarray:
         X = self._predict_input(X)
-        shift = self._shift_for(X)
+        active = getattr(self, "drift_active_", False)
+        blocks = self._drift_blocks(X.shape[0]) if active else None
+        if blocks is None:
+            shift = round(float(getattr(self, "drift_", 0.0)), 3) if active else 0.0
+            return self._block_log_proba(X, shift)
+        return np.concatenate(
+            [self._block_log_proba(X[a:b], round(self._batch_drift(X[a:b]), 3)) for a, b in blocks]
+        )
+
+    def _block_log_proba(self, X, shift):
         lp = self.model_.log_proba(X, shift) if shift else self.model_.log_proba(X)
         if not np.all(np.isfinite(lp)):
             lp = self._non_finite(X, shift)

@@ -23,10 +23,12 @@ def xes_fit():
 def test_single_shot_accuracy_near_noise_limit(xes_fit):
     clf, _, test = xes_fit
     limit, _ = xes_noise_limit(test)
-    # shots come in trains; the drift is estimated per batch of BATCH shots
-    pred = np.concatenate([clf.predict(test[i:i + BATCH]) for i in range(0, len(test), BATCH)])
-    accuracy = np.mean(pred == test.labels)
+    # one big batch in acquisition order: the drift is estimated block by block inside it
+    accuracy = clf.score(test, test.labels)
     assert accuracy >= limit - MAX_GAP_TO_LIMIT
+    # the same, a train-sized batch at a time
+    pred = np.concatenate([clf.predict(test[i:i + BATCH]) for i in range(0, len(test), BATCH)])
+    assert np.mean(pred == test.labels) >= limit - MAX_GAP_TO_LIMIT
 
 
 def test_drift_is_tracked_from_the_data(xes_fit):
