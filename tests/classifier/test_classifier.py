@@ -229,3 +229,18 @@ def test_reference_weighting_and_three_states():
     assert list(clf.classes_) == ["a", "b", "c"]
     assert clf.score(X, y) > 0.95
     assert np.all(clf.weights_ >= 0) and np.all(clf.weights_ <= 1.0)
+
+
+def test_point_network_reference_formulation(tmp_path):
+    X, y = _spectra(4, np.random.default_rng(8), amp_b=0.0)  # state b: no peak at 150
+    clf = SpectraClassifier(network="point", n_regions=4, augment=False, **FAST).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (8, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    # reference weights W = max(1.4337 acc^2 - 0.4337, 0) lie in [0, 1]
+    assert np.all((clf.weights_ >= 0) & (clf.weights_ <= 1))
+    assert clf.weights_[2] == clf.weights_.max() > 0
+    assert clf.score(X, y) == 1.0
+    clf.save(tmp_path / "point.h5")
+    loaded = SpectraClassifier.load(tmp_path / "point.h5")
+    np.testing.assert_array_equal(loaded.predict_proba(X), proba)
