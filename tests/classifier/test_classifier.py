@@ -244,3 +244,23 @@ def test_point_network_reference_formulation(tmp_path):
     clf.save(tmp_path / "point.h5")
     loaded = SpectraClassifier.load(tmp_path / "point.h5")
     np.testing.assert_array_equal(loaded.predict_proba(X), proba)
+
+
+def test_masked_points_are_ignored(fitted):
+    _, X, y, Xt, yt = fitted
+    mask = np.zeros(M, dtype=bool)
+    mask[60:70] = True  # e.g. a detector gap
+    sp = Spectra(X, mask=mask, labels=y)
+    clf = SpectraClassifier(**FAST).fit(sp)
+    clean = clf.predict_proba(Xt)
+    junk = Xt.copy()
+    junk[:, 60:70] = np.nan  # whatever lies under the mask does not matter
+    np.testing.assert_allclose(clf.predict_proba(junk), clean, rtol=1e-5, atol=1e-6)
+    junk[:, 60:70] = 1e6
+    np.testing.assert_allclose(clf.predict_proba(junk), clean, rtol=1e-5, atol=1e-6)
+
+
+def test_beam_intensity_does_not_change_the_state(fitted):
+    clf, _, _, Xt, _ = fitted
+    scale = np.geomspace(0.2, 5.0, len(Xt)).astype(np.float32)[:, None]  # a drifting beam
+    np.testing.assert_allclose(clf.predict_proba(Xt * scale), clf.predict_proba(Xt), atol=1e-4)
