@@ -51,6 +51,9 @@ log = logging.getLogger("bench")
 # ---------------------------------------------------------------------------- settings
 N_SEEDS = 5  # seeds (simulated data set + reference picks) per task in a full run
 N_SEEDS_QUICK = 2
+# The reference point network costs ~20-40 s per fit even when limited (see peers.py): it
+# runs on the first POINT_SEEDS seeds only (--point-seeds).
+POINT_SEEDS = 2
 # References "near" the transition: drawn from NEAR_GAP..NEAR_SPAN patterns before the first
 # and after the last pattern of the window.
 NEAR_GAP, NEAR_SPAN = 2, 12
@@ -59,7 +62,7 @@ FAR_SPAN = 6
 REFS_PER_STATE = 2
 EVERY = 10  # every10 task: the training stride
 # XES: shots simulated per run, of which the first XES_TRAIN train.
-XES_SHOTS, XES_TRAIN = 8_000, 3_000
+XES_SHOTS, XES_TRAIN = 6_000, 3_000
 XES_SHOTS_QUICK, XES_TRAIN_QUICK = 4_000, 1_000
 ECE_BINS = 15
 # Speed: a train-sized batch (EuXFEL: up to 2,700 pulses per train) of this many points.
@@ -68,6 +71,7 @@ SPEED_REPEATS, LATENCY_REPEATS = 7, 50
 SLOW_MODELS = {"point", "minirocket"}  # fewer speed repeats for these
 SLOW_REPEATS, SLOW_LATENCY_REPEATS = 3, 10
 WARM_UP_POINTS = 500
+WARM_UP_BATCH = 64
 TASKS = ("near", "far", "every10", "jump-far", "jump-near", "xes")
 MIXED = "mixed"
 
@@ -218,7 +222,7 @@ def measure_speed(candidate, key, seed=0) -> dict:
     batch = np.ascontiguousarray(np.resize(X, (SPEED_BATCH, X.shape[1])))
     one = np.ascontiguousarray(batch[:1])
     slow = key in SLOW_MODELS
-    model.predict(batch)  # warm-up (JIT, caches, thread pools)
+    model.predict(batch[:WARM_UP_BATCH])  # warm-up (JIT, caches, thread pools)
     model.predict(one)
     batch_s = _median_time(lambda: model.predict(batch), SLOW_REPEATS if slow else SPEED_REPEATS)
     one_s = _median_time(lambda: model.predict(one),
@@ -289,6 +293,9 @@ def markdown(results, tasks, models, n_seeds) -> str:
         lines.append("")
     notes = [f"- {CANDIDATES[k].name}: {CANDIDATES[k].note}" for k in models
              if CANDIDATES[k].note]
+    if "point" in models and results.get("point_seeds", n_seeds) < n_seeds:
+        notes.append(f"- {CANDIDATES['point'].name}: over the first {results['point_seeds']} "
+                     f"seeds only (its fits take ~20-40 s each).")
     if notes:
         lines.extend(["Notes:", *notes])
     env = results["environment"]
@@ -326,10 +333,11 @@ def warm_up(models) -> None:
             log.debug("warm-up of %s failed", key, exc_info=True)
 
 
-def run(tasks, models, seeds, quick=False, speed=True) -> dict:
+def run(tasks, models, seeds, quick=False, speed=True, point_seeds=POINT_SEEDS) -> dict:
     """Run the benchmark; returns every number (per task, model and seed)."""
     results = {"tasks": {}, "speed": {}, "xes_noise_limit": [], "seeds": list(seeds),
-               "quick": quick, "environment": _environment()}
+               "point_seeds": min(point_seeds, len(seeds)), "quick": quick,
+               "environment": _environment()}
     start = time.perf_counter()
     warm_up(models)
     for task in tasks:
@@ -339,6 +347,8 @@ def run(tasks, models, seeds, quick=False, speed=True) -> dict:
             if task == "xes":
                 results["xes_noise_limit"].append(noise_limit(data))
             for key in models:
+                if key == "point" and seed >= point_seeds:
+                    continue
                 try:
                     scores, _ = evaluate(CANDIDATES[key], data, seed)
                 except Exception as exc:  # a failing model is a row of n/a, not a crash
@@ -370,6 +380,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=None,
                         help=f"number of seeds per task (default {N_SEEDS}, quick "
                              f"{N_SEEDS_QUICK})")
+    parser.add_argument("--point-seeds", type=int, default=POINT_SEEDS,
+                        help=f"seeds for the slow reference point network (default "
+                             f"{POINT_SEEDS})")
     parser.add_argument("--no-speed", action="store_true", help="skip the speed measurement")
     parser.add_argument("--out", type=Path, default=None,
                         help="also write all numbers as JSON here (e.g. "
@@ -382,7 +395,7 @@ def main(argv=None) -> int:
     models = [c for c in CANDIDATES if c in args.models]
     candidates(models)
     results = run(args.tasks, models, range(n_seeds), quick=args.quick,
-                  speed=not args.no_speed)
+                  speed=not args.no_speed, point_seeds=args.point_seeds)
     text = markdown(results, args.tasks, models, n_seeds)
     print(text)
     print(f"\n(total {results['elapsed_s']:.0f} s)")
