@@ -46,6 +46,7 @@ RSS_EVERY_S = 1.0
 WARMUP_FRACTION = 0.1
 MODEL_REFERENCES = 40  # simulated reference patterns to fit the model on
 RANDOM_STATE = 0
+CLASSIFY_REPEATS = 5  # timings of the classifier alone on one train
 DRAIN_WAIT_S = 5.0  # how long the server waits for its last trains to be taken
 
 
@@ -125,6 +126,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--points", type=int, default=N_POINTS, help="points per spectrum")
     parser.add_argument("--req", action="store_true", help="REQ/REP instead of SUB/PUB")
     parser.add_argument("--model", help="saved SpectraClassifier (default: fit one)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS threads while classifying (0: library default)")
     parser.add_argument("--json", help="also write the numbers to this JSON file")
     args = parser.parse_args(argv)
     duration = QUICK_DURATION_S if args.quick else args.duration
@@ -138,6 +141,20 @@ def main(argv=None) -> dict:
     model = build_model(args.points, args.model)
     t_fit = time.perf_counter() - t_fit
 
+    # the classifier alone on one train, for reference (the loop cannot beat it)
+    x = _templates(args.pulses, args.points, RANDOM_STATE + 2)["bcc"][0]
+    from threadpoolctl import threadpool_limits
+
+    t_cls = []
+    with threadpool_limits(limits=args.threads or None, user_api="blas"):
+        model.classify(x)
+        for _ in range(CLASSIFY_REPEATS):
+            t0 = time.perf_counter()
+            model.classify(x)
+            t_cls.append(time.perf_counter() - t0)
+    t_cls = float(np.median(t_cls))
+    del x
+
     ctx = mp.get_context("spawn")
     queue, go, stop = ctx.Queue(), ctx.Event(), ctx.Event()
     server = ctx.Process(target=serve, daemon=True, args=(
@@ -148,7 +165,7 @@ def main(argv=None) -> dict:
 
     watcher = Watcher(model, endpoint, source_name=SOURCE, key=KEY, sub=not args.req,
                       duration=duration + 30, idle_timeout=3.0, recv_timeout=0.5,
-                      alert_trains=3)
+                      alert_trains=3, threads=args.threads or None)
     threading.Timer(CONNECT_WAIT_S, go.set).start()
 
     latencies, tids = [], []
@@ -197,9 +214,10 @@ def main(argv=None) -> dict:
     out = {
         "machine": f"{platform.node()} {platform.processor() or platform.machine()}, "
                    f"{os.cpu_count()} CPUs",
-        "socket": "REQ" if args.req else "SUB",
+        "socket": "REQ" if args.req else "SUB", "blas_threads": args.threads or None,
         "target_rate": args.rate, "duration_s": duration,
         "pulses": args.pulses, "points": args.points, "model_fit_s": round(t_fit, 1),
+        "classify_one_train_ms": round(t_cls * 1e3, 1),
         "trains_sent": sent, "trains_received": s.trains, "trains_classified": n,
         "trains_skipped": s.skipped, "trains_late": s.late, "trains_lost_total": missing,
         "errors": dict(s.errors), "alerts": [str(a) for a in s.alerts],
@@ -218,7 +236,10 @@ def main(argv=None) -> dict:
                    "p99_latency": bool(ok_lat)}
     print(f"machine: {out['machine']}")
     print(f"stream: {args.rate:g} trains/s x {args.pulses} spectra x {args.points} points "
-          f"float32, {out['socket']} socket, {duration:g} s (model fitted in {t_fit:.1f} s)")
+          f"float32, {out['socket']} socket, {duration:g} s, BLAS threads "
+          f"{args.threads or 'default'} (model fitted in {t_fit:.1f} s)")
+    print(f"classifier alone: {t_cls * 1e3:.1f} ms per train (at most "
+          f"{1 / t_cls:.1f} trains/s on this machine now)")
     print(f"trains sent {sent}, received {s.trains}, classified {n}, skipped {s.skipped}, "
           f"late {s.late}, lost in total {missing}, errors {dict(s.errors) or 0}")
     print(f"sustained rate: {rate:.2f} trains/s = {rate * args.pulses:.0f} spectra/s "

@@ -170,3 +170,19 @@ def test_nan_at_masked_points_is_classified_elsewhere_counted_and_skipped(xrd):
     r = Watcher(clf, iter(())).process(Packet(1, x))
     assert r.n_classified == 5 and r.errors == {"nonfinite": 1}
     assert r.state == "hcp"
+
+
+def test_blas_threads_are_limited_only_while_classifying(model, states):
+    from threadpoolctl import threadpool_info
+
+    from specstate.stream import Packet, Watcher
+
+    from ._helpers import train
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    r = Watcher(model, iter(()), threads=1).process(Packet(1, train(states, "bcc")))
+    assert r.state == "bcc" and r.n_classified == 8
+    assert blas_threads() == before
