@@ -47,9 +47,10 @@ POINT_CHUNK = 64
 # The reference point network trains 700 full-batch epochs on every point of every training
 # spectrum: ~1.3 s per 1,000 points on 2 cores, ~3.5 min for the reference's 4 patterns x 11
 # noisy copies. In the benchmark it trains on the references themselves (n_augment=1, no
-# noisy copies) and on at most this many points in all (4 XRD patterns: 16,000; every10 and
-# XES get a stratified random subset of their training spectra: 7 patterns, 106 shots).
-POINT_MAX_POINTS = 32_000
+# noisy copies) and on at most this many points in all (or 2 spectra per class): the 4 XRD
+# references; every10 and XES get a stratified random subset of their training spectra
+# (4 patterns, 53 shots).
+POINT_MAX_POINTS = 16_100
 POINT_COPIES = 1
 
 
