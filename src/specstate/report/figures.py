@@ -154,7 +154,7 @@ def plot_region_scores(clf, ax=None):
     w = _weights(regions)
     width = stop - start
     ax.bar(start, sep, width=width, align="edge", color="none", edgecolor="0.25", lw=0.8,
-           label="separability")
+           label="separability", zorder=3)  # outlines drawn over the weight bars
     w_scaled = w / w.max() if w.max() > 0 else w
     ax.bar(start, w_scaled, width=width, align="edge", color=REGION_COLOUR, alpha=0.8,
            lw=0, label="weight (÷ max)")
