@@ -243,14 +243,44 @@ class Watcher:
         self._last_shape_error = None
         if x.dtype != np.float32:
             x = x.astype(np.float32)
-        finite = _finite_rows(x)
-        beam = np.ones(n, bool)
+        beam = None
         if p.monitor is not None:
             result.monitor_mean = float(np.nanmean(p.monitor)) if p.monitor.size else math.nan
             if self.min_monitor is not None:
                 with np.errstate(invalid="ignore"):
                     beam = p.monitor >= self.min_monitor
-                result.no_beam = int((finite & ~beam).sum())
+        # Fast path: the whole train in one call, no-beam spectra masked afterwards (cheaper
+        # than copying the others out); the classifier refuses non-finite values at points
+        # it uses, and then the train takes the careful path, spectrum by spectrum.
+        try:
+            cls = self._classify(x)
+            proba = np.asarray(cls.proba)
+            fast = proba.shape[0] == n and bool(np.isfinite(proba).all())
+        except Exception:  # noqa: BLE001 - decided on the careful path
+            fast = False
+        if fast:
+            if beam is not None:
+                result.no_beam = int(n - np.count_nonzero(beam))
+            if result.no_beam < n:
+                self._fill(result, [cls], None if not result.no_beam else beam)
+        else:
+            failure = self._careful(x, beam, result)
+            if failure is not None:
+                return self._skip(result, p, "classify", f"train {p.train_id}: {failure}")
+        result.alert = self.detector.update(p.train_id if p.train_id is not None else -1,
+                                            result.state)
+        if result.alert is not None:
+            log.warning("state change at %s", result.alert)
+        result.latency = time.perf_counter() - p.received
+        return result
+
+    def _careful(self, x: np.ndarray, beam, result: TrainResult):
+        """Classify the finite spectra with beam, and those whose NaN the model ignores."""
+        n = x.shape[0]
+        finite = _finite_rows(x)
+        if beam is None:
+            beam = np.ones(n, bool)
+        result.no_beam = int((finite & ~beam).sum())
         clean = finite & beam
         dirty = ~finite & beam
         parts = []
@@ -259,11 +289,11 @@ class Watcher:
             try:
                 parts.append(self._classify(x if n_clean == n else x[clean]))
             except Exception as exc:  # noqa: BLE001 - one bad train never stops the loop
-                return self._skip(result, p, "classify", f"train {p.train_id}: {exc}")
+                return exc
         if dirty.any():
             # NaN at points the model does not use (its mask_, e.g. dead pixels) is
             # harmless: those spectra are classified; the others are counted and skipped
-            mask = getattr(model.clf, "mask_", None)
+            mask = getattr(self.model.clf, "mask_", None)
             rows = np.flatnonzero(dirty)
             if mask is not None and mask.shape == (x.shape[1],):
                 usable = np.isfinite(x[rows][:, ~mask]).all(axis=1)
@@ -281,21 +311,25 @@ class Watcher:
                 del result.errors["nonfinite"]
         if parts:
             self._fill(result, parts)
-        result.alert = self.detector.update(p.train_id if p.train_id is not None else -1,
-                                            result.state)
-        if result.alert is not None:
-            log.warning("state change at %s", result.alert)
-        result.latency = time.perf_counter() - p.received
-        return result
+        return None
 
     def _classify(self, x):
-        with self._limit():
+        # NaN/inf are looked for and reported by the loop: no numpy warnings about them
+        with self._limit(), np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             return self.model.clf.classify(x)
 
-    def _fill(self, result: TrainResult, parts) -> None:
+    def _fill(self, result: TrainResult, parts, rows=None) -> None:
+        """Counts, fractions, state and confidence from Classification `parts`.
+
+        `rows` (boolean, optional) selects the spectra that count.
+        """
         model = self.model
-        cat = (lambda name: np.asarray(getattr(parts[0], name))) if len(parts) == 1 else (
-            lambda name: np.concatenate([np.asarray(getattr(c, name)) for c in parts]))
+
+        def cat(name):
+            values = [np.asarray(getattr(c, name)) for c in parts]
+            out = values[0] if len(values) == 1 else np.concatenate(values)
+            return out if rows is None else out[rows]
+
         labels = cat("labels").astype(str)
         names, counts = np.unique(labels, return_counts=True)
         total = int(counts.sum())
