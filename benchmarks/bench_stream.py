@@ -219,7 +219,8 @@ def main(argv=None) -> dict:
         "pulses": args.pulses, "points": args.points, "model_fit_s": round(t_fit, 1),
         "classify_one_train_ms": round(t_cls * 1e3, 1),
         "trains_sent": sent, "trains_received": s.trains, "trains_classified": n,
-        "trains_skipped": s.skipped, "trains_late": s.late, "trains_lost_total": missing,
+        "trains_skipped": s.skipped, "trains_dropped_behind": s.dropped,
+        "trains_late": s.late, "trains_lost_total": missing,
         "errors": dict(s.errors), "alerts": [str(a) for a in s.alerts],
         "rate_trains_s": round(rate, 2) if n > 1 else None,
         "rate_spectra_s": round(rate * args.pulses) if n > 1 else None,
@@ -240,7 +241,8 @@ def main(argv=None) -> dict:
           f"{args.threads or 'default'} (model fitted in {t_fit:.1f} s)")
     print(f"classifier alone: {t_cls * 1e3:.1f} ms per train (at most "
           f"{1 / t_cls:.1f} trains/s on this machine now)")
-    print(f"trains sent {sent}, received {s.trains}, classified {n}, skipped {s.skipped}, "
+    print(f"trains sent {sent}, received {s.trains}, classified {n}, skipped {s.skipped} "
+          f"({s.dropped} of them dropped by the loop while behind), "
           f"late {s.late}, lost in total {missing}, errors {dict(s.errors) or 0}")
     print(f"sustained rate: {rate:.2f} trains/s = {rate * args.pulses:.0f} spectra/s "
           f"[{'ok' if ok_rate else 'BELOW'} target {args.rate:g}]")

@@ -86,6 +86,7 @@ class BridgeSource:
         self.prefetch = int(prefetch)
         self.reconnect_after = float(reconnect_after)
         self.reconnects = 0
+        self.dropped = 0  # trains received but dropped because the caller was behind
         self._warned: set = set()
 
     # -- connection --------------------------------------------------------------------------
@@ -139,6 +140,7 @@ class BridgeSource:
                         if self.sock == "SUB":  # the caller is behind: the oldest train goes
                             with contextlib.suppress(queue.Empty):
                                 items.get_nowait()  # (its id gap counts it as skipped)
+                                self.dropped += 1
                         continue
                 if stop.is_set():
                     return

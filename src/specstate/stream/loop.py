@@ -193,6 +193,7 @@ class Watcher:
                 result = self.process(item)
                 result.model_reloaded, reloaded = reloaded, False
                 summary.add(result)
+                summary.dropped = getattr(self.source, "dropped", 0)
                 yield result
                 if self.max_trains is not None and summary.trains >= self.max_trains:
                     return

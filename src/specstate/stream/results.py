@@ -156,6 +156,9 @@ class WatchSummary:
         Spectra without beam; ambiguous spectra.
     timeouts, reconnects, model_reloads : int
         Receive timeouts, reconnections to the source, reloads of the model file.
+    dropped : int
+        Of the skipped trains, those received but dropped because classifying was behind
+        (the others never arrived).
     """
 
     trains: int = 0
@@ -172,6 +175,7 @@ class WatchSummary:
     timeouts: int = 0
     reconnects: int = 0
     model_reloads: int = 0
+    dropped: int = 0
     started: float = field(default_factory=time.monotonic)
     last_train_id: int | None = None
     _recent: deque = field(default_factory=deque, repr=False)
@@ -237,7 +241,8 @@ class WatchSummary:
             f"alerts: {len(self.alerts)}",
             *(f"  {a}" for a in self.alerts),
             "errors: " + _counts(self.errors),
-            f"skipped trains: {self.skipped}, late trains: {self.late}, "
+            f"skipped trains: {self.skipped} ({self.dropped} dropped while classifying was "
+            f"behind), late trains: {self.late}, "
             f"timeouts: {self.timeouts}, reconnects: {self.reconnects}, "
             f"model reloads: {self.model_reloads}",
         ]
