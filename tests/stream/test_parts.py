@@ -186,3 +186,18 @@ def test_blas_threads_are_limited_only_while_classifying(model, states):
     r = Watcher(model, iter(()), threads=1).process(Packet(1, train(states, "bcc")))
     assert r.state == "bcc" and r.n_classified == 8
     assert blas_threads() == before
+
+
+@pytest.mark.parametrize("n_beam", [0, 2, 6, 8])
+def test_no_beam_spectra_are_counted_not_classified(model, states, n_beam):
+    from specstate.stream import Packet, Watcher
+
+    from ._helpers import train
+
+    x = train(states, "hcp")
+    x[n_beam:] = train(states, "bcc")[n_beam:]  # the no-beam pulses look like another state
+    monitor = np.r_[np.ones(n_beam), np.zeros(8 - n_beam)]
+    r = Watcher(model, iter(()), min_monitor=0.5).process(Packet(3, x, monitor=monitor))
+    assert (r.no_beam, r.n_classified, r.n_spectra) == (8 - n_beam, n_beam, 8)
+    assert r.state == ("hcp" if n_beam else None)
+    assert r.counts == {"bcc": 0, "hcp": n_beam}

@@ -34,8 +34,10 @@ DEFAULT_LATE_AFTER_S = 1.0
 DEFAULT_ALERT_TRAINS = 3
 #: Two axes are the same when they differ by less than this fraction of a grid step.
 AXIS_TOLERANCE_STEPS = 0.01
-# Problems after which a train is still classified.
-_NON_FATAL = frozenset({"nonfinite", "missing_monitor", "monitor_shape"})
+#: With beam on fewer than this fraction of the spectra, those are copied out before
+#: classifying (the copy costs less than classifying the others); else all are classified
+#: and the no-beam ones masked afterwards.
+_SUBSET_BELOW = 0.5
 
 
 class _Model:
@@ -250,6 +252,13 @@ class Watcher:
             if self.min_monitor is not None:
                 with np.errstate(invalid="ignore"):
                     beam = p.monitor >= self.min_monitor
+        if beam is not None:
+            n_beam = int(np.count_nonzero(beam))
+            result.no_beam = n - n_beam
+            if n_beam == 0:  # beam off: nothing to classify
+                return self._finish(result, p)
+            if n_beam < _SUBSET_BELOW * n:
+                x, beam, n = x[beam], None, n_beam
         # Fast path: the whole train in one call, no-beam spectra masked afterwards (cheaper
         # than copying the others out); the classifier refuses non-finite values at points
         # it uses, and then the train takes the careful path, spectrum by spectrum.
@@ -260,14 +269,14 @@ class Watcher:
         except Exception:  # noqa: BLE001 - decided on the careful path
             fast = False
         if fast:
-            if beam is not None:
-                result.no_beam = int(n - np.count_nonzero(beam))
-            if result.no_beam < n:
-                self._fill(result, [cls], None if not result.no_beam else beam)
+            self._fill(result, [cls], beam if beam is not None and not beam.all() else None)
         else:
             failure = self._careful(x, beam, result)
             if failure is not None:
                 return self._skip(result, p, "classify", f"train {p.train_id}: {failure}")
+        return self._finish(result, p)
+
+    def _finish(self, result: TrainResult, p: Packet) -> TrainResult:
         result.alert = self.detector.update(p.train_id if p.train_id is not None else -1,
                                             result.state)
         if result.alert is not None:
@@ -279,9 +288,10 @@ class Watcher:
         """Classify the finite spectra with beam, and those whose NaN the model ignores."""
         n = x.shape[0]
         finite = _finite_rows(x)
-        if beam is None:
+        if beam is None:  # (no monitor, or the spectra with beam were already taken out)
             beam = np.ones(n, bool)
-        result.no_beam = int((finite & ~beam).sum())
+        else:
+            result.no_beam = int((finite & ~beam).sum())
         clean = finite & beam
         dirty = ~finite & beam
         parts = []
