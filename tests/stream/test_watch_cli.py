@@ -54,10 +54,10 @@ def test_watch_folder_writes_nexus_at_checkpoints(xrd, model_path, tmp_path, cap
     picks = np.flatnonzero(np.isin(xrd.labels, ["bcc", "hcp"]))[[0, 1, -2, -1]]
     for i, k in enumerate(picks):
         io.write(xrd[[k]], folder / f"pattern_{i + 1}.xy")
-    out = tmp_path / "results.nxs"
+    out = folder / "results.nxs"  # written into the watched folder: never read back
     html = tmp_path / "live.html"
     status = main(["watch", str(model_path), str(folder), "--poll", "0.05", "--max-trains",
-                   "4", "--timeout", "10", "-o", str(out), "--checkpoint-every", "3",
+                   "5", "--timeout", "3", "-o", str(out), "--checkpoint-every", "3",
                    "--plot", str(html)])
     assert status == 0, capsys.readouterr().err
     with h5py.File(out, "r") as f:
@@ -69,7 +69,9 @@ def test_watch_folder_writes_nexus_at_checkpoints(xrd, model_path, tmp_path, cap
         assert [s.decode() for s in data["state"][()]] == ["bcc", "bcc", "hcp", "hcp"]
         assert np.allclose(data["fraction_hcp"][()], [0, 0, 1, 1])
         assert [c.decode() for c in entry["classes"][()]] == ["bcc", "hcp"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "live.html", "results.nxs"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "live.html"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "pattern_1.xy", "pattern_2.xy", "pattern_3.xy", "pattern_4.xy", "results.nxs"]
     assert "http-equiv=\"refresh\"" in html.read_text()
 
 

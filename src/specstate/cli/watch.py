@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 import time
+from pathlib import Path
 
 HELP = "classify a live Karabo bridge stream or a folder of new files, train by train"
 
@@ -101,7 +102,7 @@ class _BreakLine(logging.Filter):
 
 def run(args: argparse.Namespace) -> int:
     """Run ``specstate watch``; Ctrl-C prints the summary and exits 0."""
-    from ..stream import LivePlot, Watcher, open_sink
+    from ..stream import FolderSource, LivePlot, Watcher, open_sink
 
     watcher = Watcher(
         args.model, args.source, source_name=args.source_name, key=args.key,
@@ -112,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads if args.threads > 0 else None,
     )
     classes = watcher.classes
+    if isinstance(watcher.source, FolderSource):  # never read our own output as input
+        watcher.source.exclude.update(Path(f).resolve() for f in (args.out, args.plot) if f)
     sink = None
     if args.out:
         sink = open_sink(args.out, classes, checkpoint_every=args.checkpoint_every,

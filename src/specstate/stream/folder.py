@@ -45,11 +45,15 @@ class FolderSource:
         How long an incomplete file may hold back later files.
     read_kwargs : dict, optional
         Passed to :func:`specstate.io.read`.
+    exclude : sequence of path-like
+        Files never read (e.g. the results being written into the same folder). Hidden
+        files (names starting with '.') are never read either.
     """
 
     def __init__(self, folder, *, patterns: Sequence[str] = FOLDER_PATTERNS,
                  poll_interval: float = DEFAULT_POLL_S,
-                 order_wait: float = DEFAULT_ORDER_WAIT_S, read_kwargs: dict | None = None):
+                 order_wait: float = DEFAULT_ORDER_WAIT_S, read_kwargs: dict | None = None,
+                 exclude: Sequence = ()):
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise StreamError(f"The folder to watch must exist; {str(self.folder)!r} is not a "
@@ -58,10 +62,14 @@ class FolderSource:
         self.poll_interval = float(poll_interval)
         self.order_wait = float(order_wait)
         self.read_kwargs = dict(read_kwargs or {})
+        self.exclude = {Path(p).resolve() for p in exclude}
         self.reconnects = 0
 
     def _candidates(self, done: set) -> list[Path]:
         found = {p for pat in self.patterns for p in self.folder.glob(pat)} - done
+        found = {p for p in found if not p.name.startswith(".")}  # hidden: temporary files
+        if self.exclude:
+            found = {p for p in found if p.resolve() not in self.exclude}
         return sorted((p for p in found if p.is_file()), key=natural_key)
 
     @staticmethod
