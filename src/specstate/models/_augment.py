@@ -1,8 +1,9 @@
 """Few-shot augmentation: many plausible copies of a handful of reference spectra.
 
-Each copy of a reference gets counting noise at the reference's own noise level, a smooth
-multiplicative jitter (grain statistics, texture: per-peak intensities vary), an overall
-intensity scale, a smooth additive background, and a PHYSICAL shift of the peaks: a
+Each copy of a reference gets counting noise at the reference's own noise level, a random
+peak broadening, a smooth multiplicative jitter (grain statistics, texture: per-peak
+intensities vary), an overall intensity scale, a smooth additive background, and a
+PHYSICAL shift of the peaks: a
 constant offset in the shift coordinate (log sin θ, log q, log d for diffraction, where a
 uniform strain moves a peak at 20° twice as far as one at 10°; energy for spectrometers;
 points otherwise).
@@ -10,12 +11,11 @@ points otherwise).
 How far to shift is learned from the references (:func:`learn_shifts`): the class means are
 aligned by cross-correlation in the shift coordinate. If the classes still differ a lot
 after the best alignment (peaks appear or vanish: a change of phase), the shift between the
-states is a nuisance and every class is shifted over that shift + a margin, so the
-networks ignore it (towards the other class over the whole shift, away from it by a
-margin: references at the ends of a ramp bracket the states in between). If the aligned
+states is a nuisance: every class is shifted over that shift plus a margin on both sides
+(towards the other class over the whole shift), so that all classes cover the same
+absolute peak positions and the networks can only look at which peaks exist. If the aligned
 residual is small (the states differ *only* by a lattice
-jump), the shift is the signal: each class is shifted only within its own spread and
-towards the other class up to just short of half-way, so the boundary falls half-way.
+jump), the shift is the signal: each class is shifted only within its own spread.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.ndimage import gaussian_filter1d
 from scipy.signal import correlate, correlation_lags
 
 __all__ = ["ShiftModel", "learn_shifts", "shift_spectra", "noise_level", "augment"]
@@ -37,18 +38,22 @@ SHIFT_ONLY_RESIDUAL = 0.4
 COMPRESS_SCALE = 0.1
 #: Margin added to a nuisance shift range (fraction of the between-class shift).
 NUISANCE_MARGIN = 0.3
+#: A between-class shift counts only when it exceeds the classes' own spread this many times.
+SIGNIFICANT_SHIFT = 2.0
 #: Smallest nuisance shift range per kind of shift (shift-coordinate units): references
 #: may sit anywhere along a ramp, and spectra before or after them are compressed further
 #: than the references show; 2 % strain is a modest stretch of a diamond-anvil-cell ramp.
 NUISANCE_FLOOR = {"strain": 0.02}
-#: Gap kept before half-way when the shift is the signal (fraction of the between-class shift).
-SIGNAL_GAP = 0.15
 #: Smallest shift range, in points of the axis (sub-pixel jitter of the calibration).
 MIN_SHIFT_POINTS = 1.0
 #: Relative standard deviation of the smooth multiplicative (per-peak) intensity jitter.
 JITTER_STD = 0.12
 #: Correlation length of that jitter, in peak widths (about one peak at a time).
 JITTER_PEAK_WIDTHS = 3.0
+#: Peak broadening: copies are blurred by a Gaussian of sigma up to this many peak widths,
+#: in BLUR_LEVELS steps (level 0: no blur).
+MAX_BLUR_PEAK_WIDTHS = 0.3
+BLUR_LEVELS = 4
 #: Range of the overall intensity scale (log-uniform, ± this factor in log).
 SCALE_LOG_RANGE = np.log(1.5)
 #: Amplitude of the smooth additive background, as a fraction of the mean intensity.
@@ -162,19 +167,24 @@ def learn_shifts(X, y, n_classes, u, kind, min_points=MIN_SHIFT_POINTS) -> Shift
             if a == b:
                 continue
             s = pair_shift[a, b]
+            if abs(s) < SIGNIFICANT_SHIFT * max(base[a], base[b]):
+                # no shift beyond the classes' own spread: a class-dependent range would
+                # only teach the networks a position cue that is not there
+                continue
             if pair_residual[a, b] < SHIFT_ONLY_RESIDUAL:
-                reach = max(abs(s) * (0.5 - SIGNAL_GAP), 0.0)
-                if s > 0:
-                    ranges[a, 1] = max(ranges[a, 1], reach)
-                else:
-                    ranges[a, 0] = min(ranges[a, 0], -reach)
+                # the shift is the signal: copies stay within the class's own spread (the
+                # same for every class, so no peak's position says more than it did)
+                continue
             else:
                 # references of two phases, e.g. at the two ends of a ramp: the states in
                 # between lie between them, so each class is shifted towards the other
                 # over the whole between-class shift (plus a margin) and a little away
+                # Both classes are spread over the SAME absolute positions (class a's
+                # [-back, s + back] is class b's [-s - back, back]), so where a peak sits
+                # (the pressure) tells nothing about the state: only which peaks exist.
                 floor = NUISANCE_FLOOR.get(kind, 0.0)
-                reach = max(abs(s) * (1 + NUISANCE_MARGIN) + base[a], floor)
-                back = max(abs(s) * NUISANCE_MARGIN + base[a], floor)
+                back = max(abs(s) * NUISANCE_MARGIN + max(base[a], base[b]), floor)
+                reach = abs(s) + back
                 lo, hi = (-back, reach) if s > 0 else (-reach, back)
                 ranges[a] = [min(ranges[a, 0], lo), max(ranges[a, 1], hi)]
     return ShiftModel(kind, ranges, pair_shift, pair_residual, within, step)
@@ -259,6 +269,14 @@ def augment(X, y, u, shift_model, n_copies, peak_width, rng, keep_original=True)
     lo, hi = shift_model.ranges[y[source], 0], shift_model.ranges[y[source], 1]
     shifts = rng.uniform(lo, hi)
     out = shift_spectra(base, u, shifts).astype(np.float32)
+    # peak broadening (microstrain grows with pressure, grain size, focus): a Gaussian blur
+    # of a random width, in a few discrete levels so each level is one vectorised filter
+    level = rng.integers(0, BLUR_LEVELS, k)
+    for j in range(1, BLUR_LEVELS):
+        rows = np.flatnonzero(level == j)
+        if rows.size:
+            sigma = MAX_BLUR_PEAK_WIDTHS * peak_width * j / (BLUR_LEVELS - 1)
+            out[rows] = gaussian_filter1d(out[rows], sigma, axis=1, mode="nearest")
     mean = np.abs(base).mean(axis=1, keepdims=True)
     jitter = 1.0 + JITTER_STD * _smooth_field(rng, k, m, JITTER_PEAK_WIDTHS * peak_width)
     scale = np.exp(rng.uniform(-SCALE_LOG_RANGE, SCALE_LOG_RANGE, (k, 1)))
