@@ -44,6 +44,7 @@ CONNECT_WAIT_S = 1.5
 # Seconds between two resident-memory samples; the first WARMUP_FRACTION of them is not fitted.
 RSS_EVERY_S = 1.0
 WARMUP_FRACTION = 0.1
+RSS_WINDOW = 10  # samples per window whose minimum is the resident baseline
 MODEL_REFERENCES = 40  # simulated reference patterns to fit the model on
 RANDOM_STATE = 0
 CLASSIFY_REPEATS = 5  # timings of the classifier alone on one train
@@ -210,6 +211,15 @@ def main(argv=None) -> dict:
     m = np.asarray(rss) / 2**20
     fit = t >= WARMUP_FRACTION * t[-1]
     slope = float(np.polyfit(t[fit], m[fit], 1)[0] * 3600) if fit.sum() >= 3 else float("nan")
+    # trains of tens of MB come and go: the floor of each window is the resident baseline
+    tw, mw = t[fit], m[fit]
+    k = len(tw) // RSS_WINDOW
+    if k >= 3:
+        tw = tw[: k * RSS_WINDOW].reshape(k, RSS_WINDOW).mean(axis=1)
+        mw = mw[: k * RSS_WINDOW].reshape(k, RSS_WINDOW).min(axis=1)
+        floor_slope = float(np.polyfit(tw, mw, 1)[0] * 3600)
+    else:
+        floor_slope = float("nan")
     missing = (sent - s.trains) if sent is not None else None
     out = {
         "machine": f"{platform.node()} {platform.processor() or platform.machine()}, "
@@ -229,6 +239,7 @@ def main(argv=None) -> dict:
         "latency_max_ms": round(float(lat.max()), 1) if n else None,
         "rss_start_mb": round(float(m[0]), 1), "rss_end_mb": round(float(m[-1]), 1),
         "rss_slope_mb_per_hour": round(slope, 1),
+        "rss_floor_slope_mb_per_hour": round(floor_slope, 1),
     }
     ok_rate = n > 1 and rate >= 0.98 * args.rate
     ok_skip = s.skipped == 0 and (missing in (0, None))
@@ -252,7 +263,9 @@ def main(argv=None) -> dict:
               f"[{'ok' if ok_lat else 'ABOVE'} target {TARGET_P99_S * 1e3:.0f} ms]")
     print(f"resident memory: start {out['rss_start_mb']} MB, end {out['rss_end_mb']} MB, "
           f"slope {out['rss_slope_mb_per_hour']} MB/hour (linear fit of {int(fit.sum())} "
-          f"samples after the first {WARMUP_FRACTION:.0%}; meaningful for long runs)")
+          f"samples after the first {WARMUP_FRACTION:.0%}; meaningful for long runs); "
+          f"slope of the {RSS_WINDOW}-sample floors {out['rss_floor_slope_mb_per_hour']} "
+          "MB/hour")
     print(f"alerts: {out['alerts']}")
     if args.json:
         with open(args.json, "w") as fh:
