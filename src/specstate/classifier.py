@@ -131,7 +131,7 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         intensities, the fast default. 'point': the reference formulation, a 2 -> 150 -> C
         network on the (axis, intensity) points of a region with a per-point vote (slow to
         predict; for comparisons).
-    hidden : int, default=4
+    hidden : int, default=8
         Hidden units of each member network of a region ('mlp').
     n_members : int, default=3
         Networks per region whose logits are averaged ('mlp'), each trained from its own
@@ -260,7 +260,7 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         self,
         n_regions="auto",
         network="mlp",
-        hidden=4,
+        hidden=8,
         n_members=3,
         activation="relu",
         max_iter=200,

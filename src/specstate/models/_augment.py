@@ -15,7 +15,8 @@ states is a nuisance: every class is shifted over that shift plus a margin on bo
 (towards the other class over the whole shift), so that all classes cover the same
 absolute peak positions and the networks can only look at which peaks exist. If the aligned
 residual is small (the states differ *only* by a lattice
-jump), the shift is the signal: each class is shifted only within its own spread.
+jump), the shift is the signal: each class is shifted within its own spread and towards
+the other class up to just short of half-way, so the boundary falls half-way.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ COMPRESS_SCALE = 0.1
 NUISANCE_MARGIN = 0.3
 #: A between-class shift counts only when it exceeds the classes' own spread this many times.
 SIGNIFICANT_SHIFT = 2.0
+#: Gap kept before half-way when the shift is the signal (fraction of the between-class shift).
+SIGNAL_GAP = 0.15
 #: Smallest nuisance shift range per kind of shift (shift-coordinate units): references
 #: may sit anywhere along a ramp, and spectra before or after them are compressed further
 #: than the references show; 2 % strain is a modest stretch of a diamond-anvil-cell ramp.
@@ -172,9 +175,13 @@ def learn_shifts(X, y, n_classes, u, kind, min_points=MIN_SHIFT_POINTS) -> Shift
                 # only teach the networks a position cue that is not there
                 continue
             if pair_residual[a, b] < SHIFT_ONLY_RESIDUAL:
-                # the shift is the signal: copies stay within the class's own spread (the
-                # same for every class, so no peak's position says more than it did)
-                continue
+                # the shift is the signal: copies move towards the other class up to just
+                # short of half-way, so the boundary falls half-way between the references
+                reach = max(abs(s) * (0.5 - SIGNAL_GAP), 0.0)
+                if s > 0:
+                    ranges[a, 1] = max(ranges[a, 1], reach)
+                else:
+                    ranges[a, 0] = min(ranges[a, 0], -reach)
             else:
                 # references of two phases, e.g. at the two ends of a ramp: the states in
                 # between lie between them, so each class is shifted towards the other
