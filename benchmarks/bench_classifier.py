@@ -39,6 +39,7 @@ import os
 import platform
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -298,6 +299,8 @@ def markdown(results, tasks, models, n_seeds) -> str:
                      f"seeds only (its fits take ~20-40 s each).")
     if notes:
         lines.extend(["Notes:", *notes])
+    if results.get("command"):
+        lines.append(f"- Command: `{results['command']}` ({results['elapsed_s'] / 60:.0f} min).")
     env = results["environment"]
     lines.append(f"- Machine: {env['cpus']} CPUs visible, torch threads {env['torch_threads']}, "
                  f"{env['platform']}; specstate {env['specstate']}.")
@@ -380,22 +383,27 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=None,
                         help=f"number of seeds per task (default {N_SEEDS}, quick "
                              f"{N_SEEDS_QUICK})")
-    parser.add_argument("--point-seeds", type=int, default=POINT_SEEDS,
+    parser.add_argument("--point-seeds", type=int, default=None,
                         help=f"seeds for the slow reference point network (default "
-                             f"{POINT_SEEDS})")
+                             f"{POINT_SEEDS}, quick 1)")
     parser.add_argument("--no-speed", action="store_true", help="skip the speed measurement")
     parser.add_argument("--out", type=Path, default=None,
                         help="also write all numbers as JSON here (e.g. "
                              "benchmarks/results/full.json)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
+    # scikit-learn 1.8+ announces coming default changes of LogisticRegressionCV on every fit
+    warnings.filterwarnings("ignore", category=FutureWarning, module="sklearn")
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
     n_seeds = args.seeds or (N_SEEDS_QUICK if args.quick else N_SEEDS)
     models = [c for c in CANDIDATES if c in args.models]
     candidates(models)
+    point_seeds = args.point_seeds or (1 if args.quick else POINT_SEEDS)
     results = run(args.tasks, models, range(n_seeds), quick=args.quick,
-                  speed=not args.no_speed, point_seeds=args.point_seeds)
+                  speed=not args.no_speed, point_seeds=point_seeds)
+    results["command"] = " ".join(["python", "benchmarks/bench_classifier.py",
+                                   *(argv if argv is not None else sys.argv[1:])])
     text = markdown(results, args.tasks, models, n_seeds)
     print(text)
     print(f"\n(total {results['elapsed_s']:.0f} s)")
