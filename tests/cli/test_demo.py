@@ -31,3 +31,17 @@ def test_demo_quick_writes_figure_model_and_results(tmp_path, capsys):
     assert "Inside the window (4 patterns" in out
     assert "true window 64–67" in out
     assert "separability" in out
+
+
+def test_demo_without_matplotlib_says_what_to_install(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    rc = main(["demo", "--quick", "-o", str(tmp_path / "d")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2
+    assert err == ["error: The demo needs matplotlib, which is not installed; install it with "
+                   "pip install 'specstate[plot]'."]
+    assert not (tmp_path / "d").exists()

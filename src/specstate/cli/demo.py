@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from ..exceptions import SpecstateError
 
 HELP = "fit and classify a simulated XRD pressure ramp; print the accuracy, save a figure"
 
@@ -71,6 +74,15 @@ def true_window(labels) -> tuple[int, int]:
     return int(inside[0]), int(inside[-1])
 
 
+def _require(module: str, extra: str) -> None:
+    """Raise a one-sentence error when an optional dependency the demo needs is missing."""
+    if importlib.util.find_spec(module) is None:
+        raise SpecstateError(
+            f"The demo needs {module}, which is not installed; install it with "
+            f"pip install 'specstate[{extra}]'."
+        )
+
+
 def _write_results_csv(path: Path, spectra, classification, classes) -> None:
     from ..io._common import atomic_path
 
@@ -116,6 +128,8 @@ def run_demo(output: Path = DEFAULT_DIR, *, seed: int = 0, quick: bool = False,
     from ..report import demo_figure, regions_table, save_figure
     from ..transitions import locate_transitions, transition_error
 
+    _require("torch", "train")
+    _require("matplotlib", "plot")
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     spectra = simulate_xrd_ramp(random_state=seed, **(QUICK_RAMP if quick else {}))
