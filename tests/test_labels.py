@@ -103,3 +103,12 @@ def test_integer_labels_become_ints(tmp_path):
     assert resolve_labels(str(f), _spectra(3)).labels.tolist() == [1, None, 2]
     mixed = parse_label_ranges("0:2=0,2:4=b", 4)
     assert mixed.training_labels().tolist() == ["0", "0", "b", "b"]
+
+
+def test_csv_column_matched_by_file_name(tmp_path):
+    f = tmp_path / "table.csv"
+    f.write_text("file,phase,pressure\nb.xy,hcp,20\na.xy,bcc,1\n")
+    s = _spectra(3, files=["a.xy", "b.xy", "c.xy"])
+    a = resolve_labels(f"{f}:phase", s)
+    assert a.labels.tolist() == ["bcc", "hcp", None]
+    assert a.source == f"{f}:phase"

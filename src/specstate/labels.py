@@ -196,8 +196,10 @@ def _read_csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
     return header, [[cell.strip() for cell in row] for row in rows[1:]]
 
 
-def _match_files(path: Path, header, rows, n_spectra: int, files) -> LabelAssignment:
-    i_file, i_label = header.index(FILE_COLUMN), header.index(LABEL_COLUMN)
+def _match_files(path: Path, header, rows, n_spectra: int, files,
+                 label_column: str = LABEL_COLUMN) -> LabelAssignment:
+    i_file, i_label = header.index(FILE_COLUMN), header.index(label_column)
+    source = str(path) if label_column == LABEL_COLUMN else f"{path}:{label_column}"
     table = {}
     for line, row in enumerate(rows, start=2):
         if len(row) <= max(i_file, i_label):
@@ -211,7 +213,7 @@ def _match_files(path: Path, header, rows, n_spectra: int, files) -> LabelAssign
                 f"The label file {path} has {len(rows)} rows but the data has {n_spectra} "
                 "spectra and no file names to match them by."
             )
-        return _assignment([row[i_label] for row in rows], str(path))
+        return _assignment([row[i_label] for row in rows], source)
     names = [Path(str(f)).name for f in files]
     missing = [name for name in names if name not in table]
     if len(missing) == len(names):
@@ -219,7 +221,7 @@ def _match_files(path: Path, header, rows, n_spectra: int, files) -> LabelAssign
             f"None of the data's files (e.g. {names[0]!r}) is listed in the '{FILE_COLUMN}' "
             f"column of {path}."
         )
-    return _assignment([table.get(name) for name in names], str(path))
+    return _assignment([table.get(name) for name in names], source)
 
 
 def read_label_file(
@@ -234,9 +236,10 @@ def read_label_file(
     n_spectra : int
         Number of spectra the labels are for.
     column : str, optional
-        Column of a CSV file that holds the labels. Without it, a CSV with columns ``file``
-        and ``label`` is matched to the spectra by file name, and any other file is read as
-        one label per line.
+        Column of a CSV file that holds the labels (rows matched to the spectra by file name
+        when the CSV has a ``file`` column and `files` are known, else by order). Without
+        it, a CSV with columns ``file`` and ``label`` is matched by file name, and any other
+        file is read as one label per line.
     files : sequence of str, optional
         The file each spectrum came from (``Spectra.metadata['files']``), to match a
         ``file,label`` table.
@@ -260,6 +263,8 @@ def read_label_file(
             raise LabelError(
                 f"The label file {path} has no column {column!r}; it has {', '.join(header)}."
             )
+        if FILE_COLUMN in header and files is not None and column != FILE_COLUMN:
+            return _match_files(path, header, rows, n_spectra, files, label_column=column)
         i = header.index(column)
         values = [row[i] if i < len(row) else "" for row in rows]
         if len(values) != n_spectra:
