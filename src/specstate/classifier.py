@@ -619,7 +619,7 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
             Fpad, ya, C, masks, n_in,
             hidden=self.hidden, activation=self.activation, max_iter=self.max_iter,
             learning_rate=self.learning_rate, alpha=self.alpha,
-            batch_size=self.batch_size * (E if draw is not None else 1),
+            batch_size=self.batch_size,
             seed=seed, device=self.device, n_threads=self.n_threads,
         )
         heldout = lp[fold, np.arange(len(ya))] if k else lp[k:].mean(axis=0)
