@@ -8,7 +8,8 @@ The fit pipeline (torch is imported only here, lazily):
    background, physical peak shifts whose range is learned from the references);
 3. regions are found where no boundary cuts a peak's track (valleys of the intensity
    envelope of the augmented spectra);
-4. one small network per region; all regions and all cross-validation copies are trained
+4. one small network per region (an ensemble of `n_members`, each from its own
+   augmentation draw); all regions, members and cross-validation copies are trained
    together in one batched torch model;
 5. the regions are weighted from held-out predictions (leave-one-reference-out with few
    references, grouped K-fold otherwise) and the combination is temperature-calibrated;
