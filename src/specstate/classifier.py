@@ -33,8 +33,9 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 from .exceptions import AxisMismatchError, LabelError, SpectraFormatError
 from .models._augment import augment as _augment
 from .models._augment import learn_shifts
-from .models._inference import FoldedNetworks, estimate_shift
-from .models._linear import highpass, region_operator, shift_coordinate
+from .models._fold import fold_networks, region_inputs
+from .models._inference import estimate_shift
+from .models._linear import highpass, shift_coordinate
 from .models._weighting import fit_temperature, fit_weights, region_skill
 from .regions import (
     Region,
@@ -76,8 +77,6 @@ MAX_UNPOOLED_POINTS = 1024
 REGION_PEAK_WIDTHS = 24.0
 #: ... and at least this many (a region must hold a whole peak track).
 MIN_REGION_PEAK_WIDTHS = 6.0
-#: Fraction of the within-class spread used as the floor of a feature's standard deviation.
-STD_FLOOR = 1e-3
 #: Shifted copies of each class mean that bridge a shift-only pair in the region envelope.
 BRIDGE_STEPS = 16
 
@@ -584,30 +583,8 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
                  normalize):
         from .models._mlp import train_region_networks
 
-        m = Xan.shape[1]
         margin = int(np.ceil(self.drift_max)) if self.drift_active_ else 0
-        ops, feats, mus, sds = [], [], [], []
-        onehot = np.eye(C)[ya]
-        cnt = onehot.sum(axis=0)
-        for a, b in zip(boundaries[:-1], boundaries[1:]):
-            lo, hi, A = region_operator(m, int(a), int(b), sigma, pool, keep, margin)
-            F = Xan[:, lo:hi] @ A
-            cm = (onehot.T @ F) / np.maximum(cnt, 1)[:, None]
-            within = np.sqrt(((F - cm[ya]) ** 2).sum(axis=0) / max(len(F) - C, 1))
-            sd = np.maximum(within, STD_FLOOR * max(float(within.mean()), np.finfo(float).tiny))
-            sd = np.where(sd > 0, sd, 1.0)
-            mu = F.mean(axis=0)
-            ops.append((lo, hi, A))
-            feats.append((F - mu) / sd)
-            mus.append(mu)
-            sds.append(sd)
-        R = len(ops)
-        n_in = np.array([f.shape[1] for f in feats])
-        Lmax = int(n_in.max())
-        Fpad = np.zeros((len(ya), R, Lmax), dtype=np.float32)
-        for r, f in enumerate(feats):
-            Fpad[:, r, :f.shape[1]] = f
-        del feats
+        inputs = region_inputs(Xan, ya, C, boundaries, sigma, pool, keep, margin)
         fold, k = self._folds(groups, yi, C)
         E = int(self.n_members)
         masks = np.ones((k + E, len(ya)), dtype=bool)  # fold copies, then the members
@@ -617,10 +594,9 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
             for e in range(E):
                 masks[k + e] = draw == e
         params, lp = train_region_networks(
-            Fpad, ya, C, masks, n_in,
+            inputs.padded, ya, C, masks, inputs.n_inputs,
             hidden=self.hidden, activation=self.activation, max_iter=self.max_iter,
-            learning_rate=self.learning_rate, alpha=self.alpha,
-            batch_size=self.batch_size,
+            learning_rate=self.learning_rate, alpha=self.alpha, batch_size=self.batch_size,
             seed=seed, device=self.device, n_threads=self.n_threads,
         )
         heldout = lp[fold, np.arange(len(ya))] if k else lp[k:].mean(axis=0)
@@ -632,51 +608,9 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         self.temperature_ = T
         self.n_iter_ = int(self.max_iter)
         self.regions_ = make_regions(boundaries, self.axis_, skill, weights)
-        # fold the full model (last copy) into numpy first layers
-        h = self.hidden * E
-        W1s, b1s, W2s, b2s, los, his, sums, sum_keep = [], [], [], [], [], [], [], []
-        active = weights > 0
-        for r, (lo, hi, A) in enumerate(ops):
-            a, b = int(boundaries[r]), int(boundaries[r + 1])
-            if not active[r]:
-                if normalize and sums and sums[-1][1] == a:  # merge with the previous one
-                    sums[-1] = (sums[-1][0], b)
-                    sum_keep[-1] = np.concatenate([sum_keep[-1], keep[a:b].astype(np.float32)])
-                elif normalize:
-                    sums.append((a, b))
-                    sum_keep.append(keep[a:b].astype(np.float32))
-                continue
-            # the E members side by side: one wider network whose output layer averages
-            # the members' logits
-            W1 = np.concatenate(list(params["W1"][k:, r, :n_in[r]]), axis=1).astype(np.float64)
-            Wf = A @ (W1 / sds[r][:, None])
-            bf = np.concatenate(list(params["b1"][k:, r])) - (mus[r] / sds[r]) @ W1
-            if normalize:
-                col = np.zeros((hi - lo, 1))
-                col[a - lo:b - lo, 0] = keep[a:b]
-                Wf = np.concatenate([Wf, col], axis=1)
-            W1s.append(Wf.astype(np.float32))
-            b1s.append(bf)
-            W2s.append(np.concatenate(list(params["W2"][k:, r]), axis=0) / E)
-            b2s.append(params["b2"][k:, r].mean(axis=0))
-            los.append(lo)
-            his.append(hi)
-        Ra = len(W1s)
-        self.model_ = FoldedNetworks(
-            lo=np.asarray(los, dtype=np.int64),
-            hi=np.asarray(his, dtype=np.int64),
-            W1=W1s,
-            b1=np.asarray(b1s, dtype=np.float32).reshape(Ra, h),
-            W2=np.asarray(W2s, dtype=np.float32).reshape(Ra, h, C),
-            b2=np.asarray(b2s, dtype=np.float32).reshape(Ra, C),
-            weights=weights[active].astype(np.float64),
-            bias=np.asarray(bias, dtype=np.float64),
-            temperature=T,
-            combination=comb,
-            normalize=normalize,
-            activation=self.activation,
-            sum_slices=np.asarray(sums, dtype=np.int64).reshape(-1, 2),
-            sum_keep=sum_keep,
+        self.model_ = fold_networks(
+            inputs, params, list(range(k, k + E)), boundaries, keep, weights, bias, T, comb,
+            normalize, self.activation,
         )
         self._fast_finite_ = bool(normalize)
 

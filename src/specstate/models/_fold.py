@@ -1,0 +1,115 @@
+"""Region inputs for training, and folding the trained networks into numpy first layers.
+
+:func:`region_inputs` applies each region's linear preprocessing matrix (baseline, pooling,
+masking; see :mod:`~specstate.models._linear`) to the normalised training spectra and
+standardises every input by its pooled within-class spread (a per-pixel noise weighting).
+:func:`fold_networks` turns the trained members of every region into one
+:class:`~specstate.models._inference.FoldedNetworks`: ``A @ (W1 / sd)`` is the first layer
+on the raw slice, the members sit side by side, and the output layer averages their logits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._inference import FoldedNetworks
+from ._linear import region_operator
+
+__all__ = ["RegionInputs", "region_inputs", "fold_networks"]
+
+#: Fraction of the mean within-class spread used as the floor of an input's spread.
+STD_FLOOR = 1e-3
+
+
+class RegionInputs:
+    """Standardised, zero-padded network inputs and what is needed to fold them back."""
+
+    def __init__(self, ops, mus, sds, padded, n_inputs):
+        self.ops = ops  # [(lo, hi, A)] per region
+        self.mus = mus
+        self.sds = sds
+        self.padded = padded  # (n, R, L) float32
+        self.n_inputs = n_inputs  # (R,)
+
+
+def region_inputs(Xn, y, n_classes, boundaries, sigma, pool, keep, margin) -> RegionInputs:
+    """Inputs of every region network for normalised spectra `Xn` (n, m) of classes `y`."""
+    m = Xn.shape[1]
+    ops, feats, mus, sds = [], [], [], []
+    onehot = np.eye(n_classes)[y]
+    cnt = onehot.sum(axis=0)
+    for a, b in zip(boundaries[:-1], boundaries[1:]):
+        lo, hi, A = region_operator(m, int(a), int(b), sigma, pool, keep, margin)
+        F = Xn[:, lo:hi] @ A
+        cm = (onehot.T @ F) / np.maximum(cnt, 1)[:, None]
+        within = np.sqrt(((F - cm[y]) ** 2).sum(axis=0) / max(len(F) - n_classes, 1))
+        sd = np.maximum(within, STD_FLOOR * max(float(within.mean()), np.finfo(float).tiny))
+        sd = np.where(sd > 0, sd, 1.0)
+        mu = F.mean(axis=0)
+        ops.append((lo, hi, A))
+        feats.append((F - mu) / sd)
+        mus.append(mu)
+        sds.append(sd)
+    n_in = np.array([f.shape[1] for f in feats])
+    padded = np.zeros((len(y), len(ops), int(n_in.max())), dtype=np.float32)
+    for r, f in enumerate(feats):
+        padded[:, r, :f.shape[1]] = f
+    return RegionInputs(ops, mus, sds, padded, n_in)
+
+
+def fold_networks(inputs: RegionInputs, params, members, boundaries, keep, weights, bias,
+                  temperature, combination, normalize, activation) -> FoldedNetworks:
+    """Fold the member copies ``params[...][members]`` of every active region into numpy.
+
+    Regions of weight 0 are left out; with `normalize`, their points still count in each
+    spectrum's total (merged into as few one-column products as possible).
+    """
+    W1s, b1s, W2s, b2s, los, his, sums, sum_keep = [], [], [], [], [], [], [], []
+    E = len(members)
+    C = params["b2"].shape[-1]
+    active = weights > 0
+    for r, (lo, hi, A) in enumerate(inputs.ops):
+        a, b = int(boundaries[r]), int(boundaries[r + 1])
+        if not active[r]:
+            if normalize and sums and sums[-1][1] == a:  # merge with the previous one
+                sums[-1] = (sums[-1][0], b)
+                sum_keep[-1] = np.concatenate([sum_keep[-1], keep[a:b].astype(np.float32)])
+            elif normalize:
+                sums.append((a, b))
+                sum_keep.append(keep[a:b].astype(np.float32))
+            continue
+        # the members side by side: one wider network whose output averages their logits
+        n_in = inputs.n_inputs[r]
+        W1 = np.concatenate([params["W1"][g, r, :n_in] for g in members], axis=1)
+        W1 = W1.astype(np.float64)
+        sd, mu = inputs.sds[r], inputs.mus[r]
+        Wf = A @ (W1 / sd[:, None])
+        bf = np.concatenate([params["b1"][g, r] for g in members]) - (mu / sd) @ W1
+        if normalize:
+            col = np.zeros((hi - lo, 1))
+            col[a - lo:b - lo, 0] = keep[a:b]
+            Wf = np.concatenate([Wf, col], axis=1)
+        W1s.append(Wf.astype(np.float32))
+        b1s.append(bf)
+        W2s.append(np.concatenate([params["W2"][g, r] for g in members], axis=0) / E)
+        b2s.append(np.mean([params["b2"][g, r] for g in members], axis=0))
+        los.append(lo)
+        his.append(hi)
+    Ra = len(W1s)
+    h = params["b1"].shape[-1] * E
+    return FoldedNetworks(
+        lo=np.asarray(los, dtype=np.int64),
+        hi=np.asarray(his, dtype=np.int64),
+        W1=W1s,
+        b1=np.asarray(b1s, dtype=np.float32).reshape(Ra, h),
+        W2=np.asarray(W2s, dtype=np.float32).reshape(Ra, h, C),
+        b2=np.asarray(b2s, dtype=np.float32).reshape(Ra, C),
+        weights=weights[active].astype(np.float64),
+        bias=np.asarray(bias, dtype=np.float64),
+        temperature=temperature,
+        combination=combination,
+        normalize=normalize,
+        activation=activation,
+        sum_slices=np.asarray(sums, dtype=np.int64).reshape(-1, 2),
+        sum_keep=sum_keep,
+    )
