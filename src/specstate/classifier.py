@@ -77,6 +77,8 @@ MAX_UNPOOLED_POINTS = 1024
 REGION_PEAK_WIDTHS = 24.0
 #: ... and at least this many (a region must hold a whole peak track).
 MIN_REGION_PEAK_WIDTHS = 6.0
+#: Counting-noise weights of the drift fit are 1 / (template + this fraction of its mean).
+DRIFT_WEIGHT_FLOOR = 1e-3
 #: Shifted copies of each class mean that bridge a shift-only pair in the region envelope.
 BRIDGE_STEPS = 16
 
@@ -656,7 +658,7 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         return shift_spectra(Xd, idx, -shifts), Xn_al
 
     def _estimate_drift_mean(self, mean_spectrum):
-        floor = 1e-3 * max(float(self.drift_template_.mean()), np.finfo(float).tiny)
+        floor = DRIFT_WEIGHT_FLOOR * max(float(self.drift_template_.mean()), np.finfo(float).tiny)
         weight = 1.0 / (np.maximum(self.drift_template_, 0) + floor)
         if self.mask_ is not None:
             weight = weight * ~self.mask_
