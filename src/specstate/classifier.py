@@ -66,7 +66,7 @@ MAX_LORO_FOLDS = 12
 #: Folds of the grouped K-fold.
 DEFAULT_FOLDS = 4
 #: Baseline low-pass width (sigma) in peak widths (FWHM): wide enough to pass under a peak.
-BASELINE_PEAK_WIDTHS = 3.0
+BASELINE_PEAK_WIDTHS = 2.0
 #: Network inputs per peak width after pooling (3 samples per FWHM keep a peak's shape).
 INPUTS_PER_PEAK = 3.0
 #: Spectra up to this many points are not pooled: pooling bounds the size of the networks on
