@@ -296,7 +296,8 @@ def markdown(results, tasks, models, n_seeds) -> str:
              if CANDIDATES[k].note]
     if "point" in models and results.get("point_seeds", n_seeds) < n_seeds:
         notes.append(f"- {CANDIDATES['point'].name}: over the first {results['point_seeds']} "
-                     f"seeds only (its fits take ~20-40 s each).")
+                     "seeds only (its fits take ~15-40 s each); compare it with the other "
+                     "rows on those seeds (per-seed numbers in the JSON).")
     if notes:
         lines.extend(["Notes:", *notes])
     if results.get("command"):
