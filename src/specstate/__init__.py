@@ -20,11 +20,16 @@ _LAZY = {
     "read": ("specstate.io", "read"),
     "write": ("specstate.io", "write"),
     "SpectraClassifier": ("specstate.classifier", "SpectraClassifier"),
+    "Classification": ("specstate.classifier", "Classification"),
     "locate_transitions": ("specstate.transitions", "locate_transitions"),
+    "watch": ("specstate.stream", "watch"),
+    "classify_many": ("specstate.parallel", "classify_many"),
+    "read_results": ("specstate.io.results", "read_results"),
     "datasets": ("specstate.datasets", None),
     "preprocessing": ("specstate.preprocessing", None),
     "io": ("specstate.io", None),
     "stream": ("specstate.stream", None),
+    "report": ("specstate.report", None),
     "exceptions": ("specstate.exceptions", None),
 }
 
