@@ -40,7 +40,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", metavar="DATA", nargs="+",
                         help="spectra: file, folder, glob or EuXFEL run folder (several: one "
                              "results file each in the -o folder)")
-    parser.add_argument("-o", "--output", metavar="OUT",
+    parser.add_argument("-o", "--out", "--output", dest="output", metavar="OUT",
                         help="results file (.csv or .nxs) for one input; a folder for several "
                              "inputs or --dask")
     parser.add_argument("--format", choices=("nxs", "csv"), default="nxs",

@@ -55,7 +55,8 @@ class DemoResult:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``specstate demo``."""
-    parser.add_argument("-o", "--output", metavar="DIR", type=Path, default=DEFAULT_DIR,
+    parser.add_argument(
+        "-o", "--out", "--output", dest="output", metavar="DIR", type=Path, default=DEFAULT_DIR,
                         help=f"folder for {FIGURE_NAME}, {MODEL_NAME} and {RESULTS_NAME} "
                              f"(default ./{DEFAULT_DIR})")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the simulation and "

@@ -48,7 +48,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="index ranges '0:100=bcc,250:349=hcp' (unlisted spectra are left "
                              "out), a file with one label per line, FILE:COLUMN of a CSV, or a "
                              "file,label table; default: the labels the data carries")
-    parser.add_argument("-o", "--output", metavar="MODEL", required=True, type=Path,
+    parser.add_argument(
+        "-o", "--out", "--output", dest="output", metavar="MODEL", required=True, type=Path,
                         help="model file to write (HDF5, e.g. model.h5)")
     parser.add_argument("--n-regions", type=n_regions_type, default="auto", metavar="auto|N",
                         help="regions: found automatically (default) or N equal bins")
