@@ -21,6 +21,7 @@ _LAZY = {
     "write": ("specstate.io", "write"),
     "SpectraClassifier": ("specstate.classifier", "SpectraClassifier"),
     "Classification": ("specstate.classifier", "Classification"),
+    "Region": ("specstate.regions", "Region"),
     "locate_transitions": ("specstate.transitions", "locate_transitions"),
     "watch": ("specstate.stream", "watch"),
     "classify_many": ("specstate.parallel", "classify_many"),
