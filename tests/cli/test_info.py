@@ -78,3 +78,26 @@ def test_info_bad_input_one_line_exit_2(tmp_path, capsys, make, extra, message):
 def test_info_reports_nonfinite_even_with_raise(nexus, capsys):
     assert main(["info", str(nexus), "--nonfinite", "raise"]) == 0  # info reports, not refuses
     assert "non-finite:" in capsys.readouterr().out
+
+
+def test_info_several_files_as_one_stack(tmp_path, capsys):
+    # an unquoted shell glob hands info several paths
+    paths = []
+    for i in (10, 2):
+        p = tmp_path / f"p_{i}.xy"
+        p.write_text("1 5\n2 6\n3 7\n")
+        paths.append(str(p))
+    assert main(["info", *paths]) == 0
+    out = capsys.readouterr().out
+    assert "spectra:    2" in out
+
+
+def test_fit_several_files_different_lengths_exit_2(tmp_path, capsys):
+    (tmp_path / "a_1.xy").write_text("1 2\n2 3\n")
+    (tmp_path / "a_2.xy").write_text("1 2\n2 3\n3 4\n")
+    code = main(["fit", str(tmp_path / "a_1.xy"), str(tmp_path / "a_2.xy"),
+                 "--labels", "0:1=a,1:2=b", "-o", str(tmp_path / "m.h5")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: ") and "resample" in err and err.count("\n") == 1
+    assert not (tmp_path / "m.h5").exists()

@@ -41,9 +41,9 @@ def n_regions_type(text: str):
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``specstate fit``."""
-    parser.add_argument("data", metavar="DATA",
+    parser.add_argument("data", metavar="DATA", nargs="+",
                         help="spectra: a folder or glob of .xy/.dat files, .csv, .npz, .h5/.nxs, "
-                             "or an EuXFEL run folder")
+                             "or an EuXFEL run folder; several files are read as one stack")
     parser.add_argument("--labels", "-l", metavar="LABELS", default=None,
                         help="index ranges '0:100=bcc,250:349=hcp' (unlisted spectra are left "
                              "out), a file with one label per line, FILE:COLUMN of a CSV, or a "
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     from ..labels import resolve_labels
     from ..report.tables import regions_table
 
-    spectra = read_input(args.data, args)
+    spectra = read_input(args.data[0] if len(args.data) == 1 else args.data, args)
     assignment = resolve_labels(args.labels, spectra)
     check_two_states(assignment)
     counts = ", ".join(f"{k}: {v}" for k, v in assignment.counts().items())

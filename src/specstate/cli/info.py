@@ -16,7 +16,9 @@ _SHOWN_FILES = 1
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``specstate info``."""
-    parser.add_argument("path", help="file, folder, glob (quoted) or EuXFEL run folder")
+    parser.add_argument("path", nargs="+",
+                        help="file(s), folder, glob or EuXFEL run folder; several files "
+                             "(e.g. an unquoted glob) are read as one stack")
     add_input_arguments(parser)
 
 
@@ -77,9 +79,10 @@ def run(args: argparse.Namespace) -> int:
     # Without an explicit --nonfinite policy, info reports NaN/inf instead of refusing them.
     if kwargs.get("nonfinite", "raise") == "raise":
         kwargs["nonfinite"] = "keep"
-    spectra = io.read(args.path, **kwargs)
+    path = args.path[0] if len(args.path) == 1 else args.path
+    spectra = io.read(path, **kwargs)
     n_nonfinite = int(np.count_nonzero(~np.isfinite(spectra.intensity)))
-    rows = describe(spectra, args.path, n_nonfinite)
+    rows = describe(spectra, " ".join(args.path), n_nonfinite)
     dropped = spectra.metadata.get("dropped_nonfinite")
     if dropped:
         rows.append(("dropped", f"{len(dropped)} spectra with non-finite values"))
