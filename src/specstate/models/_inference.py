@@ -28,6 +28,19 @@ PARALLEL_MIN_SPECTRA = 256
 
 _pool_lock = threading.Lock()
 _pool_state: dict = {}
+# Per-thread scratch arrays of the prediction path, reused from call to call: a fresh
+# multi-MB array per call is a fresh mmap whose pages fault in on every train (measured:
+# predict ran at ~160k spectra/s until glibc raised its mmap threshold, ~250k/s after).
+_scratch = threading.local()
+
+
+def _scratch_array(name: str, shape: tuple, dtype) -> np.ndarray:
+    """A scratch array of this thread, reused while shape and dtype stay the same."""
+    arrays = _scratch.__dict__.setdefault("arrays", {})
+    a = arrays.get(name)
+    if a is None or a.shape != shape or a.dtype != dtype:
+        a = arrays[name] = np.empty(shape, dtype=dtype)
+    return a
 
 
 def _workers():
@@ -105,6 +118,23 @@ def estimate_shift(mean, template, contrast, weight, max_shift):
     return s
 
 
+def _log_softmax_last(out: np.ndarray) -> np.ndarray:
+    """In-place log-softmax over the last (few-class) axis of `out`.
+
+    numpy's reductions over a trailing axis of 2-5 classes are ~10x slower than element-wise
+    operations across the class slices, so the max and the sum run over the C slices.
+    """
+    top = out[..., 0].copy()
+    for c in range(1, out.shape[-1]):
+        np.maximum(top, out[..., c], out=top)
+    out -= top[..., None]
+    total = np.exp(out[..., 0])
+    for c in range(1, out.shape[-1]):
+        total += np.exp(out[..., c])
+    out -= np.log(total)[..., None]
+    return out
+
+
 @dataclass
 class FoldedNetworks:
     """Fitted region networks with the preprocessing folded in (numpy only).
@@ -166,15 +196,21 @@ class FoldedNetworks:
                                 self.b2.astype(dtype))
         return self._cache[key]
 
-    def hidden(self, X: np.ndarray, shift: float = 0.0):
-        """First-layer activations (R, n, h) and totals (n,) for raw spectra X (n, m)."""
+    def _first_layer(self, X: np.ndarray, shift: float):
+        """First layer without its last addition: ``(A, total, offset)``.
+
+        ``A + offset`` are the activations (R, n, h). For ReLU,
+        ``relu(z + b) = max(z, -b) + b``: the ``+ b`` is left to the caller, who folds it into
+        the output layer's bias (one pass over the activations saved). A lives in a per-thread
+        scratch array that the next call on the same thread overwrites.
+        """
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         mats, keeps, b1, _, _ = self._weights_for(dtype, shift)
         h = self.n_hidden
         n = X.shape[0]
         R = len(mats)
-        Z = np.empty((R, n, h + int(self.normalize)), dtype=dtype)
-        S = np.empty((len(keeps), n, 1), dtype=dtype) if self.normalize else None
+        Z = _scratch_array("Z", (R, n, h + int(self.normalize)), np.dtype(dtype))
+        S = _scratch_array("S", (len(keeps), n, 1), np.dtype(dtype)) if self.normalize else None
         tasks = [(X[:, self.lo[r]:self.hi[r]], mats[r], Z[r]) for r in range(R)]
         if S is not None:
             sums = zip(self.sum_slices, keeps)
@@ -192,22 +228,27 @@ class FoldedNetworks:
             Z *= (1.0 / np.maximum(total, TINY_TOTAL)).astype(dtype)[None, :, None]
         else:
             total = None
-        Z += b1[:, None, :]
         if self.activation == "relu":
-            np.maximum(Z, 0, out=Z)
-        else:
-            np.tanh(Z, out=Z)
-        return Z, total
+            np.maximum(Z, -b1[:, None, :], out=Z)
+            return Z, total, b1
+        Z += b1[:, None, :]
+        np.tanh(Z, out=Z)
+        return Z, total, None
+
+    def hidden(self, X: np.ndarray, shift: float = 0.0):
+        """First-layer activations (R, n, h) and totals (n,) for raw spectra X (n, m)."""
+        A, total, offset = self._first_layer(X, shift)
+        return (A + offset[:, None, :] if offset is not None else A.copy()), total
 
     def region_log_proba(self, X: np.ndarray, shift: float = 0.0) -> np.ndarray:
         """Per-region log-probabilities (n, R, C)."""
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         _, _, _, W2, b2 = self._weights_for(dtype, shift)
-        A, _ = self.hidden(X, shift)
-        out = np.matmul(A, W2) + b2[:, None, :]  # (R, n, C)
-        out -= out.max(axis=-1, keepdims=True)
-        out -= np.log(np.exp(out).sum(axis=-1, keepdims=True))
-        return out.transpose(1, 0, 2)
+        A, _, offset = self._first_layer(X, shift)
+        out = np.matmul(A, W2)  # (R, n, C)
+        # (A + offset) @ W2 + b2 = A @ W2 + (offset @ W2 + b2)
+        out += (b2 if offset is None else b2 + np.einsum("rh,rhc->rc", offset, W2))[:, None, :]
+        return _log_softmax_last(out).transpose(1, 0, 2)
 
     def log_proba(self, X: np.ndarray, shift: float = 0.0) -> np.ndarray:
         """Calibrated log-probabilities of the states (n, C)."""
