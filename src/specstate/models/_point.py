@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._linear import highpass
-from ._mlp import ADAM_BETAS, ADAM_EPS, _device, _threads
+from ._mlp import _device, _threads, adam_step
 from ._weighting import REFERENCE_A, REFERENCE_B
 
 __all__ = ["PointModel", "fit_point_model"]
@@ -170,14 +170,7 @@ def fit_point_model(Xp, y, n_classes, boundaries, axis, *, seed, device, n_threa
                 (W1.square().sum(dim=(1, 2)) + W2.square().sum(dim=(1, 2))) / n_pts
             ).sum()
             grads = torch.autograd.grad(loss, params)
-            with torch.no_grad():
-                c1 = 1 - ADAM_BETAS[0] ** step
-                c2 = 1 - ADAM_BETAS[1] ** step
-                for p, g, (m1, m2) in zip(params, grads, moments):
-                    m1.mul_(ADAM_BETAS[0]).add_(g, alpha=1 - ADAM_BETAS[0])
-                    m2.mul_(ADAM_BETAS[1]).addcmul_(g, g, value=1 - ADAM_BETAS[1])
-                    denom = (m2 / c2).sqrt_().add_(ADAM_EPS)
-                    p.addcdiv_(m1, denom, value=-POINT_LEARNING_RATE / c1)
+            adam_step(torch, params, grads, moments, step, POINT_LEARNING_RATE)
         with torch.no_grad():
             hdn = torch.relu(torch.baddbmm(b1, x, W1))
             pred = torch.baddbmm(b2, hdn, W2).argmax(dim=-1)
