@@ -83,7 +83,17 @@ def _scores_to_proba(scores):
     return np.where(total > 0, p / np.where(total > 0, total, 1), uniform)
 
 
-class LogRegCV(ClassifierMixin, BaseEstimator):
+class _Fitted:
+    """predict/predict_proba of a wrapper that keeps its fitted model in ``model_``."""
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+
+class LogRegCV(_Fitted, ClassifierMixin, BaseEstimator):
     """SNV + standardised features + L2 logistic regression, C chosen by stratified CV.
 
     C is chosen by the cross-validated log-loss (scikit-learn's coming default): choosing by
@@ -105,12 +115,6 @@ class LogRegCV(ClassifierMixin, BaseEstimator):
         ).fit(X, y)
         self.classes_ = self.model_.classes_
         return self
-
-    def predict_proba(self, X):
-        return self.model_.predict_proba(X)
-
-    def predict(self, X):
-        return self.model_.predict(X)
 
 
 class PLSDA(ClassifierMixin, BaseEstimator):
@@ -138,7 +142,7 @@ class PLSDA(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
-class PLSDACV(ClassifierMixin, BaseEstimator):
+class PLSDACV(_Fitted, ClassifierMixin, BaseEstimator):
     """PLS-DA with n_components in 1..PLS_MAX_COMPONENTS chosen by cross-validated accuracy."""
 
     def __init__(self, random_state=0):
@@ -153,12 +157,6 @@ class PLSDACV(ClassifierMixin, BaseEstimator):
         self.n_components_ = self.model_.n_components
         self.classes_ = self.model_.classes_
         return self
-
-    def predict_proba(self, X):
-        return self.model_.predict_proba(X)
-
-    def predict(self, X):
-        return self.model_.predict(X)
 
 
 class MiniRocketRidge(ClassifierMixin, BaseEstimator):
@@ -240,7 +238,7 @@ class PointReference(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
-class Specstate(ClassifierMixin, BaseEstimator):
+class Specstate(_Fitted, ClassifierMixin, BaseEstimator):
     """specstate's default SpectraClassifier (fitted with the spectra's axis)."""
 
     def __init__(self, random_state=0):
@@ -254,11 +252,6 @@ class Specstate(ClassifierMixin, BaseEstimator):
         self.classes_ = self.model_.classes_
         return self
 
-    def predict_proba(self, X):
-        return self.model_.predict_proba(X)
-
-    def predict(self, X):
-        return self.model_.predict(X)
 
 
 @dataclasses.dataclass(frozen=True)
