@@ -336,6 +336,22 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
     def _to_grid(self, sp: Spectra) -> np.ndarray:
         """The intensities of `sp` on the model's grid (resampled when needed)."""
         name, unit = self.axis_name_, self.axis_unit_
+        axis = self.axis_
+        if "index" in (sp.axis_name, name) and sp.axis_name != name:
+            # One side has no physical axis (plain point indices): the spectra are on the
+            # model's grid only if they have its length and their axis is its axis or the
+            # bare point index; anything else cannot be placed on the grid.
+            on_grid = sp.n_points == axis.size and (
+                np.allclose(sp.axis, axis, rtol=0, atol=1e-6 * max(np.abs(axis).max(), 1e-300))
+                or (sp.axis_name == "index" and np.array_equal(sp.axis, np.arange(axis.size)))
+            )
+            if on_grid:
+                return sp.intensity
+            raise AxisMismatchError(
+                f"The spectra's axis is '{sp.axis_name}' ({sp.axis[0]:g}..{sp.axis[-1]:g}, "
+                f"{sp.n_points} points) but the model was fitted on a '{name}' axis "
+                f"({axis[0]:g}..{axis[-1]:g} {unit}, {axis.size} points)."
+            )
         if sp.axis_name != name:
             convertible = {"2theta", "q", "d"}
             if sp.axis_name in convertible and name in convertible:
@@ -346,7 +362,6 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
                     f"The spectra's axis is '{sp.axis_name}' but the model was fitted on a "
                     f"'{name}' axis."
                 )
-        axis = self.axis_
         if sp.n_points == axis.size and np.allclose(
             sp.axis, axis, rtol=0, atol=1e-6 * max(np.abs(axis).max(), 1e-300)
         ):

@@ -148,7 +148,10 @@ class Spectra:
         self.intensity = x
         n, m = x.shape
         if self.axis is None:
+            # Without axis values the axis is the point index, whatever name was given:
+            # calling indices '2theta' would let them pass for angles later.
             self.axis = np.arange(m, dtype=np.float64)
+            self.axis_name, self.axis_unit = "index", ""
         else:
             self.axis = np.asarray(self.axis, dtype=np.float64).reshape(-1)
         if self.axis.shape != (m,):

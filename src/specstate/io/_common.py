@@ -24,6 +24,17 @@ AXIS_RTOL = 1e-9
 _DIGITS = re.compile(r"(\d+)")
 
 
+def umask_mode(directory: bool = False) -> int:
+    """Permissions a new file (or folder) gets from the process umask.
+
+    mkstemp/mkdtemp create private (0600/0700) temporaries; files renamed into place from them
+    must get the ordinary permissions instead, so colleagues can read models and results.
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    return (0o777 if directory else 0o666) & ~mask
+
+
 def natural_sort_key(path) -> tuple:
     """Sort key that orders embedded numbers by value (``_2`` before ``_10``).
 
@@ -250,6 +261,7 @@ def atomic_path(target: Path, *, directory: bool = False):
         fd, name = tempfile.mkstemp(prefix=prefix, suffix=target.suffix, dir=parent)
         os.close(fd)
         tmp = Path(name)
+    os.chmod(tmp, umask_mode(directory))
     try:
         yield tmp
     except BaseException:

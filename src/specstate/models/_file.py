@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import ModelFileError
+from ..io._common import umask_mode
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save_model", "load_model"]
 
@@ -84,6 +85,7 @@ def save_model(est, path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, umask_mode())
     try:
         with h5py.File(tmp, "w") as f:
             f.attrs[ATTR_FORMAT] = FORMAT_NAME
