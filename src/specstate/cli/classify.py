@@ -82,14 +82,16 @@ def _transition_lines(result, classes, spectra) -> list[str]:
         return ["  transitions: none"]
     lines = ["  transitions:"]
     tids, pids = spectra.train_ids, spectra.pulse_ids
+    # original numbering of the input (spectra dropped for NaN keep their neighbours' numbers)
+    number = spectra.params.get("spectrum_index", np.arange(spectra.n_spectra))
     for t in found:
-        where = f"spectrum {t.index}"
+        where = f"spectrum {int(number[t.index])}"
         if tids is not None:
             where += f" (train {int(tids[t.index])}"
             where += f", pulse {int(pids[t.index])})" if pids is not None else ")"
         last, first = t.low_confidence
         lines.append(f"    {t.from_state} -> {t.to_state} at {where}; low confidence "
-                     f"between spectra {last} and {first}")
+                     f"between spectra {int(number[last])} and {int(number[first])}")
     return lines
 
 

@@ -219,6 +219,9 @@ def handle_nonfinite(spectra: Spectra, mode: str, where: str) -> Spectra:
                        spectra.n_spectra)
         keep = ~bad_rows
         out = spectra[keep]
+        # results keep the original numbering of the spectra that remain
+        before = spectra.params.get("spectrum_index", np.arange(spectra.n_spectra))
+        out.params["spectrum_index"] = np.asarray(before)[keep]
         if per_file:
             out.metadata["files"] = [f for f, k in zip(files, keep) if k]
         out.metadata["dropped_nonfinite"] = np.flatnonzero(bad_rows).tolist()

@@ -142,6 +142,13 @@ def _check(classification, spectra, model) -> tuple[int, np.ndarray]:
     return n, classes
 
 
+def _spectrum_index(spectra, n):
+    """Original index of each spectrum in its input (kept when non-finite ones were dropped)."""
+    params = getattr(spectra, "params", None) or {}
+    index = params.get("spectrum_index")
+    return np.arange(n) if index is None or len(index) != n else np.asarray(index, np.int64)
+
+
 def _ids(spectra, n):
     train_ids = None if spectra is None else getattr(spectra, "train_ids", None)
     pulse_ids = None if spectra is None else getattr(spectra, "pulse_ids", None)
@@ -228,7 +235,7 @@ def write_results(
 def _write_csv(path: Path, classification, spectra, model) -> None:
     n, classes = _check(classification, spectra, model)
     train_ids, pulse_ids = _ids(spectra, n)
-    columns = {CSV_INDEX: np.arange(n)}
+    columns = {CSV_INDEX: _spectrum_index(spectra, n)}
     if train_ids is not None:
         columns[TRAIN_ID] = train_ids
     if pulse_ids is not None:
@@ -262,9 +269,9 @@ def _group(parent, name: str, nx_class: str):
     return g
 
 
-def _put_coordinates(g, n, train_ids, pulse_ids) -> str:
+def _put_coordinates(g, n, train_ids, pulse_ids, index=None) -> str:
     """Write spectrum/train/pulse coordinates into NXdata `g`; return the name of the x axis."""
-    g.create_dataset(SPECTRUM, data=np.arange(n, dtype=np.int64))
+    g.create_dataset(SPECTRUM, data=np.arange(n, dtype=np.int64) if index is None else index)
     g[SPECTRUM].attrs[LONG_NAME] = "spectrum index in the run"
     g.attrs[SPECTRUM + INDICES_SUFFIX] = 0
     if train_ids is not None:
@@ -333,7 +340,7 @@ def _write_nexus(path: Path, final_name: str, classification, spectra, model, *,
 
         # --- the state along the run (the default plot)
         g = _group(entry, STATE_DATA, NXDATA)
-        x = _put_coordinates(g, n, train_ids, pulse_ids)
+        x = _put_coordinates(g, n, train_ids, pulse_ids, _spectrum_index(spectra, n))
         g.attrs[SIGNAL] = STATE_INDEX
         g.attrs[AXES] = [x]
         g.create_dataset(STATE_INDEX, data=codes.astype(np.int16))
@@ -347,7 +354,7 @@ def _write_nexus(path: Path, final_name: str, classification, spectra, model, *,
 
         # --- the probability of each state
         g = _group(entry, PROBA_DATA, NXDATA)
-        x = _put_coordinates(g, n, train_ids, pulse_ids)
+        x = _put_coordinates(g, n, train_ids, pulse_ids, _spectrum_index(spectra, n))
         g.attrs[SIGNAL] = PROBA
         g.attrs[AXES] = [x, NO_AXIS]
         g.create_dataset(PROBA, data=proba)
@@ -435,6 +442,7 @@ def read_results(path):
             "classes": [h[len(PROBA_PREFIX):] for h in prob_cols],
             "train_id": np.array(cols[TRAIN_ID], np.uint64) if TRAIN_ID in cols else None,
             "pulse_id": np.array(cols[PULSE_ID], np.int64) if PULSE_ID in cols else None,
+            "index": np.array(cols[CSV_INDEX], np.int64) if CSV_INDEX in cols else None,
         }
     else:
         import h5py
@@ -458,9 +466,11 @@ def read_results(path):
                 "classes": g[CLASSES].asstr()[()].tolist(),
                 "train_id": g[TRAIN_ID][()] if TRAIN_ID in g else None,
                 "pulse_id": g[PULSE_ID][()] if PULSE_ID in g else None,
+                "index": g[SPECTRUM][()] if SPECTRUM in g else None,
             }
     n = len(data["state"])
-    coords = {SPECTRUM: np.arange(n), "class": np.array(data["classes"], dtype=object)}
+    index = data["index"] if data["index"] is not None else np.arange(n)
+    coords = {SPECTRUM: index, "class": np.array(data["classes"], dtype=object)}
     for name in (TRAIN_ID, PULSE_ID):
         if data[name] is not None:
             coords[name] = (SPECTRUM, data[name])
