@@ -121,3 +121,24 @@ def test_model_file_replaced_mid_run_is_reloaded_between_trains(xrd, model_path,
     assert not third.model_reloaded and third.state == "high"
     assert "cannot be loaded" in caplog.text
     results.close()
+
+
+def test_file_that_failed_while_half_written_is_read_again_when_it_changes(tmp_path):
+    source = iter(FolderSource(tmp_path, poll_interval=0.01))
+    path = tmp_path / "a.xy"
+    path.write_text("1 2\n2 3\n3")  # a writer paused mid-line, longer than two polls
+    packets = []
+    for item in source:
+        if not isinstance(item, Idle):
+            packets.append(item)
+            break
+    assert packets[0].error == "parse"
+    with open(path, "a") as f:
+        f.write(" 4\n4 5\n")  # the writer finishes
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))  # mtime surely changes
+    for item in source:
+        if not isinstance(item, Idle):
+            packets.append(item)
+            break
+    assert packets[1].error is None
+    np.testing.assert_array_equal(packets[1].spectra, [[2, 3, 4, 5]])

@@ -85,10 +85,22 @@ class FolderSource:
     def __iter__(self) -> Iterator[Packet | Idle]:
         done: set = set()
         pending: dict = {}  # path -> (signature, first seen)
+        failed: dict = {}  # path -> signature when it failed to parse
         seq = 0
         while True:
             produced = False
             now = time.monotonic()
+            for path, sig in list(failed.items()):
+                # A file that failed to parse and changed since was still being written
+                # (e.g. a writer that paused longer than two polls): read it again.
+                try:
+                    st = path.stat()
+                except FileNotFoundError:
+                    failed.pop(path)
+                    continue
+                if (st.st_size, st.st_mtime_ns) != sig:
+                    failed.pop(path)
+                    done.discard(path)
             for path in self._candidates(done):
                 try:
                     st = path.stat()
@@ -109,7 +121,10 @@ class FolderSource:
                     continue
                 pending.pop(path, None)
                 done.add(path)
-                yield self._read(path, seq)
+                packet = self._read(path, seq)
+                if packet.error == "parse":
+                    failed[path] = sig
+                yield packet
                 seq += 1
                 produced = True
             if not produced:
