@@ -235,11 +235,6 @@ class FoldedNetworks:
         np.tanh(Z, out=Z)
         return Z, total, None
 
-    def hidden(self, X: np.ndarray, shift: float = 0.0):
-        """First-layer activations (R, n, h) and totals (n,) for raw spectra X (n, m)."""
-        A, total, offset = self._first_layer(X, shift)
-        return (A + offset[:, None, :] if offset is not None else A.copy()), total
-
     def region_log_proba(self, X: np.ndarray, shift: float = 0.0) -> np.ndarray:
         """Per-region log-probabilities (n, R, C)."""
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
