@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import warnings
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -30,13 +31,32 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
-from .exceptions import AxisMismatchError, LabelError, SpectraFormatError
+from .drift import EVIDENCE_P, DriftTracker, fit_drift_model, pixel_variance
+from .ensemble._linear import fit_lda, lda_log_proba, standardize
+from .ensemble._quality import assess_quality
+from .ensemble._stacking import (
+    combine,
+    fit_temperature,
+    fit_weights,
+    region_skill,
+    temperature_at_bound,
+)
+from .exceptions import AxisMismatchError, LabelError, ModelQualityWarning
 from .models._augment import augment as _augment
 from .models._augment import learn_shifts
 from .models._fold import fold_networks, region_inputs
-from .models._inference import estimate_shift
-from .models._linear import highpass, shift_coordinate
-from .models._weighting import fit_temperature, fit_weights, region_skill
+from .models._linear import highpass, highpass_transpose, shift_coordinate, unpool_rows
+from .plan import (
+    BASELINE_CANDIDATES,
+    INPUTS_PER_PEAK,
+    MAX_LINEAR_FEATURES,
+    FitPlan,
+    choose_normalization,
+    linear_features,
+    linear_heldout,
+    make_folds,
+)
+from .plan import score as plan_score
 from .regions import (
     Region,
     equal_boundaries,
@@ -52,33 +72,22 @@ __all__ = ["SpectraClassifier", "Classification", "Region"]
 logger = logging.getLogger(__name__)
 
 FLOAT_DTYPES = (np.float64, np.float32)
-#: Below this many points a row is treated as a plain feature vector, not a spectrum: no
-#: normalisation, baseline, pooling, augmentation, or several regions.
-MIN_SPECTRAL_POINTS = 32
+#: Below this many points a row is a plain feature vector, not a spectrum: no normalisation,
+#: baseline, pooling, augmentation or several regions (a peak needs a few points on each
+#: side to have a width).
+MIN_SPECTRAL_POINTS = 8
 #: 'auto' augmentation is on when the smallest class has fewer spectra than this.
 AUGMENT_BELOW = 50
 #: 'auto' augmentation makes about this many spectra per class (originals included).
 AUGMENT_TARGET_PER_CLASS = 160
-#: Held-out weighting leaves one reference out when the smallest class has fewer spectra
-#: than this (and there are at most MAX_LORO_FOLDS spectra); grouped K-fold otherwise.
-LORO_BELOW = 10
-MAX_LORO_FOLDS = 12
-#: Folds of the grouped K-fold.
-DEFAULT_FOLDS = 4
-#: Baseline low-pass width (sigma) in peak widths (FWHM): wide enough to pass under a peak.
-BASELINE_PEAK_WIDTHS = 2.0
-#: Network inputs per peak width after pooling (3 samples per FWHM keep a peak's shape).
-INPUTS_PER_PEAK = 3.0
-#: Spectra up to this many points are not pooled: pooling bounds the size of the networks on
-#: long spectra, and short ones (emission spectra of a few hundred pixels, where a shift of
-#: a fraction of a line width is the signal) keep every pixel.
+#: Spectra up to this many points are not pooled for the networks: pooling bounds the size
+#: of the networks on long spectra, and short ones (emission spectra of a few hundred
+#: pixels, where a shift of a fraction of a line width is the signal) keep every pixel.
 MAX_UNPOOLED_POINTS = 1024
 #: 'auto' regions are about this many peak widths wide ...
 REGION_PEAK_WIDTHS = 24.0
 #: ... and at least this many (a region must hold a whole peak track).
 MIN_REGION_PEAK_WIDTHS = 6.0
-#: Counting-noise weights of the drift fit are 1 / (template + this fraction of its mean).
-DRIFT_WEIGHT_FLOOR = 1e-3
 #: Shifted copies of each class mean that bridge a shift-only pair in the region envelope.
 BRIDGE_STEPS = 16
 
@@ -159,37 +168,39 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
     n_augment : int or 'auto', default='auto'
         Copies per training spectrum, the original included.
     weighting : {'heldout', 'reference', 'uniform'}, default='heldout'
-        How the regions are weighted (see :mod:`specstate.models._weighting`); judged on
-        held-out predictions.
+        How the members are weighted (see :mod:`specstate.ensemble._stacking`); judged on
+        held-out predictions of the original references.
     n_folds : int or 'auto', default='auto'
-        Cross-validation for the held-out predictions: 'auto' leaves one reference out
-        when there are few, else grouped stratified ``DEFAULT_FOLDS``-fold.
+        Folds of the held-out predictions (see :func:`specstate.plan.make_folds`): 'auto'
+        leaves one reference out when there are few, else contiguous blocks of each state
+        in acquisition order.
     normalize : bool or 'auto', default='auto'
-        Divide each spectrum by its total intensity. 'auto': when rows are spectra and
-        every training spectrum has a positive total.
+        Divide each spectrum by its total intensity. 'auto': when the rows are spectra of
+        intensities (totals positive and most of the absolute sum); signed spectra are
+        left as they are.
     baseline : float, 'auto' or None, default='auto'
-        Width (sigma, points) of the Gaussian low-pass subtracted as baseline; 'auto' is
-        ``BASELINE_PEAK_WIDTHS`` estimated peak widths; None or 0 keeps the baseline.
+        Width (sigma, points) of the Gaussian low-pass subtracted as baseline; 'auto'
+        chooses between none and two measured peak widths by the linear member's held-out
+        score; None or 0 keeps the baseline.
     pool : int or 'auto', default='auto'
         Points averaged into one network input; 'auto': 1 for spectra of up to
         ``MAX_UNPOOLED_POINTS`` points, else ``INPUTS_PER_PEAK`` inputs per peak width.
     max_regions : int, default=16
         Upper limit of 'auto' regions.
-    drift : {'auto', 'batch'} or None, default='auto'
-        Tracking of a slow shift of the axis (a spectrometer's energy scale) from the data
-        itself. 'auto': for energy axes only; 'batch': for any axis; None: off. When on, a
-        batch of at least `drift_min_spectra` spectra is taken in acquisition order and cut
-        into consecutive blocks of `drift_block` spectra; each block's shift against the
-        training spectra is estimated from its mean spectrum (both states may be present
-        in any mix) and the first-layer weights are shifted to match (no per-spectrum
-        work). Smaller batches use the running estimate ``drift_`` (see
-        :meth:`update_drift`). Training data are aligned the same way, block by block.
-    drift_min_spectra : int, default=200
-        Smallest batch (and block) whose own shift is estimated.
-    drift_block : int, default=500
-        Spectra per drift estimate within a large batch.
-    drift_max : float, default=20
-        Largest shift tracked, in points.
+    drift : {'auto', 'spectrum', 'run'} or None, default='auto'
+        Correction of a slow shift of the axis (a spectrometer's energy scale) measured
+        from the data themselves (see :mod:`specstate.drift`). 'spectrum': each spectrum is
+        aligned on its own (batch independent). 'run': X is one run in acquisition order;
+        the shift is tracked over neighbouring spectra (Kalman smoother). 'auto':
+        'spectrum' when the references' own shifts scatter beyond their noise, otherwise
+        off; never decided by the axis name. None: off. A live stream passes the
+        :meth:`drift_tracker` to :meth:`classify`.
+    drift_max : float or 'auto', default='auto'
+        Largest shift searched, in points. 'auto': half the measured line width (at least
+        two points).
+    linear_member : bool, default=True
+        Whether a whole-spectrum shrinkage LDA (:mod:`specstate.ensemble._linear`) sits
+        beside the region networks; the stacking weighs it like any member.
     ambiguous_margin : float, default=0.2
         A spectrum is flagged ambiguous when its two most probable states differ by less.
     random_state : int, numpy.random.RandomState or None, default=None
@@ -207,14 +218,27 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         The regions, with axis range, held-out separability and weight.
     weights_ : numpy.ndarray of shape (n_regions,)
         Region weights.
+    linear_weight_ : float
+        Weight of the linear member (0 without one).
     temperature_ : float
         Calibration temperature.
+    heldout_score_ : dict
+        Balanced accuracy and log-loss of the combined model on held-out ORIGINAL
+        references (``balanced_accuracy``, ``log_loss``, ``n``), and the balanced accuracy
+        of the linear member and of the networks alone on the same folds.
+    heldout_protocol_ : str
+        How the held-out folds were made.
+    fit_plan_ : dict
+        Every fit-time choice with its evidence (:class:`~specstate.plan.FitPlan`).
+    quality_ : dict
+        ``separable`` (False: the states were not told apart) and the ``problems`` the
+        quality checks found (each also in the :class:`ModelQualityWarning`).
+    drift_model_ : DriftModel or None
+        The drift description (None: no drift correction).
     axis_, axis_name_, axis_unit_ : numpy.ndarray, str, str
         The fitted grid.
     separability_profile_ : numpy.ndarray of shape (n_points,)
         Per-point Fisher ratio of the (augmented) training spectra.
-    drift_ : float
-        Running estimate of the axis shift, in points (0 after fit).
     fingerprint_ : str
         sha256 of the training intensities and labels.
 
@@ -248,10 +272,9 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         "baseline": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"}), None],
         "pool": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_regions": [Interval(Integral, 1, None, closed="left")],
-        "drift": [StrOptions({"auto", "batch"}), None],
-        "drift_min_spectra": [Interval(Integral, 1, None, closed="left")],
-        "drift_block": [Interval(Integral, 1, None, closed="left")],
-        "drift_max": [Interval(Real, 0, None, closed="left")],
+        "drift": [StrOptions({"auto", "spectrum", "run"}), None],
+        "drift_max": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "linear_member": ["boolean"],
         "ambiguous_margin": [Interval(Real, 0, 1, closed="both")],
         "random_state": ["random_state"],
         "device": [str],
@@ -278,9 +301,8 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         pool="auto",
         max_regions=16,
         drift="auto",
-        drift_min_spectra=200,
-        drift_block=500,
-        drift_max=20.0,
+        drift_max="auto",
+        linear_member=True,
         ambiguous_margin=0.2,
         random_state=None,
         device="auto",
@@ -304,9 +326,8 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         self.pool = pool
         self.max_regions = max_regions
         self.drift = drift
-        self.drift_min_spectra = drift_min_spectra
-        self.drift_block = drift_block
         self.drift_max = drift_max
+        self.linear_member = linear_member
         self.ambiguous_margin = ambiguous_margin
         self.random_state = random_state
         self.device = device
@@ -409,7 +430,8 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_spectra, n_points), Spectra or xarray.DataArray
             Training spectra (raw intensities: normalisation and baseline are part of the
-            model). A Spectra/DataArray brings its axis, mask and wavelength.
+            model), in acquisition order when they come from one run. A Spectra/DataArray
+            brings its axis, mask and wavelength.
         y : array-like of shape (n_spectra,), optional
             State of each spectrum (any label type). Defaults to the labels of a Spectra.
         axis : array-like of shape (n_points,), optional
@@ -427,6 +449,12 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         ValueError
             If the parameters are invalid, there is only one class, or the data are not
             finite.
+
+        Warns
+        -----
+        ModelQualityWarning
+            When the held-out check on the original references says the states are not
+            told apart (see :mod:`specstate.ensemble._quality`).
         """
         self._validate_params()
         arr, y, ax, axis_name, axis_unit, mask, wavelength = self._fit_input(X, y, axis)
@@ -456,59 +484,59 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         nprng = np.random.default_rng(seed)
         spectral = m >= MIN_SPECTRAL_POINTS
         self.fingerprint_ = _fingerprint(arr, y)
+        plan = FitPlan()
 
+        # normalisation (safe for signed spectra) and the measured peak width
         Xd = np.asarray(arr, dtype=np.float64)
-        totals = Xd @ keep
-        if self.normalize == "auto":
-            normalize = bool(spectral and np.all(totals > 0))
+        if self.normalize == "auto" and not spectral:
+            normalize, why = False, "rows are feature vectors, not spectra"
         else:
-            normalize = bool(self.normalize)
-            if normalize and not np.all(totals > 0):
-                bad = int(np.argmax(totals <= 0))
-                raise SpectraFormatError(
-                    "normalize=True needs a positive total intensity in every spectrum; "
-                    f"spectrum {bad} sums to {totals[bad]:g}."
-                )
+            normalize, why = choose_normalization(Xd, keep, self.normalize)
+        plan.normalize, plan.normalize_reason = normalize, why
         self.normalize_ = normalize
-        Xn = Xd / totals[:, None] if normalize else Xd
-        width = estimate_peak_width(Xn.mean(axis=0)) if spectral else 1.0
-        self.peak_width_ = float(width)
-        if self.baseline == "auto":
-            sigma = BASELINE_PEAK_WIDTHS * width if spectral else 0.0
-            if 6 * sigma > m / 2:  # the low-pass would not fit under the spectrum
-                sigma = 0.0
-        else:
-            sigma = float(self.baseline or 0.0)
-        self.baseline_sigma_ = float(sigma)
+        Xn = Xd / (Xd @ keep)[:, None] if normalize else Xd
+        width = estimate_peak_width(Xn.mean(axis=0) * keep) if spectral else 1.0
+        self.peak_width_ = plan.peak_width = float(width)
+        u, kind = shift_coordinate(ax, axis_name)
+
+        # drift: decided from the references, then the training spectra are aligned
+        folds = make_folds(yi, C, self.n_folds)
+        plan.folds = folds.protocol
+        self.heldout_protocol_ = folds.protocol
+        Xd, Xn = self._fit_drift(Xd, Xn, yi, C, u, keep, width, normalize, spectral, plan)
+
+        # baseline and linear pooling, chosen by the linear member's held-out score
+        sigma, lin_pool, F_lin = self._choose_baseline(Xn, yi, C, keep, width, m, spectral,
+                                                       folds, plan)
+        self.baseline_sigma_ = plan.baseline_sigma = float(sigma)
         if self.pool == "auto":
             pool = 1
             if spectral and m > MAX_UNPOOLED_POINTS:
                 pool = max(1, int(round(width / INPUTS_PER_PEAK)))
         else:
             pool = int(self.pool)
-        self.pool_ = pool
-
-        # drift: on for this model?, then align the training spectra block by block
-        u, kind = shift_coordinate(ax, axis_name)
-        self.drift_active_ = bool(
-            spectral
-            and normalize
-            and (self.drift == "batch" or (self.drift == "auto" and kind == "energy"))
-        )
-        self.drift_ = 0.0
-        if self.drift_active_:
-            Xd, Xn = self._align_training(Xd, Xn, yi, C, keep)
+        self.pool_ = plan.pool = pool
+        plan.linear_pool = lin_pool
 
         # few-shot augmentation
         counts = np.bincount(yi, minlength=C)
         if self.augment == "auto":
             do_aug = spectral and counts.min() < AUGMENT_BELOW
+            plan.augment_reason = (
+                f"fewest references of a state: {counts.min()} (< {AUGMENT_BELOW})" if do_aug
+                else ("rows are not spectra" if not spectral
+                      else f"{counts.min()} or more references of every state")
+            )
         else:
             do_aug = bool(self.augment) and spectral
+            plan.augment_reason = "set by the augment parameter"
+        plan.augment = do_aug
         self.shift_model_ = None
+        n_orig = n
         if do_aug:
             Xhp = highpass(Xn, sigma, keep)
             self.shift_model_ = learn_shifts(Xhp, yi, C, u, kind)
+            plan.shift = _describe_shifts(self.shift_model_)
             if self.n_augment == "auto" and self.network == "point":
                 from .models._point import POINT_COPIES
 
@@ -522,12 +550,16 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
             Xa, src = _augment(Xd, yi, u, self.shift_model_, copies * draws, width, nprng)
             ya, groups = yi[src], src
             draw = np.tile(np.arange(copies * draws) % draws, n)
+            originals = np.arange(n) * copies * draws  # copy 0 of each is the original
             Xan = np.asarray(Xa, dtype=np.float64)
             if normalize:
                 ta = Xan @ keep
-                Xan /= np.maximum(ta, np.finfo(float).tiny)[:, None]
+                Xan /= np.where(np.abs(ta) > 0, ta, 1.0)[:, None]
         else:
-            Xan, ya, groups, draw = Xn, yi, np.arange(n), None
+            Xan, ya, groups, draw, originals = Xn, yi, np.arange(n), None, np.arange(n)
+        F_train = None
+        if do_aug:
+            F_train = (linear_features(Xan, sigma, keep, lin_pool), ya, groups)
 
         # regions
         Xhp_a = highpass(Xan, sigma, keep)
@@ -535,13 +567,83 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         boundaries = self._boundaries(Xhp_a, Xn if not do_aug else highpass(Xn, sigma, keep),
                                       yi, C, m, width, u)
         del Xhp_a
+        plan.regions = int(len(boundaries) - 1)
         if self.network == "point":
             from .models._point import fit_point_model
 
             self._fit_point(fit_point_model, Xan, ya, C, boundaries, sigma, keep, seed)
+            self.fit_plan_ = plan.to_dict()
+            self.heldout_score_ = {}
             return self
-        self._fit_mlp(Xan, ya, groups, draw, yi, C, boundaries, sigma, pool, keep, seed, normalize)
+        self._fit_members(Xan, ya, groups, draw, originals, yi, C, boundaries, sigma, pool,
+                          keep, seed, normalize, folds, F_lin, lin_pool, plan, n_orig, Xn,
+                          F_train)
         return self
+
+    def _fit_drift(self, Xd, Xn, yi, C, u, keep, width, normalize, spectral, plan):
+        """Decide the drift mode from the references and align them when it is on."""
+        self.drift_model_ = None
+        self.drift_mode_ = None
+        if self.drift is None or not (spectral and normalize):
+            plan.drift, plan.drift_reason = "off", (
+                "drift=None" if self.drift is None else "needs spectra of intensities")
+            return Xd, Xn
+        dm = fit_drift_model(Xn, yi, C, u, keep, width,
+                             None if self.drift_max == "auto" else self.drift_max)
+        if self.drift == "auto":
+            mode = "spectrum" if dm.evidence < EVIDENCE_P else None
+            plan.drift_reason = (
+                f"the references' shifts scatter beyond their noise (p = {dm.evidence:.2g})"
+                if mode else f"no evidence that the axis shifts (p = {dm.evidence:.2g})")
+        else:
+            mode = self.drift
+            plan.drift_reason = f"drift='{self.drift}' (evidence p = {dm.evidence:.2g})"
+        plan.drift = mode or "off"
+        self.drift_model_ = dm  # kept: classify(drift='run') and trackers may use it
+        if mode is None:
+            return Xd, Xn
+        self.drift_mode_ = mode
+        shifts = self._training_shifts(dm, Xn, mode, width)
+        if np.any(shifts):
+            Xd = dm.align(Xd, shifts)
+            Xn = dm.align(Xn, shifts)
+            prior_var, rate = dm.prior_var, dm.rate
+            dm = fit_drift_model(Xn, yi, C, u, keep, width, dm.max_shift / dm.step)
+            dm.prior_var, dm.rate = prior_var, rate  # the references' drift, before alignment
+        self.training_drift_ = shifts
+        self.drift_model_ = dm
+        return Xd, Xn
+
+    def _training_shifts(self, dm, Xn, mode, width):
+        if mode == "spectrum":
+            return dm.estimate(Xn, prior=True)[0]
+        block, rate = _run_settings(dm, Xn, width)
+        self.drift_block_ = int(block)
+        return dm.smooth_run(Xn, block, rate)
+
+    def _choose_baseline(self, Xn, yi, C, keep, width, m, spectral, folds, plan):
+        """Baseline width and linear pooling by the linear member's held-out score."""
+        lin_pool = 1
+        if spectral:
+            lin_pool = max(1, int(round(width / INPUTS_PER_PEAK)))
+            lin_pool = max(lin_pool, int(np.ceil(m / MAX_LINEAR_FEATURES)))
+        if self.baseline != "auto" or not spectral:
+            sigma = 0.0 if self.baseline == "auto" else float(self.baseline or 0.0)
+            return sigma, lin_pool, linear_features(Xn, sigma, keep, lin_pool)
+        best = None
+        for widths in BASELINE_CANDIDATES:
+            sigma = widths * width
+            if 6 * sigma > m / 2:  # the low-pass would not fit under the spectrum
+                continue
+            F = linear_features(Xn, sigma, keep, lin_pool)
+            lp = linear_heldout(F, yi, C, folds) if folds.k else np.full((len(yi), C), np.nan)
+            bacc, ll = plan_score(lp, yi, C)
+            plan.baseline_scores[f"{widths:g} peak widths"] = bacc
+            key = (np.nan_to_num(bacc, nan=-1.0), -np.nan_to_num(ll, nan=np.inf))
+            # ties keep the first candidate (see BASELINE_CANDIDATES)
+            if best is None or key > best[0]:
+                best = (key, sigma, F)
+        return best[1], lin_pool, best[2]
 
     def _boundaries(self, Xhp_a, Xhp_ref, yi, C, m, width, u):
         """Region boundaries: equal bins for an int, else gaps between the peak tracks.
@@ -576,60 +678,145 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         min_width = max(int(MIN_REGION_PEAK_WIDTHS * width), MIN_SPECTRAL_POINTS // 4)
         return valley_boundaries(envelope, count, min_width)
 
-    def _folds(self, groups, yi_orig, C):
-        """Fold index of every (augmented) spectrum, and the number of folds (0: none)."""
-        n_groups = groups.max() + 1
-        counts = np.bincount(yi_orig, minlength=C)
-        if counts.min() < 2:
-            logger.info("a class has a single spectrum: weights judged on training data")
-            return np.zeros(groups.size, dtype=np.int64), 0
-        rng = check_random_state(self.random_state)
-        if self.n_folds == "auto" and counts.min() < LORO_BELOW and n_groups <= MAX_LORO_FOLDS:
-            return groups.astype(np.int64), int(n_groups)
-        from sklearn.model_selection import StratifiedKFold
-
-        k = DEFAULT_FOLDS if self.n_folds == "auto" else int(self.n_folds)
-        k = max(2, min(k, counts.min()))
-        skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=rng.randint(2**31 - 1))
-        fold_of_group = np.empty(n_groups, dtype=np.int64)
-        for f, (_, test) in enumerate(skf.split(np.zeros(n_groups), yi_orig)):
-            fold_of_group[test] = f
-        return fold_of_group[groups], k
-
-    def _fit_mlp(self, Xan, ya, groups, draw, yi, C, boundaries, sigma, pool, keep, seed,
-                 normalize):
+    def _fit_members(self, Xan, ya, groups, draw, originals, yi, C, boundaries, sigma, pool,
+                     keep, seed, normalize, folds, F_lin, lin_pool, plan, n_orig, Xn,
+                     F_train=None):
+        """Region networks + linear member, stacked on held-out original references."""
         from .models._mlp import train_region_networks
 
-        margin = int(np.ceil(self.drift_max)) if self.drift_active_ else 0
-        inputs = region_inputs(Xan, ya, C, boundaries, sigma, pool, keep, margin)
-        fold, k = self._folds(groups, yi, C)
+        m = Xan.shape[1]
+        use_linear = bool(self.linear_member)
+        use_networks = True
+        k = folds.k
         E = int(self.n_members)
-        masks = np.ones((k + E, len(ya)), dtype=bool)  # fold copies, then the members
-        for f in range(k):
-            masks[f] = fold != f
-        if draw is not None and E > 1:
-            for e in range(E):
-                masks[k + e] = draw == e
-        params, lp = train_region_networks(
-            inputs.padded, ya, C, masks, inputs.n_inputs,
-            hidden=self.hidden, activation=self.activation, max_iter=self.max_iter,
-            learning_rate=self.learning_rate, alpha=self.alpha, batch_size=self.batch_size,
-            seed=seed, device=self.device, n_threads=self.n_threads,
-        )
-        heldout = lp[fold, np.arange(len(ya))] if k else lp[k:].mean(axis=0)
-        heldout = heldout.astype(np.float64)
-        weights, bias, comb = fit_weights(heldout, ya, C, self.weighting)
-        skill, _, _ = region_skill(heldout, ya, C)
-        T = fit_temperature(heldout, ya, weights, bias, comb)
-        self.weights_ = weights
+        fold_rows = folds.fold[groups]  # fold of every (augmented) row
+        held = np.flatnonzero(folds.fold >= 0) if k else np.arange(n_orig)
+        members_lp = []
+        inputs = params = None
+        member_copies = []
+        if use_networks:
+            inputs = region_inputs(Xan, ya, C, boundaries, sigma, pool, keep, 0)
+            # with augmentation, every fold copy and member is trained twice: on the
+            # augmented copies and on the originals alone; the held-out originals decide
+            V = 2 if draw is not None else 1
+            is_orig = np.zeros(len(ya), dtype=bool)
+            is_orig[originals] = True
+            masks = np.ones((V * (k + E), len(ya)), dtype=bool)
+            for v in range(V):
+                base = np.ones(len(ya), bool) if v == 0 else is_orig
+                for f in range(k):
+                    masks[v * k + f] = base & (fold_rows != f)
+                for e in range(E):
+                    sel = (draw == e) if (draw is not None and E > 1 and v == 0) else True
+                    masks[V * k + v * E + e] = base & sel
+            params, lp = train_region_networks(
+                inputs.padded, ya, C, masks, inputs.n_inputs,
+                hidden=self.hidden, activation=self.activation, max_iter=self.max_iter,
+                learning_rate=self.learning_rate, alpha=self.alpha,
+                batch_size=self.batch_size, seed=seed, device=self.device,
+                n_threads=self.n_threads,
+            )
+            rows = originals[held]
+            variant = 0
+            if V == 2 and k:
+                R0 = len(boundaries) - 1
+                accs = []
+                for v in range(V):
+                    hv = lp[v * k + folds.fold[held], rows]
+                    comb_v = combine(hv.astype(np.float64), np.ones(R0), np.zeros(C), 1.0,
+                                     "logit")
+                    accs.append(plan_score(comb_v, yi[held], C)[0])
+                one = 1.0 / max(np.bincount(yi, minlength=C).min(), 1) / C
+                # augmentation goes only when the originals alone do better by more than one
+                # reference's worth (few references: the physical nuisances are the prior)
+                if np.nan_to_num(accs[1]) > np.nan_to_num(accs[0]) + one:
+                    variant = 1
+                plan.augment_reason += (f"; held-out networks with {accs[0]:.3f}, "
+                                        f"without {accs[1]:.3f}")
+                if variant == 1:
+                    plan.augment = False
+                    plan.shift = ""
+                    self.shift_model_ = None
+                    F_train = None
+            if k:
+                net_held = lp[variant * k + folds.fold[held], rows]
+            else:  # nothing can be held out: the members' own fit (said by the plan)
+                net_held = lp[V * k + variant * E:V * k + (variant + 1) * E, rows].mean(axis=0)
+            members_lp.append(net_held.astype(np.float64))
+            member_copies = list(range(V * k + variant * E, V * k + (variant + 1) * E))
+        R = len(boundaries) - 1 if use_networks else 0
+        # the linear member learns from the same (augmented) spectra as the networks
+        Ft, yt, gt = F_train if F_train is not None else (F_lin, yi, np.arange(len(yi)))
+        if use_linear:
+            if k:
+                lin_held = linear_heldout(F_lin, yi, C, folds, Ft, yt, gt)[held]
+            else:
+                mu, sd = standardize(Ft, yt, C)
+                fit0 = fit_lda((Ft - mu) / sd, yt, C)
+                lin_held = lda_log_proba((F_lin - mu) / sd, fit0)
+            members_lp.append(lin_held[:, None, :])
+        heldout = np.concatenate(members_lp, axis=1)
+        yh = yi[held]
+        if self.weighting == "heldout":
+            weights, bias, comb = fit_weights(heldout, yh, C, "heldout")
+        else:  # 'reference'/'uniform' weigh the regions; the linear member counts as one
+            weights, bias, comb = fit_weights(heldout, yh, C, self.weighting)
+        skill, _, _ = region_skill(heldout, yh, C)
+        T = fit_temperature(heldout, yh, weights, bias, comb)
+        combined = combine(heldout, weights, bias, T, comb)
+        bacc, ll = plan_score(combined, yh, C)
+        lin_bacc = plan_score(heldout[:, -1], yh, C)[0] if use_linear else float("nan")
+        self.heldout_score_ = {
+            "balanced_accuracy": bacc, "log_loss": ll, "n": int(yh.size),
+            "linear_balanced_accuracy": lin_bacc,
+            "network_balanced_accuracy": (
+                plan_score(combine(heldout[:, :R], np.ones(R), np.zeros(C), 1.0, "logit"),
+                           yh, C)[0] if R else float("nan")),
+        }
+        self.weights_ = weights[:R] if R else np.zeros(0)
+        self.linear_weight_ = float(weights[R]) if use_linear else 0.0
         self.temperature_ = T
         self.n_iter_ = int(self.max_iter)
-        self.regions_ = make_regions(boundaries, self.axis_, skill, weights)
+        self.regions_ = make_regions(boundaries, self.axis_, skill[:R], weights[:R]) if R else []
+        linear = None
+        if use_linear:
+            mu, sd = standardize(Ft, yt, C)
+            fit = fit_lda((Ft - mu) / sd, yt, C)
+            coef = fit.coef / sd[:, None]
+            W_raw = highpass_transpose(unpool_rows(coef, lin_pool, m), sigma, keep)
+            linear = (W_raw, fit.intercept - (mu / sd) @ fit.coef)
+            self.linear_shrinkage_ = float(fit.shrinkage)
         self.model_ = fold_networks(
-            inputs, params, list(range(k, k + E)), boundaries, keep, weights, bias, T, comb,
-            normalize, self.activation,
+            inputs, params, member_copies, boundaries, keep, weights, bias, T, comb,
+            normalize, self.activation, linear=linear,
         )
         self._fast_finite_ = bool(normalize)
+        plan.member_weights = {f"region {r + 1}": float(w) for r, w in enumerate(weights[:R])}
+        if use_linear:
+            plan.member_weights["linear"] = self.linear_weight_
+        plan.heldout = dict(self.heldout_score_)
+        self._assess(plan, yh, combined, heldout, weights, T, Xn, yi, keep, folds)
+        self.fit_plan_ = plan.to_dict()
+
+    def _assess(self, plan, yh, combined, heldout, weights, T, Xn, yi, keep, folds):
+        """Run the quality checks; warn with ModelQualityWarning when they fail."""
+        lin_pred = heldout[:, -1].argmax(axis=1) if self.linear_member else combined.argmax(1)
+        sig = _mean_difference_sigmas(Xn, yi, len(self.classes_), keep)
+        report = assess_quality(
+            y=yh, heldout_pred=combined.argmax(axis=1), linear_pred=lin_pred,
+            n_classes=len(self.classes_), weights=weights,
+            temperature_at_bound=temperature_at_bound(T), mean_difference_sigmas=sig,
+        )
+        if folds.k == 0:
+            report.problems.append(folds.protocol)
+        self.quality_ = {"separable": report.separable, "problems": list(report.problems)}
+        plan.warnings = list(report.problems)
+        if report.problems:
+            warnings.warn(
+                "The fitted model cannot vouch for its predictions: "
+                + "; ".join(report.problems) + ".",
+                ModelQualityWarning, stacklevel=3,
+            )
 
     def _fit_point(self, fit_point_model, Xan, ya, C, boundaries, sigma, keep, seed):
         from .models._point import POINT_EPOCHS
@@ -640,125 +827,69 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
             n_threads=self.n_threads, normalize=self.normalize_, sigma=sigma, keep=keep,
         )
         self.weights_ = self.model_.weights.copy()
+        self.linear_weight_ = 0.0
         self.temperature_ = 1.0
         self.n_iter_ = POINT_EPOCHS
         self.regions_ = make_regions(boundaries, self.axis_, self.model_.skill, self.weights_)
         self._fast_finite_ = False
 
     # ------------------------------------------------------------------ drift
-    def _align_training(self, Xd, Xn, yi, C, keep):
-        """Estimate the drift of consecutive training blocks and shift them back."""
-        from .models._augment import shift_spectra
+    def drift_tracker(self) -> DriftTracker | None:
+        """A causal drift tracker for a live stream (None when the model has no drift).
 
-        self.drift_template_ = Xn.mean(axis=0)
-        self.drift_contrast_ = (
-            Xn[yi == 1].mean(axis=0) - Xn[yi == 0].mean(axis=0) if C == 2 else np.zeros(Xn.shape[1])
-        )
-        block = int(self.drift_min_spectra)
-        n = Xn.shape[0]
-        if n < 2 * block:
-            return Xd, Xn
-        starts = np.arange(0, n - block + 1, block)
-        idx = np.arange(Xn.shape[1], dtype=np.float64)
-        shifts = np.zeros(n)
-        for _ in range(2):  # re-estimate against the de-drifted template once
-            for s in starts:
-                stop = n if s == starts[-1] else s + block
-                shifts[s:stop] = self._estimate_drift_mean(Xn[s:stop].mean(axis=0))
-            Xn_al = shift_spectra(Xn, idx, -shifts)
-            self.drift_template_ = Xn_al.mean(axis=0)
-            if C == 2:
-                self.drift_contrast_ = Xn_al[yi == 1].mean(axis=0) - Xn_al[yi == 0].mean(axis=0)
-        self.training_drift_ = shifts
-        return shift_spectra(Xd, idx, -shifts), Xn_al
+        Pass it to :meth:`classify` train by train (``classify(train, tracker=t)``): it
+        folds each train into its running estimate. The model itself never changes.
+        """
+        check_is_fitted(self)
+        dm = getattr(self, "drift_model_", None)
+        return None if dm is None else DriftTracker(dm)
 
-    def _estimate_drift_mean(self, mean_spectrum):
-        floor = DRIFT_WEIGHT_FLOOR * max(float(self.drift_template_.mean()), np.finfo(float).tiny)
-        weight = 1.0 / (np.maximum(self.drift_template_, 0) + floor)
+    def _normalised(self, X):
+        keep = np.ones(X.shape[1]) if self.mask_ is None else (~self.mask_).astype(np.float64)
+        Xd = np.asarray(X, dtype=np.float64)
         if self.mask_ is not None:
-            weight = weight * ~self.mask_
-        return estimate_shift(
-            mean_spectrum, self.drift_template_, self.drift_contrast_, weight, self.drift_max
-        )
+            Xd = np.where(self.mask_[None, :], 0.0, Xd)
+        tot = Xd @ keep
+        return Xd / np.where(np.abs(tot) > 0, tot, 1.0)[:, None]
 
-    def estimate_drift(self, X) -> float:
-        """Shift of the axis (points) of a batch of spectra against the training spectra.
-
-        Parameters
-        ----------
-        X : array-like of shape (n, n_points), Spectra or xarray.DataArray
-            Spectra of the same run (both states may be present in any mix).
-
-        Returns
-        -------
-        float
-            The shift in points: a line at point i in training appears at i + shift.
-        """
-        X = self._predict_input(X)
-        return self._batch_drift(X)
-
-    def _batch_drift(self, X) -> float:
-        keep = np.ones(X.shape[1], X.dtype) if self.mask_ is None else (~self.mask_).astype(X.dtype)
-        totals = X @ keep
-        inv = 1.0 / np.maximum(np.asarray(totals, dtype=np.float64), np.finfo(float).tiny)
-        mean = (X.T @ inv.astype(X.dtype)).astype(np.float64) / X.shape[0]
-        return self._estimate_drift_mean(mean)
-
-    def update_drift(self, X, memory: float = 0.5) -> float:
-        """Update the running drift estimate ``drift_`` from a batch of a stream.
-
-        Parameters
-        ----------
-        X : array-like of shape (n, n_points), Spectra or xarray.DataArray
-            The latest spectra (e.g. one train).
-        memory : float, default=0.5
-            Weight of the previous estimate (0: forget it, close to 1: slow update).
-
-        Returns
-        -------
-        float
-            The new ``drift_`` (points).
-        """
-        if not getattr(self, "drift_active_", False):
-            return 0.0
-        est = self.estimate_drift(X)
-        self.drift_ = float(memory * self.drift_ + (1 - memory) * est)
-        return self.drift_
-
-    def _drift_blocks(self, n):
-        """Consecutive blocks of a batch that get their own drift estimate (None: none)."""
-        if n < self.drift_min_spectra:
-            return None
-        size = max(int(self.drift_block), int(self.drift_min_spectra))
-        starts = list(range(0, n, size))
-        if len(starts) > 1 and n - starts[-1] < self.drift_min_spectra:
-            starts.pop()  # a short tail joins the block before it
-        return list(zip(starts, starts[1:] + [n]))
+    def _aligned(self, X, drift, tracker):
+        """X with the model's drift correction applied (a copy only when it shifts)."""
+        dm = getattr(self, "drift_model_", None)
+        if dm is None:
+            return X
+        mode = self.drift_mode_ if drift is None else drift
+        if tracker is not None:
+            shift = tracker.update(self._normalised(X))
+            return dm.align(X, np.full(len(X), shift))
+        if mode == "spectrum":
+            return dm.align(X, dm.estimate(self._normalised(X), prior=True)[0])
+        if mode == "run":
+            Xn = self._normalised(X)
+            block, rate = _run_settings(dm, Xn, self.peak_width_)
+            return dm.align(X, dm.smooth_run(Xn, block, rate))
+        return X
 
     # ------------------------------------------------------------------ predict
-    def _log_proba(self, X) -> np.ndarray:
+    def _log_proba(self, X, drift=None, tracker=None) -> np.ndarray:
         X = self._predict_input(X)
-        active = getattr(self, "drift_active_", False)
-        blocks = self._drift_blocks(X.shape[0]) if active else None
-        if blocks is None:
-            shift = round(float(getattr(self, "drift_", 0.0)), 3) if active else 0.0
-            return self._block_log_proba(X, shift)
-        return np.concatenate(
-            [self._block_log_proba(X[a:b], round(self._batch_drift(X[a:b]), 3)) for a, b in blocks]
-        )
-
-    def _block_log_proba(self, X, shift):
-        lp = self.model_.log_proba(X, shift) if shift else self.model_.log_proba(X)
+        if self.network != "point":
+            X = self._aligned(X, drift, tracker)
+        lp = self.model_.log_proba(X)
         if not np.all(np.isfinite(lp)):
-            lp = self._non_finite(X, shift)
+            lp = self._non_finite(X)
         return lp
 
-    def _non_finite(self, X, shift):
+    def _non_finite(self, X):
         bad = ~np.isfinite(X)
         if self.mask_ is not None and not np.any(bad & ~self.mask_[None, :]):
             X = np.where(bad, 0, X).astype(X.dtype, copy=False)
-            return self.model_.log_proba(X, shift)
-        raise ValueError("Input X contains NaN or infinity at points the model uses.")
+            return self.model_.log_proba(X)
+        if np.any(bad):
+            raise ValueError("Input X contains NaN or infinity at points the model uses.")
+        raise ValueError(
+            "Some spectra have a total intensity of 0 or below, which the model divides "
+            "by (normalize_ is True): empty shots cannot be classified."
+        )
 
     def predict_proba(self, X) -> np.ndarray:
         """Calibrated probability of each state.
@@ -766,7 +897,8 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_spectra, n_points), Spectra or xarray.DataArray
-            Raw spectra; float32 is used as is (no float64 copy).
+            Raw spectra; float32 is used as is (no float64 copy). With ``drift='run'`` they
+            are taken as one run in acquisition order.
 
         Returns
         -------
@@ -797,19 +929,26 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         lp = self._log_proba(X)
         return self.classes_[np.argmax(lp, axis=1)]
 
-    def classify(self, X) -> Classification:
+    def classify(self, X, *, drift=None, tracker=None) -> Classification:
         """States, probabilities, confidence and ambiguity flags in one pass.
 
         Parameters
         ----------
         X : array-like of shape (n_spectra, n_points), Spectra or xarray.DataArray
             Raw spectra.
+        drift : {'spectrum', 'run'} or None, optional
+            Override the fitted drift mode for this call: 'run' when X is one run in
+            acquisition order (``specstate classify`` does this for runs). Only models with
+            a drift description (``drift_model_``) correct anything.
+        tracker : DriftTracker, optional
+            From :meth:`drift_tracker`: X is the next train of a stream; the tracker
+            folds it into its estimate and the train is corrected by it.
 
         Returns
         -------
         Classification
         """
-        lp = self._log_proba(X)
+        lp = self._log_proba(X, drift=drift, tracker=tracker)
         p = np.exp(lp).astype(np.float32)
         p /= p.sum(axis=1, keepdims=True)
         best = np.argmax(p, axis=1)
@@ -871,4 +1010,52 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         # checks' 0.83 bar by construction. It is a spectra method kept for comparison.
         tags.classifier_tags.poor_score = self.network == "point"
         return tags
+
+
+def _run_settings(dm, Xn, width):
+    """Block size and drift rate of run-level tracking for normalised spectra `Xn`.
+
+    The block is the smallest whose shift error stays inside the linear regime
+    (:meth:`DriftModel.block_size`, from the Cramér-Rao variance of one spectrum). Without a
+    drift rate measured on the references, the rate is measured on the run itself
+    (:meth:`DriftModel.run_rate`).
+    """
+    block = dm.block_size(width * dm.step)
+    rate = dm.rate if dm.rate > 0 else dm.run_rate(Xn)
+    return int(block), float(rate)
+
+
+def _describe_shifts(sm) -> str:
+    """One phrase on how the shift between the states is treated."""
+    from .models._augment import SHIFT_ONLY_RESIDUAL
+
+    C = sm.pair_shift.shape[0]
+    parts = []
+    for a in range(C):
+        for b in range(a + 1, C):
+            what = "signal" if sm.pair_residual[a, b] < SHIFT_ONLY_RESIDUAL else "nuisance"
+            parts.append(f"{a}-{b}: {sm.pair_shift[a, b] / max(sm.step, 1e-300):.3g} points "
+                         f"({what}, aligned residual {sm.pair_residual[a, b]:.2f})")
+    return "; ".join(parts)
+
+
+def _mean_difference_sigmas(Xn, y, n_classes, keep) -> float:
+    """Largest difference between two state means, in standard errors of the noise.
+
+    The noise is the references' own, measured as ``var = a·mean + b``
+    (:func:`specstate.drift.pixel_variance`): a two-parameter fit over all points, stable
+    even with two references per state.
+    """
+    Xn = np.asarray(Xn, dtype=np.float64)
+    var = pixel_variance(Xn, y, n_classes, keep)
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    onehot = np.eye(n_classes)[y]
+    means = (onehot.T @ Xn) / np.maximum(counts, 1.0)[:, None]
+    best = 0.0
+    for a in range(n_classes):
+        for b in range(a + 1, n_classes):
+            se = np.sqrt(var * (1 / max(counts[a], 1) + 1 / max(counts[b], 1)))
+            z = np.abs(means[a] - means[b]) / se * (keep > 0)
+            best = max(best, float(z.max()))
+    return best
 

@@ -15,6 +15,7 @@ __all__ = [
     "ModelFileError",
     "LabelError",
     "StreamError",
+    "ModelQualityWarning",
 ]
 
 
@@ -48,3 +49,15 @@ class ModelFileError(SpecstateError, ValueError):
 
 class StreamError(SpecstateError, RuntimeError):
     """A live source (bridge, folder) cannot be used."""
+
+
+class ModelQualityWarning(UserWarning):
+    """A fitted model that cannot vouch for its predictions.
+
+    Emitted by :meth:`SpectraClassifier.fit` when the held-out check on the original
+    references says the states are not told apart (balanced accuracy near chance, or well
+    below the linear member's alone, every member at weight 0, a calibration at its bound,
+    or no difference between the class means above the references' own noise). The message
+    says which. Filter it or turn it into an error with :mod:`warnings` as any warning; the
+    command line refuses to write such a model without ``--force``.
+    """

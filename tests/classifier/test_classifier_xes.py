@@ -23,36 +23,43 @@ def xes_fit():
 def test_single_shot_accuracy_near_noise_limit(xes_fit):
     clf, _, test = xes_fit
     limit, _ = xes_noise_limit(test)
-    # one big batch in acquisition order: the drift is estimated block by block inside it
-    accuracy = clf.score(test, test.labels)
-    assert accuracy >= limit - MAX_GAP_TO_LIMIT
-    # the same, a train-sized batch at a time
-    pred = np.concatenate([clf.predict(test[i:i + BATCH]) for i in range(0, len(test), BATCH)])
+    # one run in acquisition order: the drift is tracked along it (Kalman smoother)
+    run = clf.classify(test, drift="run").labels
+    assert np.mean(run == test.labels) >= limit - MAX_GAP_TO_LIMIT
+    # a train at a time through a causal tracker, as the live loop does
+    tracker = clf.drift_tracker()
+    pred = np.concatenate([clf.classify(test[i:i + BATCH], tracker=tracker).labels
+                           for i in range(0, len(test), BATCH)])
     assert np.mean(pred == test.labels) >= limit - MAX_GAP_TO_LIMIT
 
 
 def test_drift_is_tracked_from_the_data(xes_fit):
+    from specstate.classifier import _run_settings
+
     clf, _, test = xes_fit
-    assert clf.drift_active_
-    step = np.median(np.diff(test.axis))
-    blocks = [slice(i, i + 1000) for i in range(0, len(test), 1000)]
-    estimated = np.array([clf.estimate_drift(test[b]) for b in blocks]) * step
-    true = np.array([test.params["energy_shift"][b].mean() for b in blocks])
+    dm = clf.drift_model_
+    assert dm is not None
+    Xn = clf._normalised(test.intensity)
+    block, rate = _run_settings(dm, Xn, clf.peak_width_)
+    estimated = dm.smooth_run(Xn, block, rate)
+    true = np.asarray(test.params["energy_shift"])
     # the estimate is relative to the training spectra: compare changes, not offsets
     assert np.corrcoef(estimated, true)[0, 1] > 0.9
     np.testing.assert_allclose(estimated - estimated.mean(), true - true.mean(), atol=0.05)
 
 
-def test_running_drift_estimate_for_small_batches(xes_fit):
+def test_predict_depends_on_x_alone_and_never_mutates_the_model(xes_fit):
     clf, _, test = xes_fit
-    batch = test[:100]
-    assert len(batch) < clf.drift_min_spectra
-    before = clf.predict_proba(batch)
-    clf.drift_ = 0.0
-    try:
-        clf.update_drift(test[:1000], memory=0.0)
-        assert clf.drift_ == pytest.approx(clf.estimate_drift(test[:1000]))
-        after = clf.predict_proba(batch)
-        assert not np.allclose(before, after) or clf.drift_ == 0
-    finally:
-        clf.drift_ = 0.0
+    before = {k: np.copy(v) if isinstance(v, np.ndarray) else v
+              for k, v in vars(clf).items() if k.endswith("_") and not k.startswith("_")}
+    alone = clf.predict_proba(test[:150])
+    inside = clf.predict_proba(test[:250])[:150]
+    np.testing.assert_allclose(alone, inside, atol=1e-6)
+    clf.classify(test[:1000], drift="run")
+    tracker = clf.drift_tracker()
+    clf.classify(test[:500], tracker=tracker)
+    assert tracker.shift != 0.0
+    for k, v in before.items():
+        now = getattr(clf, k)
+        if isinstance(v, np.ndarray):
+            np.testing.assert_array_equal(now, v)

@@ -29,7 +29,10 @@ from ..io._common import umask_mode
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save_model", "load_model"]
 
 FORMAT_NAME = "specstate-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Oldest format this release reads: version 1 (specstate 0.1) models had no linear
+#: member, no fit plan and a drift stored as batch templates.
+OLDEST_VERSION = 2
 ATTR_FORMAT = "specstate_format"
 ATTR_VERSION = "format_version"
 ATTR_SPECSTATE = "specstate_version"
@@ -44,9 +47,13 @@ REGION_FIELDS = ("start", "stop", "start_index", "stop_index", "separability", "
 #: Scalar fitted attributes stored in the 'state' JSON.
 STATE_KEYS = (
     "axis_name_", "axis_unit_", "wavelength_", "normalize_", "peak_width_", "baseline_sigma_",
-    "pool_", "drift_active_", "drift_", "temperature_", "n_features_in_", "fingerprint_",
-    "_fast_finite_", "n_iter_",
+    "pool_", "drift_mode_", "temperature_", "n_features_in_", "fingerprint_",
+    "_fast_finite_", "n_iter_", "linear_weight_", "heldout_score_", "heldout_protocol_",
+    "fit_plan_", "quality_", "drift_block_", "forced_",
 )
+#: Fields of the drift description (specstate.drift.DriftModel) in /drift.
+DRIFT_ARRAYS = ("u", "basis", "weight")
+DRIFT_SCALARS = ("step", "max_shift", "rate", "evidence", "prior_var")
 
 
 def _json_default(value):
@@ -114,10 +121,13 @@ def save_model(est, path) -> None:
                 mg.create_dataset(key, data=value, compression="gzip" if big else None)
             for key, value in est.model_.attrs().items():
                 mg.attrs[key] = value
-            if getattr(est, "drift_active_", False):
+            dm = getattr(est, "drift_model_", None)
+            if dm is not None:
                 dg = f.create_group("drift")
-                dg.create_dataset("template", data=est.drift_template_)
-                dg.create_dataset("contrast", data=est.drift_contrast_)
+                for name in DRIFT_ARRAYS:
+                    dg.create_dataset(name, data=getattr(dm, name))
+                for name in DRIFT_SCALARS:
+                    dg.attrs[name] = float(getattr(dm, name))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -147,6 +157,12 @@ def load_model(cls, path):
                     f"'{ATTR_FORMAT}' = '{FORMAT_NAME}' attribute)."
                 )
             version = int(f.attrs.get(ATTR_VERSION, -1))
+            if version < OLDEST_VERSION:
+                raise ModelFileError(
+                    f"{path} is a specstate model of format version {version}, written by "
+                    f"specstate {f.attrs.get(ATTR_SPECSTATE)}, which this specstate no longer "
+                    f"reads (the classifier changed); refit it with 'specstate fit'."
+                )
             if version > FORMAT_VERSION:
                 raise ModelFileError(
                     f"{path} is a specstate model of format version {version}, written by "
@@ -187,10 +203,27 @@ def load_model(cls, path):
                 from ._inference import FoldedNetworks
 
                 est.model_ = FoldedNetworks.from_arrays(arrays, attrs)
+            est.drift_model_ = None
             if "drift" in f:
-                est.drift_template_ = f["drift/template"][()]
-                est.drift_contrast_ = f["drift/contrast"][()]
+                from ..drift import DriftModel
+
+                dg = f["drift"]
+                est.drift_model_ = DriftModel(
+                    **{k: dg[k][()] for k in DRIFT_ARRAYS},
+                    **{k: float(dg.attrs[k]) for k in DRIFT_SCALARS},
+                )
+            est.drift_mode_ = getattr(est, "drift_mode_", None)
             est.shift_model_ = None
+            if getattr(est, "forced_", False):
+                import warnings
+
+                from ..exceptions import ModelQualityWarning
+
+                warnings.warn(
+                    f"{path} was written with --force although its fit could not tell the "
+                    "states apart: " + "; ".join(est.quality_.get("problems", [])) + ".",
+                    ModelQualityWarning, stacklevel=3,
+                )
     except ModelFileError:
         raise
     except (KeyError, OSError, ValueError, TypeError) as err:

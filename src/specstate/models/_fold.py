@@ -1,4 +1,4 @@
-"""Region inputs for training, and folding the trained networks into numpy first layers.
+"""Region inputs for training, and folding the trained members into numpy first layers.
 
 :func:`region_inputs` applies each region's linear preprocessing matrix (baseline, pooling,
 masking; see :mod:`~specstate.models._linear`) to the normalised training spectra and
@@ -58,26 +58,50 @@ def region_inputs(Xn, y, n_classes, boundaries, sigma, pool, keep, margin) -> Re
 
 
 def fold_networks(inputs: RegionInputs, params, members, boundaries, keep, weights, bias,
-                  temperature, combination, normalize, activation) -> FoldedNetworks:
+                  temperature, combination, normalize, activation,
+                  linear=None) -> FoldedNetworks:
     """Fold the member copies ``params[...][members]`` of every active region into numpy.
 
-    Regions of weight 0 are left out; with `normalize`, their points still count in each
-    spectrum's total (merged into as few one-column products as possible).
+    Parameters
+    ----------
+    linear : (numpy.ndarray of shape (m, C), numpy.ndarray of shape (C,)), optional
+        The whole-spectrum linear member with its preprocessing folded in: logits
+        ``(x / total) @ W + b``. Its weight is the last entry of `weights`. Its columns are
+        split over the slices the region networks read anyway (each point's weights go to
+        the one slice whose core holds it), so it costs no extra pass over the spectra.
+
+    Regions of weight 0 are left out; their points still count in each spectrum's total
+    (with `normalize`) and in the linear member, merged into as few products as possible.
     """
-    W1s, b1s, W2s, b2s, los, his, sums, sum_keep = [], [], [], [], [], [], [], []
+    W1s, b1s, W2s, b2s, los, his, sums, sum_w = [], [], [], [], [], [], [], []
     E = len(members)
-    C = params["b2"].shape[-1]
-    active = weights > 0
-    for r, (lo, hi, A) in enumerate(inputs.ops):
-        a, b = int(boundaries[r]), int(boundaries[r + 1])
-        if not active[r]:
-            if normalize and sums and sums[-1][1] == a:  # merge with the previous one
+    C = params["b2"].shape[-1] if params is not None else len(bias)
+    R = len(inputs.ops) if inputs is not None else 0
+    w_lin = None if linear is None else np.asarray(linear[0], dtype=np.float64)
+    active = np.asarray(weights[:R]) > 0
+    h = params["b1"].shape[-1] * E if params is not None else 0
+
+    def side_columns(a, b):
+        cols = []
+        if normalize:
+            cols.append(keep[a:b, None].astype(np.float64))
+        if w_lin is not None:
+            cols.append(w_lin[a:b])
+        return np.concatenate(cols, axis=1) if cols else np.zeros((b - a, 0))
+
+    cores = [(int(boundaries[r]), int(boundaries[r + 1])) for r in range(len(boundaries) - 1)]
+    for r, (a, b) in enumerate(cores):
+        if r >= R or not active[r]:
+            if not (normalize or w_lin is not None):
+                continue
+            if sums and sums[-1][1] == a:  # merge with the previous one
                 sums[-1] = (sums[-1][0], b)
-                sum_keep[-1] = np.concatenate([sum_keep[-1], keep[a:b].astype(np.float32)])
-            elif normalize:
+                sum_w[-1] = np.concatenate([sum_w[-1], side_columns(a, b)], axis=0)
+            else:
                 sums.append((a, b))
-                sum_keep.append(keep[a:b].astype(np.float32))
+                sum_w.append(side_columns(a, b))
             continue
+        lo, hi, A = inputs.ops[r]
         # the members side by side: one wider network whose output averages their logits
         n_in = inputs.n_inputs[r]
         W1 = np.concatenate([params["W1"][g, r, :n_in] for g in members], axis=1)
@@ -85,10 +109,9 @@ def fold_networks(inputs: RegionInputs, params, members, boundaries, keep, weigh
         sd, mu = inputs.sds[r], inputs.mus[r]
         Wf = A @ (W1 / sd[:, None])
         bf = np.concatenate([params["b1"][g, r] for g in members]) - (mu / sd) @ W1
-        if normalize:
-            col = np.zeros((hi - lo, 1))
-            col[a - lo:b - lo, 0] = keep[a:b]
-            Wf = np.concatenate([Wf, col], axis=1)
+        side = np.zeros((hi - lo, side_columns(a, b).shape[1]))
+        side[a - lo:b - lo] = side_columns(a, b)
+        Wf = np.concatenate([Wf, side], axis=1)
         W1s.append(Wf.astype(np.float32))
         b1s.append(bf)
         W2s.append(np.concatenate([params["W2"][g, r] for g in members], axis=0) / E)
@@ -96,7 +119,7 @@ def fold_networks(inputs: RegionInputs, params, members, boundaries, keep, weigh
         los.append(lo)
         his.append(hi)
     Ra = len(W1s)
-    h = params["b1"].shape[-1] * E
+    member_w = np.concatenate([np.asarray(weights[:R])[active], np.asarray(weights[R:])])
     return FoldedNetworks(
         lo=np.asarray(los, dtype=np.int64),
         hi=np.asarray(his, dtype=np.int64),
@@ -104,12 +127,14 @@ def fold_networks(inputs: RegionInputs, params, members, boundaries, keep, weigh
         b1=np.asarray(b1s, dtype=np.float32).reshape(Ra, h),
         W2=np.asarray(W2s, dtype=np.float32).reshape(Ra, h, C),
         b2=np.asarray(b2s, dtype=np.float32).reshape(Ra, C),
-        weights=weights[active].astype(np.float64),
+        weights=member_w.astype(np.float64),
         bias=np.asarray(bias, dtype=np.float64),
         temperature=temperature,
         combination=combination,
         normalize=normalize,
         activation=activation,
         sum_slices=np.asarray(sums, dtype=np.int64).reshape(-1, 2),
-        sum_keep=sum_keep,
+        sum_keep=[w.astype(np.float32) for w in sum_w],
+        n_hidden_units=h,
+        linear_bias=None if linear is None else np.asarray(linear[1], dtype=np.float64),
     )

@@ -15,14 +15,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._weighting import combine
+from ..ensemble._stacking import combine
 
-__all__ = ["FoldedNetworks", "shift_rows", "estimate_shift"]
+__all__ = ["FoldedNetworks"]
 
 #: Smallest total intensity a spectrum may have before normalisation (avoids 0 division).
 TINY_TOTAL = 1e-30
-#: Grid step (points) of the drift search before the parabolic refinement.
-DRIFT_GRID_STEP = 0.25
 #: Batches of at least this many spectra spread their per-region products over the cores.
 PARALLEL_MIN_SPECTRA = 256
 
@@ -75,49 +73,6 @@ def _parallel():
         return _pool_state["pool"], _pool_state["controller"]
 
 
-def shift_rows(W: np.ndarray, shift: float) -> np.ndarray:
-    """Weights for data shifted by `shift` points: ``W'[i] = W[i - shift]`` (linear, zero fill)."""
-    if shift == 0:
-        return W
-    m = W.shape[0]
-    src = np.arange(m) - shift
-    i0 = np.floor(src).astype(np.int64)
-    frac = (src - i0).astype(W.dtype)[:, None]
-    pad = np.zeros((m + 2, W.shape[1]), W.dtype)
-    pad[1:-1] = W
-    j0 = np.clip(i0 + 1, 0, m + 1)
-    j1 = np.clip(i0 + 2, 0, m + 1)
-    return pad[j0] * (1 - frac) + pad[j1] * frac
-
-
-def _shifted(v, s):
-    idx = np.arange(v.size) - s
-    return np.interp(idx, np.arange(v.size), v, left=v[0], right=v[-1])
-
-
-def estimate_shift(mean, template, contrast, weight, max_shift):
-    """Shift (points) of a batch's mean spectrum against the training templates.
-
-    Fits ``mean ≈ a·T(i − s) + b·D(i − s)`` (T the training mean, D the difference between
-    the states, so a batch with another mix of states is not mistaken for a shift) by
-    weighted least squares for each s on a grid, refined by a parabola.
-    """
-    grid = np.arange(-max_shift, max_shift + DRIFT_GRID_STEP / 2, DRIFT_GRID_STEP)
-    cost = np.empty(grid.size)
-    sw = np.sqrt(weight)
-    for k, s in enumerate(grid):
-        basis = np.stack([_shifted(template, s), _shifted(contrast, s)], axis=1) * sw[:, None]
-        coef, *_ = np.linalg.lstsq(basis, mean * sw, rcond=None)
-        cost[k] = np.sum((basis @ coef - mean * sw) ** 2)
-    i = int(np.argmin(cost))
-    s = float(grid[i])
-    if 0 < i < grid.size - 1:
-        den = cost[i - 1] - 2 * cost[i] + cost[i + 1]
-        if den > 0:
-            s += 0.5 * DRIFT_GRID_STEP * (cost[i - 1] - cost[i + 1]) / den
-    return s
-
-
 def _log_softmax_last(out: np.ndarray) -> np.ndarray:
     """In-place log-softmax over the last (few-class) axis of `out`.
 
@@ -137,23 +92,29 @@ def _log_softmax_last(out: np.ndarray) -> np.ndarray:
 
 @dataclass
 class FoldedNetworks:
-    """Fitted region networks with the preprocessing folded in (numpy only).
+    """Fitted members with the preprocessing folded in (numpy only).
 
     Attributes
     ----------
     lo, hi : numpy.ndarray of int of shape (R,)
-        Slice of the points each region's first layer reads (widened by the baseline
-        kernel and the drift margin).
-    W1 : list of numpy.ndarray of shape (hi - lo, h + normalize), float32
-        Folded first layers; the last column, when `normalize`, holds the region core's
-        kept points (ones) to sum the spectrum's total intensity.
+        Slice of the points each active region's first layer reads (widened by the
+        baseline kernel).
+    W1 : list of numpy.ndarray of shape (hi - lo, h + normalize + C_lin), float32
+        Folded first layers. After the h hidden columns: with `normalize`, one column of
+        the region core's kept points (the spectrum's total intensity is summed by the same
+        matmul), then the linear member's C_lin columns for the points of the core.
     b1 : (R, h); W2 : (R, h, C); b2 : (R, C)
         The rest of each region's network.
-    weights : (R,); bias : (C,); temperature : float; combination : {'logit', 'vote'}
-        How the regions are combined (see :func:`~specstate.models._weighting.combine`).
+    weights : (R + linear,); bias : (C,); temperature : float; combination : {'logit', 'vote'}
+        How the members are combined (see :func:`~specstate.ensemble._stacking.combine`);
+        the linear member's weight is last.
     sum_slices : numpy.ndarray of int of shape (k, 2)
-        Parts of the axis (not in an active region's core) whose intensity still counts in
-        the total; their kept-point masks are `sum_keep`.
+        Parts of the axis outside every active region's core; their matrices `sum_keep`
+        (len, normalize + C_lin) add their points to the total and to the linear member.
+    n_hidden_units : int
+        Hidden units per region (h).
+    linear_bias : numpy.ndarray of shape (C,) or None
+        The linear member's bias (None: no linear member).
     """
 
     lo: np.ndarray
@@ -170,47 +131,48 @@ class FoldedNetworks:
     activation: str
     sum_slices: np.ndarray
     sum_keep: list
+    n_hidden_units: int = 0
+    linear_bias: np.ndarray | None = None
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_hidden(self) -> int:
         """Hidden units per region."""
-        return int(self.b1.shape[1])
+        return int(self.n_hidden_units)
 
-    def _weights_for(self, dtype, shift):
-        key = (np.dtype(dtype).str, float(shift))
+    @property
+    def n_linear(self) -> int:
+        """Columns of the linear member (0: none)."""
+        return 0 if self.linear_bias is None else int(len(self.linear_bias))
+
+    def _weights_for(self, dtype):
+        key = np.dtype(dtype).str
         if key not in self._cache:
-            h = self.n_hidden
-            mats = []
-            for W in self.W1:
-                W = W.astype(dtype, copy=False)
-                if shift:
-                    W = np.concatenate([shift_rows(W[:, :h], shift), W[:, h:]], axis=1)
-                mats.append(np.ascontiguousarray(W))
-            # (len, 1) matrices: numpy's matrix @ 1-D vector on a strided view does not use
+            mats = [np.ascontiguousarray(W.astype(dtype, copy=False)) for W in self.W1]
+            # (len, k) matrices: numpy's matrix @ 1-D vector on a strided view does not use
             # BLAS and is ~20x slower than the same product as a one-column matmul
-            keeps = [np.ascontiguousarray(k.astype(dtype).reshape(-1, 1)) for k in self.sum_keep]
-            if len(self._cache) > 8:
-                self._cache.clear()
+            keeps = [np.ascontiguousarray(k.astype(dtype).reshape(k.shape[0], -1))
+                     for k in self.sum_keep]
             self._cache[key] = (mats, keeps, self.b1.astype(dtype), self.W2.astype(dtype),
                                 self.b2.astype(dtype))
         return self._cache[key]
 
-    def _first_layer(self, X: np.ndarray, shift: float):
-        """First layer without its last addition: ``(A, total, offset)``.
+    def _first_layer(self, X: np.ndarray):
+        """First layer without its last addition: ``(A, offset, linear)``.
 
         ``A + offset`` are the activations (R, n, h). For ReLU,
         ``relu(z + b) = max(z, -b) + b``: the ``+ b`` is left to the caller, who folds it into
         the output layer's bias (one pass over the activations saved). A lives in a per-thread
-        scratch array that the next call on the same thread overwrites.
+        scratch array that the next call on the same thread overwrites; `linear` (n, C_lin)
+        are the linear member's logits (None without one), a fresh array.
         """
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-        mats, keeps, b1, _, _ = self._weights_for(dtype, shift)
-        h = self.n_hidden
+        mats, keeps, b1, _, _ = self._weights_for(dtype)
+        h, nz, nl = self.n_hidden, int(self.normalize), self.n_linear
         n = X.shape[0]
         R = len(mats)
-        Z = _scratch_array("Z", (R, n, h + int(self.normalize)), np.dtype(dtype))
-        S = _scratch_array("S", (len(keeps), n, 1), np.dtype(dtype)) if self.normalize else None
+        Z = _scratch_array("Z", (R, n, h + nz + nl), np.dtype(dtype))
+        S = _scratch_array("S", (len(keeps), n, nz + nl), np.dtype(dtype)) if keeps else None
         tasks = [(X[:, self.lo[r]:self.hi[r]], mats[r], Z[r]) for r in range(R)]
         if S is not None:
             sums = zip(self.sum_slices, keeps)
@@ -222,32 +184,40 @@ class FoldedNetworks:
         else:
             with controller.limit(limits=1, user_api="blas"):
                 list(pool.map(lambda t: np.matmul(t[0], t[1], out=t[2]), tasks))
+        side = Z[:, :, h:].sum(axis=0)  # (n, nz + nl)
+        if S is not None:
+            side += S.sum(axis=0)
+        Z = Z[:, :, :h]
+        linear = side[:, nz:] if nl else None
         if self.normalize:
-            total = Z[:, :, h].sum(axis=0) + S[:, :, 0].sum(axis=0)
-            Z = Z[:, :, :h]
-            Z *= (1.0 / np.maximum(total, TINY_TOTAL)).astype(dtype)[None, :, None]
-        else:
-            total = None
+            inv = (1.0 / np.maximum(side[:, 0], TINY_TOTAL)).astype(dtype)
+            Z *= inv[None, :, None]
+            if linear is not None:
+                linear = linear * inv[:, None]
+        if linear is not None:
+            linear = linear + self.linear_bias.astype(dtype)
         if self.activation == "relu":
             np.maximum(Z, -b1[:, None, :], out=Z)
-            return Z, total, b1
+            return Z, b1, linear
         Z += b1[:, None, :]
         np.tanh(Z, out=Z)
-        return Z, total, None
+        return Z, None, linear
 
-    def region_log_proba(self, X: np.ndarray, shift: float = 0.0) -> np.ndarray:
-        """Per-region log-probabilities (n, R, C)."""
+    def member_log_proba(self, X: np.ndarray) -> np.ndarray:
+        """Per-member log-probabilities (n, R + linear, C), the linear member last."""
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-        _, _, _, W2, b2 = self._weights_for(dtype, shift)
-        A, _, offset = self._first_layer(X, shift)
+        _, _, _, W2, b2 = self._weights_for(dtype)
+        A, offset, linear = self._first_layer(X)
         out = np.matmul(A, W2)  # (R, n, C)
         # (A + offset) @ W2 + b2 = A @ W2 + (offset @ W2 + b2)
         out += (b2 if offset is None else b2 + np.einsum("rh,rhc->rc", offset, W2))[:, None, :]
+        if linear is not None:
+            out = np.concatenate([out, linear[None].astype(out.dtype)], axis=0)
         return _log_softmax_last(out).transpose(1, 0, 2)
 
-    def log_proba(self, X: np.ndarray, shift: float = 0.0) -> np.ndarray:
+    def log_proba(self, X: np.ndarray) -> np.ndarray:
         """Calibrated log-probabilities of the states (n, C)."""
-        lp = self.region_log_proba(X, shift)
+        lp = self.member_log_proba(X)
         return combine(lp, self.weights, self.bias, self.temperature, self.combination)
 
     def to_arrays(self) -> dict:
@@ -257,7 +227,10 @@ class FoldedNetworks:
             "weights": self.weights, "bias": self.bias,
             "temperature": np.float64(self.temperature),
             "sum_slices": np.asarray(self.sum_slices, dtype=np.int64).reshape(-1, 2),
+            "n_hidden_units": np.int64(self.n_hidden_units),
         }
+        if self.linear_bias is not None:
+            out["linear_bias"] = self.linear_bias
         for r, W in enumerate(self.W1):
             out[f"W1_{r:03d}"] = W
         for k, keep in enumerate(self.sum_keep):
@@ -278,6 +251,8 @@ class FoldedNetworks:
             normalize=bool(attrs["normalize"]), activation=str(attrs["activation"]),
             sum_slices=np.asarray(arrays["sum_slices"]).reshape(-1, 2),
             sum_keep=[np.asarray(arrays[f"sum_keep_{k:03d}"]) for k in range(n_sum)],
+            n_hidden_units=int(arrays["n_hidden_units"]),
+            linear_bias=np.asarray(arrays["linear_bias"]) if "linear_bias" in arrays else None,
         )
 
     def attrs(self) -> dict:

@@ -13,7 +13,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import convolve1d
 
-__all__ = ["gaussian_kernel", "highpass", "region_operator", "shift_coordinate"]
+__all__ = [
+    "gaussian_kernel", "highpass", "highpass_transpose", "pool_columns", "unpool_rows",
+    "region_operator",
+    "shift_coordinate",
+]
 
 #: The low-pass Gaussian is truncated at this many sigmas (both sides).
 TRUNCATE_SIGMAS = 3.0
@@ -46,6 +50,46 @@ def highpass(X: np.ndarray, sigma: float, keep: np.ndarray | None = None) -> np.
     den = convolve1d(keep, g, mode="constant", cval=0.0)
     low = num / np.maximum(den, np.finfo(float).tiny)
     return (X - low) * keep
+
+
+def highpass_transpose(V: np.ndarray, sigma: float, keep: np.ndarray | None = None) -> np.ndarray:
+    """The adjoint of :func:`highpass` applied to the columns of `V` (m, k).
+
+    ``highpass(X) @ V == X @ highpass_transpose(V)``: weights on baseline-free spectra
+    become weights on the raw spectra (how a linear member's preprocessing is folded).
+    With ``H = diag(k) (I - diag(1/den) G diag(k))`` and a symmetric Gaussian G,
+    ``H^T v = k v - k G(k v / den)``.
+    """
+    V = np.asarray(V, dtype=np.float64)
+    m = V.shape[0]
+    keep = np.ones(m) if keep is None else np.asarray(keep, dtype=np.float64)
+    if sigma <= 0:
+        return V * keep[:, None]
+    g = gaussian_kernel(sigma)
+    den = convolve1d(keep, g, mode="constant", cval=0.0)
+    kv = V * keep[:, None]
+    low = convolve1d(kv / np.maximum(den, np.finfo(float).tiny)[:, None], g, axis=0,
+                     mode="constant", cval=0.0)
+    return kv - keep[:, None] * low
+
+
+def pool_columns(X: np.ndarray, pool: int) -> np.ndarray:
+    """Means of `pool` neighbouring points of every row (the last block may be shorter)."""
+    X = np.asarray(X)
+    if pool <= 1:
+        return X
+    starts = np.arange(0, X.shape[1], pool)
+    sizes = np.diff(np.append(starts, X.shape[1]))
+    return np.add.reduceat(X, starts, axis=1) / sizes
+
+
+def unpool_rows(W: np.ndarray, pool: int, m: int) -> np.ndarray:
+    """The adjoint of :func:`pool_columns`: weights on pooled inputs -> weights on points."""
+    if pool <= 1:
+        return np.asarray(W)
+    starts = np.arange(0, m, pool)
+    sizes = np.diff(np.append(starts, m))
+    return np.repeat(np.asarray(W) / sizes[:, None], sizes, axis=0)
 
 
 def region_operator(m, core_lo, core_hi, sigma, pool, keep=None, margin=0):

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..ensemble._stacking import REFERENCE_A, REFERENCE_B
 from ._linear import highpass
 from ._mlp import _device, _threads, adam_step
-from ._weighting import REFERENCE_A, REFERENCE_B
 
 __all__ = ["PointModel", "fit_point_model"]
 

@@ -15,6 +15,7 @@ from scipy.signal import find_peaks, peak_widths
 
 __all__ = [
     "estimate_peak_width",
+    "noise_sigma",
     "separability_profile",
     "equal_boundaries",
     "valley_boundaries",
@@ -26,8 +27,22 @@ __all__ = [
 DEFAULT_PEAK_WIDTH = 4.0
 #: Peaks used to measure the typical width: the most prominent ones.
 N_WIDTH_PEAKS = 7
-#: Peaks whose prominence is below this fraction of the spectrum's range are not measured.
-MIN_PROMINENCE = 0.02
+#: A peak counts only when its prominence exceeds this many standard deviations of the
+#: noise of the spectrum it is measured on (a 5-sigma bump is not noise; a mean spectrum of
+#: photon-starved shots has many 2-3 sigma bumps that are).
+PEAK_SIGMAS = 5.0
+#: Second pass: the spectrum is smoothed by a Gaussian of this fraction of the first width
+#: (broadens a line by sqrt(1 + (1/8)^2) ≈ 1 %, deconvolved; removes most of the noise at the
+#: half-height crossings). Below MIN_SMOOTH points of sigma smoothing changes nothing.
+SMOOTH_FRACTION = 1.0 / 8.0
+MIN_SMOOTH = 0.5
+#: FWHM of a Gaussian in standard deviations.
+FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
+#: Median of a chi-square variable with one degree of freedom (robust variance from the
+#: median of squares).
+CHI2_1_MEDIAN = 0.4549
+#: Intensity bins of the noise model var = a·level + b (at most; sqrt(m) for short spectra).
+NOISE_BINS = 32
 #: A point belongs to a peak track where the envelope exceeds the median by this fraction
 #: of the highest peak (peaks weaker than that may be cut by a boundary).
 TRACK_LEVEL = 0.02
@@ -36,35 +51,107 @@ TRACK_LEVEL = 0.02
 VARIANCE_FLOOR = 1e-6
 
 
-def estimate_peak_width(spectrum: np.ndarray) -> float:
-    """Typical peak width (FWHM, in points) of a 1-D spectrum.
+def noise_sigma(spectrum: np.ndarray) -> np.ndarray:
+    """Standard deviation of the point-to-point noise at every point of a 1-D spectrum.
+
+    Measured, not assumed: the squared second differences (over 6, the variance factor of
+    a second difference of white noise) are binned by the local intensity and their robust
+    mean per bin is fitted by ``var = a·level + b`` (counting noise grows with the counts,
+    read noise does not; a and b >= 0). Smooth peaks and baselines add little to second
+    differences, and the per-bin median ignores the points where they do.
+    """
+    x = np.asarray(spectrum, dtype=np.float64)
+    if x.size < 3:
+        return np.zeros(x.size)
+    d2 = (x[2:] - 2 * x[1:-1] + x[:-2]) ** 2 / 6.0
+    level = np.abs(x[:-2] + x[1:-1] + x[2:]) / 3.0
+    n_bins = int(np.clip(np.sqrt(d2.size), 1, NOISE_BINS))
+    order = np.argsort(level)
+    bins = np.array_split(order, n_bins)
+    lv = np.array([level[b].mean() for b in bins])
+    var = np.array([np.median(d2[b]) for b in bins]) / CHI2_1_MEDIAN
+    if n_bins >= 2 and np.ptp(lv) > 0:
+        A = np.stack([lv, np.ones_like(lv)], axis=1)
+        coef, *_ = np.linalg.lstsq(A, var, rcond=None)
+        if coef[0] < 0:
+            coef = np.array([0.0, float(np.median(var))])
+        elif coef[1] < 0:
+            coef = np.array([float(np.sum(var * lv) / np.sum(lv * lv)), 0.0])
+    else:
+        coef = np.array([0.0, float(np.median(var))])
+    full = np.abs(x)
+    return np.sqrt(np.maximum(coef[0] * full + coef[1], 0.0))
+
+
+def _significant_widths(x, sigma, floor):
+    """FWHM and significance (prominence over the noise at the top) of significant peaks."""
+    peaks, props = find_peaks(x, prominence=floor)
+    if peaks.size == 0:
+        return np.zeros(0), np.zeros(0)
+    z = props["prominences"] / np.maximum(sigma[peaks], floor)
+    keep = z >= PEAK_SIGMAS
+    if not np.any(keep):
+        return np.zeros(0), np.zeros(0)
+    order = np.argsort(z[keep])[::-1][:N_WIDTH_PEAKS]
+    widths = peak_widths(x, peaks[keep][order], rel_height=0.5)[0]
+    return widths, z[keep][order]
+
+
+def _weighted_median(values, weights) -> float:
+    """Median of `values` weighted by their significance (a barely significant bump counts
+    less than a line that stands out by a hundred sigmas)."""
+    order = np.argsort(values)
+    cw = np.cumsum(np.asarray(weights, float)[order])
+    return float(np.asarray(values)[order][np.searchsorted(cw, 0.5 * cw[-1])])
+
+
+def estimate_peak_width(spectrum: np.ndarray, noise: float | None = None) -> float:
+    """Typical peak width (FWHM, in points) of a 1-D spectrum, measured against its noise.
+
+    Only peaks whose prominence exceeds :data:`PEAK_SIGMAS` times the noise at their top
+    count (the noise measured by :func:`noise_sigma`, which grows with the counts), so the
+    noise bumps of a mean spectrum of photon-starved shots are not taken for narrow peaks.
+    The width is measured twice: on the spectrum, then on the spectrum smoothed by a small
+    fraction of that first estimate (less noise at the half-height crossings), with the
+    smoothing deconvolved.
 
     Parameters
     ----------
     spectrum : numpy.ndarray of shape (m,)
         Usually the mean training spectrum.
+    noise : float or numpy.ndarray of shape (m,), optional
+        Standard deviation of the noise of `spectrum` (at each point); default: measured
+        by :func:`noise_sigma`.
 
     Returns
     -------
     float
-        The median FWHM of the most prominent peaks, or :data:`DEFAULT_PEAK_WIDTH` when no
-        peak stands out.
+        The significance-weighted median FWHM of the most significant peaks, or :data:`DEFAULT_PEAK_WIDTH` when no
+        peak stands out of the noise.
     """
     x = np.asarray(spectrum, dtype=np.float64)
     m = x.size
     if m < 8 or not np.all(np.isfinite(x)):
         return DEFAULT_PEAK_WIDTH
-    spread = float(x.max() - x.min())
-    if spread <= 0:
+    if float(x.max() - x.min()) <= 0:
         return DEFAULT_PEAK_WIDTH
-    # widths at half the prominence: measured from each peak's own base, so a smooth
-    # background (or a broad line's neighbours) does not widen them
-    peaks, props = find_peaks(x, prominence=MIN_PROMINENCE * spread)
-    if peaks.size == 0:
+    sigma = noise_sigma(x) if noise is None else np.broadcast_to(np.asarray(noise, float), m)
+    # a noise-free spectrum still has rounding: the floor keeps the threshold above it
+    floor = np.finfo(np.float32).eps * float(np.abs(x).max())
+    widths, z = _significant_widths(x, sigma, floor)
+    if widths.size == 0:
         return DEFAULT_PEAK_WIDTH
-    order = np.argsort(props["prominences"])[::-1][:N_WIDTH_PEAKS]
-    widths = peak_widths(x, peaks[order], rel_height=0.5)[0]
-    width = float(np.median(widths)) if widths.size else DEFAULT_PEAK_WIDTH
+    width = _weighted_median(widths, z)
+    smooth = SMOOTH_FRACTION * width / FWHM_PER_SIGMA
+    if smooth > MIN_SMOOTH:
+        xs = gaussian_filter1d(x, smooth, mode="nearest")
+        # Gaussian smoothing lowers white noise by sqrt(2 sqrt(pi) sigma)
+        again, z2 = _significant_widths(
+            xs, sigma / np.sqrt(max(2 * np.sqrt(np.pi) * smooth, 1.0)), floor
+        )
+        if again.size:
+            w2 = _weighted_median(again, z2)
+            width = float(np.sqrt(max(w2**2 - (FWHM_PER_SIGMA * smooth) ** 2, 1.0)))
     return float(np.clip(width, 1.0, m / 4))
 
 

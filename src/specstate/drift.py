@@ -1,0 +1,381 @@
+"""Axis drift: estimate it, decide from the references whether it is there, and track it.
+
+A spectrometer's energy scale (or a detector distance) drifts slowly during a run; a model
+trained at its start meets shifted spectra later. Three ways to correct for it, chosen by
+``SpectraClassifier(drift=...)``:
+
+* ``"spectrum"``: each spectrum is aligned on its own: the shift s that best explains it as
+  ``a·T(u − s) + b·D(u − s)`` (T the training mean, D the differences between the states,
+  so a spectrum of another state is not mistaken for a shift) by weighted least squares on
+  a grid of shifts, refined by a parabola. Batch independent.
+* ``"run"``: the spectra are one run in acquisition order. Consecutive blocks give shift
+  measurements with their variances; a Kalman filter (random-walk drift, its rate measured
+  on the training run) and a Rauch-Tung-Striebel smoother join them, so every spectrum gets
+  the smoothed shift of its neighbourhood. :class:`DriftTracker` runs the same filter
+  causally, train by train, for a live stream; it lives outside the fitted model, so
+  prediction never mutates the model.
+* ``None``: off.
+
+The least-squares weights are the inverse of each pixel's variance, measured on the
+references as ``var = a·mean + b`` (counting noise plus read noise, fitted to the
+within-class scatter), not assumed to be pure Poisson.
+
+Shifts are offsets in the shift coordinate u of the axis (see
+:func:`~specstate.models._linear.shift_coordinate`): energy for spectrometers, log q for
+diffraction (a strain), points otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import chi2
+
+from .models._augment import shift_spectra
+
+__all__ = ["DriftModel", "DriftTracker", "fit_drift_model", "drift_evidence"]
+
+#: Grid step of the shift search, in points (the parabola refines within a step).
+GRID_STEP_POINTS = 0.25
+#: Significance of the chi-square test "the references' shifts scatter more than their
+#: noise allows" that turns ``drift='auto'`` on (a 1-in-1000 false alarm).
+EVIDENCE_P = 1e-3
+#: At most this many shift measurements per state for the evidence test (contiguous blocks).
+EVIDENCE_BLOCKS = 20
+#: Blocks of a run over which its drift rate is measured (enough differences for a variance,
+#: few enough that each block's shift is well measured).
+RATE_BLOCKS = 50
+#: A block's shift estimate is linear (unbiased) only while its error stays well inside a
+#: line: blocks are made large enough that the Cramér-Rao standard error of the block's
+#: shift is at most this many line widths.
+BLOCK_ERROR_WIDTHS = 0.02
+
+
+def _grid(max_shift_u, step_u):
+    half = max(int(np.ceil(max_shift_u / max(step_u * GRID_STEP_POINTS, 1e-300))), 1)
+    return np.arange(-half, half + 1) * step_u * GRID_STEP_POINTS
+
+
+@dataclass
+class DriftModel:
+    """What the references say about the axis and its drift (numpy only; in the model file).
+
+    Attributes
+    ----------
+    u : numpy.ndarray of shape (m,)
+        Shift coordinate of each point.
+    step : float
+        Median step of `u` per point.
+    basis : numpy.ndarray of shape (K, m)
+        The training mean spectrum (row 0) and the state contrasts (normalised spectra).
+    weight : numpy.ndarray of shape (m,)
+        Inverse variance of one normalised spectrum at each point (0 at masked points).
+    max_shift : float
+        Largest shift searched, in u units.
+    rate : float
+        Variance of the drift's growth per spectrum (u² per spectrum), for the Kalman filter.
+    evidence : float
+        p-value of the references' shift scatter (small: the axis shifts).
+    prior_var : float
+        Variance of the shifts among the references beyond their measurement noise (u²):
+        the prior of a single spectrum's shift in ``'spectrum'`` mode, so that a
+        photon-starved shot is not moved further than the references ever moved.
+    """
+
+    u: np.ndarray
+    step: float
+    basis: np.ndarray
+    weight: np.ndarray
+    max_shift: float
+    rate: float
+    evidence: float
+    prior_var: float = 0.0
+
+    # ------------------------------------------------------------------ estimation
+    def _projections(self):
+        cache = self.__dict__.setdefault("_proj", {})
+        if "grid" not in cache:
+            grid = _grid(self.max_shift, self.step)
+            P, Ginv = [], []
+            for s in grid:
+                B = shift_spectra(self.basis, self.u, np.full(len(self.basis), s))  # (K, m)
+                BW = B * self.weight
+                G = BW @ B.T
+                P.append(BW)
+                Ginv.append(np.linalg.pinv(G))
+            cache.update(grid=grid, P=np.stack(P), Ginv=np.stack(Ginv))
+        return cache["grid"], cache["P"], cache["Ginv"]
+
+    def estimate(self, Xn: np.ndarray, n_per_row=None, prior=False):
+        """Shift and its variance for every row of normalised spectra (or block means).
+
+        Parameters
+        ----------
+        Xn : numpy.ndarray of shape (n, m)
+            Normalised spectra, or means of `n_per_row` normalised spectra.
+        n_per_row : numpy.ndarray of shape (n,), optional
+            Spectra averaged in each row (scales the weights; default 1).
+        prior : bool, default=False
+            Add the Gaussian prior of variance `prior_var` (maximum a posteriori).
+
+        Returns
+        -------
+        shift, variance : numpy.ndarray of shape (n,)
+            In u units; a line at u in training appears at u + shift.
+        """
+        grid, P, Ginv = self._projections()
+        X = np.asarray(Xn, dtype=np.float64)
+        nrow = np.ones(len(X)) if n_per_row is None else np.asarray(n_per_row, dtype=np.float64)
+        proj = np.einsum("nm,gkm->gnk", X, P)  # (G, n, K)
+        explained = np.einsum("gnk,gkl,gnl->gn", proj, Ginv, proj)
+        cost = -explained * nrow[None, :]  # chi-square up to a constant per row
+        if prior:
+            cost = cost + (grid**2 / max(self.prior_var, 1e-300))[:, None]
+        i = np.argmin(cost, axis=0)
+        s = grid[i].astype(np.float64)
+        h = grid[1] - grid[0] if grid.size > 1 else 1.0
+        inner = (i > 0) & (i < grid.size - 1)
+        c0 = cost[np.clip(i - 1, 0, grid.size - 1), np.arange(len(X))]
+        c1 = cost[i, np.arange(len(X))]
+        c2 = cost[np.clip(i + 1, 0, grid.size - 1), np.arange(len(X))]
+        den = c0 - 2 * c1 + c2
+        ok = inner & (den > 0)
+        s[ok] += 0.5 * h * (c0[ok] - c2[ok]) / den[ok]
+        # chi-square curvature -> Fisher information: var = 2 / (d2 chi2 / ds2)
+        curv = np.where(ok, den / h**2, 0.0)
+        var = np.where(curv > 0, 2.0 / np.maximum(curv, 1e-300), (grid.size * h) ** 2)
+        return s, var
+
+    def align(self, X: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+        """Spectra moved back by their shifts (linear interpolation; dtype kept)."""
+        if not np.any(shifts):
+            return X
+        return shift_spectra(X, self.u, -np.asarray(shifts, dtype=np.float64)).astype(
+            X.dtype, copy=False
+        )
+
+    # ------------------------------------------------------------------ runs
+    def single_variance(self) -> float:
+        """Cramér-Rao variance of one spectrum's shift: 1 / sum(w T'^2) (u²)."""
+        T = self.basis[0]
+        dT = np.gradient(T, self.u)
+        info = float(np.sum(self.weight * dT**2))
+        return 1.0 / max(info, 1e-300)
+
+    def block_size(self, peak_width_u: float) -> int:
+        """Spectra per block so that a block's shift error is inside the linear regime."""
+        target = (BLOCK_ERROR_WIDTHS * peak_width_u) ** 2
+        return int(max(1, np.ceil(self.single_variance() / max(target, 1e-300))))
+
+    def smooth_run(self, Xn: np.ndarray, block: int, rate: float | None = None) -> np.ndarray:
+        """Kalman-smoothed shift of every spectrum of a run in acquisition order."""
+        n = len(Xn)
+        starts = np.arange(0, n, block)
+        means = np.add.reduceat(np.asarray(Xn, dtype=np.float64), starts, axis=0)
+        counts = np.diff(np.append(starts, n)).astype(np.float64)
+        means /= counts[:, None]
+        z, _ = self.estimate(means, counts)
+        # measurement variances from the Cramér-Rao bound, not from the curvature of a
+        # noisy profile at its minimum (which can be sharp at a spurious minimum)
+        r = self.single_variance() / counts
+        centres = starts + (counts - 1) / 2
+        if rate is None:
+            rate = self.rate if self.rate > 0 else self.run_rate(Xn)
+        s = kalman_smooth(z, r, centres, rate)
+        return np.interp(np.arange(n), centres, s)
+
+    def run_rate(self, Xn: np.ndarray) -> float:
+        """The drift rate of a run measured on the run itself (method of moments).
+
+        The run is cut into about :data:`RATE_BLOCKS` blocks; the squared differences of
+        successive block shifts, less what their measurement variances explain, grow with
+        the drift's random-walk variance times the distance between the blocks.
+        """
+        n = len(Xn)
+        block = max(1, n // RATE_BLOCKS)
+        starts = np.arange(0, n, block)
+        counts = np.diff(np.append(starts, n)).astype(np.float64)
+        means = np.add.reduceat(np.asarray(Xn, dtype=np.float64), starts, axis=0)
+        z, _ = self.estimate(means / counts[:, None], counts)
+        return _drift_rate(z, self.single_variance() / counts, starts + (counts - 1) / 2)
+
+
+def kalman_smooth(z, r, t, rate, prior_var=None):
+    """Random-walk Kalman filter + RTS smoother of measurements `z` (variances `r`) at `t`."""
+    k = len(z)
+    prior_var = float(np.max(r) * 1e3 + 1.0) if prior_var is None else prior_var
+    xf, pf = np.empty(k), np.empty(k)
+    xp, pp = np.empty(k), np.empty(k)
+    x, p = 0.0, prior_var
+    for i in range(k):
+        q = rate * (t[i] - t[i - 1]) if i else 0.0
+        xp[i], pp[i] = x, p + q
+        g = pp[i] / (pp[i] + r[i])
+        x = xp[i] + g * (z[i] - xp[i])
+        p = (1 - g) * pp[i]
+        xf[i], pf[i] = x, p
+    xs = xf.copy()
+    for i in range(k - 2, -1, -1):
+        c = pf[i] / max(pp[i + 1], 1e-300)
+        xs[i] = xf[i] + c * (xs[i + 1] - xp[i + 1])
+    return xs
+
+
+@dataclass
+class DriftTracker:
+    """Causal drift tracking for a live stream: call :meth:`update` train by train.
+
+    Parameters
+    ----------
+    model : DriftModel
+        The fitted model's drift description (``clf.drift_model_``).
+
+    Attributes
+    ----------
+    shift, variance : float
+        The current estimate (u units) and its variance.
+    """
+
+    model: DriftModel
+    shift: float = 0.0
+    variance: float = float("inf")
+    _since: float = 0.0
+
+    def update(self, Xn: np.ndarray) -> float:
+        """Fold one train of normalised spectra into the estimate; return the new shift."""
+        n = len(Xn)
+        if n == 0:
+            return self.shift
+        mean = np.asarray(Xn, dtype=np.float64).mean(axis=0, keepdims=True)
+        z, r = self.model.estimate(mean, np.array([n], dtype=np.float64))
+        p = self.variance + self.model.rate * (self._since + n / 2)
+        if not np.isfinite(p):
+            self.shift, self.variance = float(z[0]), float(r[0])
+        else:
+            g = p / (p + r[0])
+            self.shift = float(self.shift + g * (z[0] - self.shift))
+            self.variance = float((1 - g) * p)
+        self._since = n / 2
+        return self.shift
+
+
+def pixel_variance(Xn: np.ndarray, y: np.ndarray, n_classes: int, keep: np.ndarray):
+    """Per-point variance of one normalised spectrum, ``a·mean + b`` fitted to the scatter.
+
+    The within-class squared residuals are regressed on the class mean (counting noise
+    grows with the intensity, read noise does not); the fit needs no assumption on which
+    of the two dominates.
+    """
+    onehot = np.eye(n_classes)[y]
+    cnt = np.maximum(onehot.sum(axis=0), 1.0)
+    means = (onehot.T @ Xn) / cnt[:, None]
+    resid2 = (Xn - means[y]) ** 2
+    dof = np.maximum(cnt[y] - 1, 0) / cnt[y]  # unbiased per row
+    use = dof > 0
+    mu = np.maximum(means[y], 0.0)
+    if not np.any(use):
+        # one reference per state: the second-difference noise of each spectrum instead
+        d2 = Xn[:, 2:] - 2 * Xn[:, 1:-1] + Xn[:, :-2]
+        resid2 = np.pad(d2**2 / 6.0, ((0, 0), (1, 1)), mode="edge")
+        use = np.ones(len(Xn), bool)
+        dof = np.ones(len(Xn))
+    k = keep > 0
+    A = np.stack([mu[use][:, k].ravel(), np.ones(int(use.sum()) * int(k.sum()))], axis=1)
+    b = (resid2[use][:, k] / dof[use][:, None]).ravel()
+    coef, *_ = np.linalg.lstsq(A, b, rcond=None)
+    a, c = max(float(coef[0]), 0.0), max(float(coef[1]), 0.0)
+    grand = np.maximum(Xn.mean(axis=0), 0.0)
+    var = a * grand + c
+    floor = max(float(np.median(b)), np.finfo(float).tiny) * 1e-3
+    return np.maximum(var, floor)
+
+
+def fit_drift_model(Xn, y, n_classes, u, keep, peak_width_points, max_shift=None):
+    """The drift description of normalised references `Xn` in acquisition order.
+
+    Parameters
+    ----------
+    Xn : numpy.ndarray of shape (n, m)
+        Normalised reference spectra.
+    y : numpy.ndarray of int
+        Their states.
+    n_classes : int
+        Number of states.
+    u : numpy.ndarray of shape (m,)
+        Shift coordinate.
+    keep : numpy.ndarray of shape (m,)
+        1 at used points, 0 at masked points.
+    peak_width_points : float
+        Measured line width (points).
+    max_shift : float, optional
+        Largest shift searched, in points; default: measured (see :func:`drift_evidence`).
+
+    Returns
+    -------
+    DriftModel
+    """
+    Xn = np.asarray(Xn, dtype=np.float64)
+    m = Xn.shape[1]
+    step = float(np.median(np.diff(u))) if m > 1 else 1.0
+    onehot = np.eye(n_classes)[y]
+    means = (onehot.T @ Xn) / np.maximum(onehot.sum(axis=0), 1.0)[:, None]
+    grand = means.mean(axis=0)
+    basis = np.vstack([grand[None, :], (means[1:] - means[0])])
+    weight = keep / pixel_variance(Xn, y, n_classes, keep)
+    width_u = max(peak_width_points, 1.0) * step
+    # search up to half a line width (a calibration drift larger than that is not a small
+    # correction of the same spectrum any more), at least two points
+    search = max(0.5 * width_u, 2 * step) if max_shift is None else float(max_shift) * step
+    model = DriftModel(u=np.asarray(u, float), step=step, basis=basis, weight=weight,
+                       max_shift=search, rate=0.0, evidence=1.0)
+    p, shifts, var, pos = drift_evidence(model, Xn, y, n_classes, means)
+    model.evidence = p
+    model.rate = _drift_rate(shifts, var, pos)
+    if shifts.size:
+        model.prior_var = float(max(np.mean(shifts**2 - var), 0.0))
+    return model
+
+
+def drift_evidence(model, Xn, y, n_classes, means):
+    """Chi-square p-value of the references' shifts against their own state means.
+
+    Each state's references (in acquisition order) are cut into at most
+    :data:`EVIDENCE_BLOCKS` contiguous blocks; a block's shift against its state's mean is
+    measured with its variance. Without drift the shifts scatter as their variances say.
+    """
+    zs, rs, pos = [], [], []
+    for c in range(n_classes):
+        idx = np.flatnonzero(y == c)
+        if idx.size < 2:
+            continue
+        nb = min(EVIDENCE_BLOCKS, idx.size)
+        single = DriftModel(u=model.u, step=model.step, basis=means[c:c + 1],
+                            weight=model.weight, max_shift=model.max_shift, rate=0.0,
+                            evidence=1.0)
+        blocks = np.array_split(idx, nb)
+        bm = np.stack([Xn[b].mean(axis=0) for b in blocks])
+        z, r = single.estimate(bm, np.array([len(b) for b in blocks], float))
+        zs.append(z - np.average(z, weights=1 / r))
+        rs.append(r)
+        pos.append(np.array([b.mean() for b in blocks]))
+    if not zs:
+        return 1.0, np.zeros(0), np.zeros(0), np.zeros(0)
+    z, r, t = np.concatenate(zs), np.concatenate(rs), np.concatenate(pos)
+    stat = float(np.sum(z**2 / r))
+    dof = max(len(z) - len(zs), 1)
+    return float(chi2.sf(stat, dof)), z, r, t
+
+
+def _drift_rate(shifts, var, pos):
+    """Random-walk variance per spectrum from successive block shifts (0 if none seen)."""
+    if shifts.size < 3:
+        return 0.0
+    order = np.argsort(pos)
+    s, v, t = shifts[order], var[order], pos[order]
+    dt = np.diff(t)
+    ok = dt > 0
+    if not np.any(ok):
+        return 0.0
+    excess = np.diff(s)[ok] ** 2 - (v[1:] + v[:-1])[ok]
+    return float(max(np.sum(excess) / np.sum(dt[ok]), 0.0))

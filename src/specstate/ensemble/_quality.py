@@ -1,0 +1,116 @@
+"""Is the fitted model able to tell the states apart? The checks behind the warning.
+
+Every check reads evidence measured at fit time on the ORIGINAL references (held-out
+predictions, the references' own noise); none reads augmented copies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.stats import binomtest
+
+__all__ = ["QualityReport", "assess_quality", "balanced_accuracy", "CHANCE_MARGIN"]
+
+#: A held-out balanced accuracy within this of chance (1/C) cannot be told from guessing
+#: (the issue's threshold; with 10 references per state chance alone scatters ±0.1).
+CHANCE_MARGIN = 0.1
+#: The ensemble may not score this much below its own linear member on held-out references.
+LINEAR_MARGIN = 0.1
+#: One-sided binomial test of "better than chance" on the held-out references; applied when
+#: every state has at least MIN_FOR_TEST references (with fewer, no test can reach it).
+SIGNIFICANCE = 0.05
+MIN_FOR_TEST = 5
+#: With fewer references than MIN_FOR_TEST per state the held-out score says little; the
+#: class means must then differ somewhere by this many standard errors of the references'
+#: own noise (a 5-sigma difference; the largest of thousands of pure-noise points reaches ~4).
+NOISE_SIGMAS = 5.0
+
+
+@dataclass
+class QualityReport:
+    """Outcome of :func:`assess_quality`.
+
+    Attributes
+    ----------
+    problems : list of str
+        One sentence per failed check (empty: the model vouches for itself).
+    separable : bool
+        False when the problems say the states cannot be told apart (the command line then
+        refuses to write the model without ``--force``).
+    """
+
+    problems: list = field(default_factory=list)
+    separable: bool = True
+
+
+def balanced_accuracy(y: np.ndarray, pred: np.ndarray, n_classes: int) -> float:
+    """Mean over the classes present of the share of their spectra predicted right."""
+    acc = [np.mean(pred[y == c] == c) for c in range(n_classes) if np.any(y == c)]
+    return float(np.mean(acc)) if acc else float("nan")
+
+
+def assess_quality(*, y, heldout_pred, linear_pred, n_classes, weights, temperature_at_bound,
+                   mean_difference_sigmas=None) -> QualityReport:
+    """Run the checks on the held-out evidence of a fit.
+
+    Parameters
+    ----------
+    y : numpy.ndarray of int
+        Classes of the original references that have a held-out prediction.
+    heldout_pred, linear_pred : numpy.ndarray of int
+        Held-out predictions of the ensemble and of the linear member alone.
+    n_classes : int
+        Number of states.
+    weights : numpy.ndarray
+        Member weights.
+    temperature_at_bound : bool
+        Whether the calibration temperature sits at an end of its range.
+    mean_difference_sigmas : float, optional
+        Largest class-mean difference of the references in standard errors of their noise.
+
+    Returns
+    -------
+    QualityReport
+    """
+    report = QualityReport()
+    chance = 1.0 / n_classes
+    counts = np.bincount(y, minlength=n_classes)
+    bacc = balanced_accuracy(y, heldout_pred, n_classes)
+    lin = balanced_accuracy(y, linear_pred, n_classes)
+    if not np.all(np.asarray(weights) <= 0) and np.isfinite(bacc) and bacc <= chance + CHANCE_MARGIN:
+        report.problems.append(
+            f"the held-out balanced accuracy on the original references is {bacc:.2f}, "
+            f"within {CHANCE_MARGIN} of chance ({chance:.2f})"
+        )
+        report.separable = False
+    if np.all(np.asarray(weights) <= 0):
+        report.problems.append("every member of the ensemble got weight 0")
+        report.separable = False
+    if np.isfinite(bacc) and np.isfinite(lin) and bacc < lin - LINEAR_MARGIN:
+        report.problems.append(
+            f"the held-out balanced accuracy ({bacc:.2f}) is more than {LINEAR_MARGIN} below "
+            f"the linear member's alone ({lin:.2f})"
+        )
+    if temperature_at_bound:
+        report.problems.append("the calibration temperature sits at the end of its range")
+    if counts.min() >= MIN_FOR_TEST and np.isfinite(bacc) and report.separable:
+        # per-class correct counts pooled: a one-sided binomial test against chance
+        k = int(round(bacc * y.size))
+        p = binomtest(k, y.size, chance, alternative="greater").pvalue
+        if p >= SIGNIFICANCE:
+            report.problems.append(
+                f"the held-out balanced accuracy ({bacc:.2f} on {y.size} references) is not "
+                f"significantly above chance (p = {p:.2g})"
+            )
+            report.separable = False
+    if counts.min() < MIN_FOR_TEST and mean_difference_sigmas is not None:
+        if mean_difference_sigmas < NOISE_SIGMAS:
+            report.problems.append(
+                f"with fewer than {MIN_FOR_TEST} references per state, no difference between "
+                f"the state means exceeds {NOISE_SIGMAS:g} times the references' own noise "
+                f"(largest: {mean_difference_sigmas:.1f})"
+            )
+            report.separable = False
+    return report

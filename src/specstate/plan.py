@@ -1,0 +1,210 @@
+"""The fit plan: every fit-time choice of :class:`SpectraClassifier`, with its evidence.
+
+Each choice is either measured on the user's references or selected by held-out score on the
+ORIGINAL references (never on augmented copies of a held-out spectrum):
+
+* **normalisation** — division by the total intensity when the spectra are counts (their
+  totals are positive and make up most of their absolute sum); signed spectra (absorbance,
+  derivatives, standardised data) are left as they are;
+* **peak width** — measured on the mean reference against its own noise
+  (:func:`~specstate.regions.estimate_peak_width`);
+* **folds** — how held-out predictions are made (leave one reference out with few, else
+  contiguous blocks of each state in acquisition order, so drift and slow changes along a
+  run cannot leak between training and held-out spectra);
+* **baseline** and **linear pooling** — the candidates are scored by the whole-spectrum
+  linear member (closed form) on those folds and the best one is kept;
+* **augmentation**, **drift**, **members' weights** — see the classifier.
+
+The plan is a fitted attribute (``fit_plan_``), stored in the model file and printed by
+``specstate fit`` and ``specstate info MODEL``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .ensemble._linear import fit_lda, lda_log_proba, standardize
+from .ensemble._quality import balanced_accuracy
+from .models._linear import highpass, pool_columns
+
+__all__ = ["FitPlan", "choose_normalization", "make_folds", "linear_heldout", "Folds"]
+
+#: Spectra count as intensities (counts) when every total is positive and the mean
+#: spectrum's total makes up at least this share of its absolute sum (read noise makes single
+#: pixels of single shots negative, but the expected spectrum of an intensity is not;
+#: absorbance-like signed spectra are).
+COUNTS_SHARE = 0.9
+#: Leave one reference out when every state has fewer references than this and there are
+#: at most MAX_LORO_FOLDS references in all; contiguous blocks otherwise.
+LORO_BELOW = 10
+MAX_LORO_FOLDS = 12
+#: Contiguous blocks per state for the held-out predictions (at most; fewer when a state
+#: has fewer references).
+N_BLOCKS = 4
+#: Largest number of inputs of the linear member: its covariance solve costs O(p³) (or
+#: O(n² p) with few references); the pooling keeps at least 3 inputs per line width on
+#: spectra up to 170 line widths long at this size.
+MAX_LINEAR_FEATURES = 512
+#: Baseline candidates, in measured peak widths (sigma of the low-pass): a low-pass wide
+#: enough to pass under a peak, and none. On a tie of the held-out scores the first wins: a
+#: smooth background rarely carries the state and varies between measurements (beam,
+#: sample environment), so removing it is the safer choice when the references cannot tell.
+BASELINE_CANDIDATES = (2.0, 0.0)
+#: Inputs per peak width of the linear member (3 samples per FWHM keep a peak's shape).
+INPUTS_PER_PEAK = 3.0
+
+
+@dataclass
+class Folds:
+    """Held-out folds of the original references."""
+
+    fold: np.ndarray  # (n,) fold of each reference, -1: never held out
+    k: int  # number of folds (0: no held-out check possible)
+    protocol: str  # sentence describing how the folds were made
+
+
+@dataclass
+class FitPlan:
+    """The choices of one fit and the evidence behind them (a fitted attribute)."""
+
+    normalize: bool = False
+    normalize_reason: str = ""
+    peak_width: float = 0.0
+    baseline_sigma: float = 0.0
+    baseline_scores: dict = field(default_factory=dict)
+    pool: int = 1
+    linear_pool: int = 1
+    augment: bool = False
+    augment_reason: str = ""
+    shift: str = ""
+    drift: str = "off"
+    drift_reason: str = ""
+    folds: str = ""
+    regions: int = 0
+    member_weights: dict = field(default_factory=dict)
+    heldout: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+    forced: bool = False
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> FitPlan:
+        """Rebuild from :meth:`to_dict` (unknown keys ignored)."""
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def lines(self) -> list[str]:
+        """Human-readable lines, as ``specstate fit`` and ``specstate info`` print them."""
+        out = [
+            f"normalisation: {'total intensity' if self.normalize else 'none'} "
+            f"({self.normalize_reason})",
+            f"peak width: {self.peak_width:.3g} points (measured on the mean reference)",
+            "baseline: " + (f"low-pass sigma {self.baseline_sigma:.3g} points"
+                            if self.baseline_sigma else "none")
+            + (" (held-out linear score " + ", ".join(
+                f"{k}: {v:.3f}" for k, v in self.baseline_scores.items()) + ")"
+               if self.baseline_scores else ""),
+            f"augmentation: {'on' if self.augment else 'off'} ({self.augment_reason})"
+            + (f"; shift {self.shift}" if self.shift else ""),
+            f"drift: {self.drift} ({self.drift_reason})",
+            f"held-out folds: {self.folds}",
+            f"regions: {self.regions}",
+        ]
+        if self.member_weights:
+            out.append("member weights: " + ", ".join(
+                f"{k} {v:.3g}" for k, v in self.member_weights.items()))
+        if self.heldout:
+            h = self.heldout
+            out.append(
+                f"held-out score: balanced accuracy {h.get('balanced_accuracy', float('nan')):.3f}"
+                f", log-loss {h.get('log_loss', float('nan')):.3f} on {h.get('n', 0)} original "
+                f"references (linear member alone: "
+                f"{h.get('linear_balanced_accuracy', float('nan')):.3f})"
+            )
+        if self.forced:
+            out.append("written with --force despite the quality warnings")
+        return out
+
+
+def choose_normalization(X: np.ndarray, keep: np.ndarray, requested) -> tuple[bool, str]:
+    """Whether to divide by the total intensity, and why (see :data:`COUNTS_SHARE`)."""
+    totals = X @ keep
+    mean = X.mean(axis=0)
+    share = float((mean @ keep) / max(float(np.abs(mean) @ keep), np.finfo(float).tiny))
+    counts = bool(np.all(totals > 0) and share >= COUNTS_SHARE)
+    if requested == "auto":
+        if counts:
+            return True, "the spectra are intensities: totals positive"
+        if not np.all(totals > 0):
+            return False, "some totals are 0 or negative: signed spectra"
+        return False, (f"signed spectra: the mean spectrum's total is {share:.2f} of its "
+                       "absolute sum, so a division by it is not a beam normalisation")
+    if requested and not np.all(totals > 0):
+        from .exceptions import SpectraFormatError
+
+        bad = int(np.argmax(totals <= 0))
+        raise SpectraFormatError(
+            "normalize=True needs a positive total intensity in every spectrum; "
+            f"spectrum {bad} sums to {totals[bad]:g}."
+        )
+    return bool(requested), "set by the normalize parameter"
+
+
+def make_folds(y: np.ndarray, n_classes: int, n_folds="auto") -> Folds:
+    """Held-out folds of the original references (`y` in acquisition order)."""
+    n = y.size
+    counts = np.bincount(y, minlength=n_classes)
+    if counts.min() < 2:
+        return Folds(np.full(n, -1), 0, "none: a state has a single reference, so nothing "
+                     "can be held out")
+    if n_folds == "auto" and counts.min() < LORO_BELOW and n <= MAX_LORO_FOLDS:
+        return Folds(np.arange(n), n, f"leave one reference out ({n} folds)")
+    k = N_BLOCKS if n_folds == "auto" else int(n_folds)
+    k = int(max(2, min(k, counts.min())))
+    fold = np.empty(n, dtype=np.int64)
+    for c in range(n_classes):
+        idx = np.flatnonzero(y == c)
+        for f, part in enumerate(np.array_split(idx, k)):
+            fold[part] = f
+    return Folds(fold, k, f"{k} contiguous blocks of each state in acquisition order")
+
+
+def linear_features(Xn, sigma, keep, pool):
+    """Baseline-free, masked, pooled spectra: the linear member's inputs."""
+    return pool_columns(highpass(Xn, sigma, keep), pool)
+
+
+def linear_heldout(F: np.ndarray, y: np.ndarray, n_classes: int, folds: Folds,
+                   F_train=None, y_train=None, groups=None) -> np.ndarray:
+    """Held-out log-probabilities (n, C) of the linear member (NaN rows: never held out).
+
+    With `F_train` (augmented copies, `groups` = the reference each came from), each fold
+    trains on the copies of its training references and predicts the held-out ORIGINALS.
+    """
+    out = np.full((y.size, n_classes), np.nan)
+    if F_train is None:
+        F_train, y_train, groups = F, y, np.arange(y.size)
+    for f in range(folds.k):
+        test = folds.fold == f
+        train = ~test[groups]
+        if not test.any() or np.unique(y_train[train]).size < n_classes:
+            continue
+        mu, sd = standardize(F_train[train], y_train[train], n_classes)
+        fit = fit_lda((F_train[train] - mu) / sd, y_train[train], n_classes)
+        out[test] = lda_log_proba((F[test] - mu) / sd, fit)
+    return out
+
+
+def score(logp: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[float, float]:
+    """Balanced accuracy and mean log-loss of held-out log-probabilities (NaN rows skipped)."""
+    ok = np.all(np.isfinite(logp), axis=1)
+    if not ok.any():
+        return float("nan"), float("nan")
+    lp, yy = logp[ok], y[ok]
+    bacc = balanced_accuracy(yy, lp.argmax(axis=1), n_classes)
+    return bacc, float(-np.mean(np.maximum(lp[np.arange(yy.size), yy], np.log(1e-15))))
