@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import time
 from pathlib import Path
 
-from ..exceptions import LabelError
+from ..exceptions import LabelError, SpecstateError
 from ._common import add_input_arguments, read_input
 
 HELP = "train a classifier on labelled spectra and save it as a model file"
@@ -24,6 +25,10 @@ HELP = "train a classifier on labelled spectra and save it as a model file"
 logger = logging.getLogger(__name__)
 
 NETWORKS = ("mlp", "point")
+
+
+class ModelQualityError(SpecstateError, ValueError):
+    """The fitted model cannot tell the states apart and --force was not given."""
 
 
 def n_regions_type(text: str):
@@ -57,6 +62,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="network per region: the default design ('mlp') or the reference "
                              "per-point network ('point')")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--force", action="store_true",
+                        help="write the model even when its held-out check says the states "
+                             "cannot be told apart (the model file records it; loading warns)")
     add_input_arguments(parser)
 
 
@@ -79,13 +87,35 @@ def check_two_states(assignment) -> None:
         )
 
 
-def fit_labelled(clf, spectra, assignment):
-    """Fit `clf` on the labelled spectra of `assignment`; returns the fit time in seconds."""
+def fit_labelled(clf, spectra, assignment, warn=None):
+    """Fit `clf` on the labelled spectra of `assignment`; returns the fit time in seconds.
+
+    Quality warnings are collected and passed to `warn` (one message each) when given.
+    """
+    import warnings
+
+    from ..exceptions import ModelQualityWarning
+
     check_two_states(assignment)
     train = spectra[assignment.labelled]
     t0 = time.perf_counter()
-    clf.fit(train, assignment.training_labels())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ModelQualityWarning)
+        clf.fit(train, assignment.training_labels())
+    for w in caught:
+        if issubclass(w.category, ModelQualityWarning) and warn is not None:
+            warn(str(w.message))
+        elif not issubclass(w.category, ModelQualityWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return time.perf_counter() - t0
+
+
+def plan_lines(clf) -> list[str]:
+    """The fit plan of a fitted classifier, one line per choice."""
+    from ..plan import FitPlan
+
+    plan = getattr(clf, "fit_plan_", None)
+    return FitPlan.from_dict(plan).lines() if plan else []
 
 
 def run(args: argparse.Namespace) -> int:
@@ -101,9 +131,27 @@ def run(args: argparse.Namespace) -> int:
     print(f"Fitting on {assignment.n_labelled} of {len(spectra)} spectra ({counts}; labels from "
           f"{assignment.source})" + (f"; {left_out} unlabelled left out." if left_out else "."))
     clf = make_classifier(args)
-    seconds = fit_labelled(clf, spectra, assignment)
+    seconds = fit_labelled(clf, spectra, assignment,
+                           warn=lambda msg: print(f"warning: {msg}", file=sys.stderr))
+    print("Fit plan:")
+    for line in plan_lines(clf):
+        print(f"  {line}")
+    if clf.regions_:
+        print(regions_table(clf))
+    quality = getattr(clf, "quality_", {"separable": True})
+    if not quality.get("separable", True):
+        if not args.force:
+            raise ModelQualityError(
+                "The references cannot be told apart ("
+                + "; ".join(quality.get("problems", [])) + "), so no model was written to "
+                f"{args.output}; check the labels and the data, or pass --force to write it "
+                "anyway."
+            )
+        clf.forced_ = True
+        clf.fit_plan_["forced"] = True
     args.output.parent.mkdir(parents=True, exist_ok=True)
     clf.save(args.output)
-    print(regions_table(clf))
-    print(f"Fitted {len(clf.regions_)} regions in {seconds:.2f} s; model saved to {args.output}")
+    score = getattr(clf, "heldout_score_", {}).get("balanced_accuracy", float("nan"))
+    print(f"Fitted {len(clf.regions_)} regions + linear member in {seconds:.2f} s "
+          f"(held-out balanced accuracy {score:.3f}); model saved to {args.output}")
     return 0

@@ -8,7 +8,8 @@ import numpy as np
 
 from ._common import add_input_arguments, read_kwargs
 
-HELP = "describe spectra: count, points, dtype, axis, wavelength, labels, ids, non-finite values"
+HELP = ("describe spectra (count, points, dtype, axis, wavelength, labels, ids, non-finite "
+        "values) or a model file (states, axis, fit plan, held-out score)")
 
 #: how many file names the summary shows at each end
 _SHOWN_FILES = 1
@@ -71,9 +72,58 @@ def describe(spectra, path: str, n_nonfinite: int) -> list[tuple[str, str]]:
     return rows
 
 
+def _is_model_file(path: str) -> bool:
+    from pathlib import Path
+
+    if not Path(path).is_file():
+        return False
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            from ..models._file import ATTR_FORMAT, FORMAT_NAME
+
+            return f.attrs.get(ATTR_FORMAT) == FORMAT_NAME
+    except OSError:
+        return False
+
+
+def describe_model(path: str) -> list[tuple[str, str]]:
+    """The (field, value) lines that ``specstate info MODEL`` prints."""
+    from ..classifier import SpectraClassifier
+    from .fit import plan_lines
+
+    clf = SpectraClassifier.load(path)
+    unit = f" {clf.axis_unit_}" if clf.axis_unit_ else ""
+    rows = [
+        ("model", path),
+        ("states", ", ".join(map(str, clf.classes_))),
+        ("axis", f"{clf.axis_name_} {clf.axis_[0]:g} .. {clf.axis_[-1]:g}{unit} "
+                 f"({clf.axis_.size} points)"),
+        ("regions", str(len(clf.regions_))),
+    ]
+    rows += [("plan", line) for line in plan_lines(clf)]
+    for problem in getattr(clf, "quality_", {}).get("problems", []):
+        rows.append(("warning", problem))
+    return rows
+
+
 def run(args: argparse.Namespace) -> int:
     """Read the input and print one line per property."""
     from .. import io
+
+    if len(args.path) == 1 and _is_model_file(args.path[0]):
+        import warnings
+
+        from ..exceptions import ModelQualityWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ModelQualityWarning)  # printed as rows below
+            rows = describe_model(args.path[0])
+        width = max(len(k) for k, _ in rows) + 1
+        for key, value in rows:
+            print(f"{key + ':':<{width}} {value}")
+        return 0
 
     kwargs = read_kwargs(args)
     # Without an explicit --nonfinite policy, info reports NaN/inf instead of refusing them.

@@ -99,7 +99,8 @@ def _significant_widths(x, sigma, floor):
 
 def _weighted_median(values, weights) -> float:
     """Median of `values` weighted by their significance (a barely significant bump counts
-    less than a line that stands out by a hundred sigmas)."""
+    less than a line that stands out by a hundred sigmas).
+    """
     order = np.argsort(values)
     cw = np.cumsum(np.asarray(weights, float)[order])
     return float(np.asarray(values)[order][np.searchsorted(cw, 0.5 * cw[-1])])
