@@ -92,7 +92,9 @@ def run(args: argparse.Namespace) -> int:
     """Run ``specstate fit``."""
     from ..labels import resolve_labels
     from ..report.tables import regions_table
+    from ._common import check_output
 
+    target = check_output(args.output, "model", ("model",))
     spectra = read_input(args.data[0] if len(args.data) == 1 else args.data, args)
     assignment = resolve_labels(args.labels, spectra)
     check_two_states(assignment)
@@ -102,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
           f"{assignment.source})" + (f"; {left_out} unlabelled left out." if left_out else "."))
     clf = make_classifier(args)
     seconds = fit_labelled(clf, spectra, assignment)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
+    target.create_parent()
     clf.save(args.output)
     print(regions_table(clf))
     print(f"Fitted {len(clf.regions_)} regions in {seconds:.2f} s; model saved to {args.output}")

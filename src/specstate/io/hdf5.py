@@ -21,7 +21,8 @@ from ..exceptions import SpecstateError, SpectraFileError, SpectraFormatError
 from ..spectra import Spectra
 from . import _schema as S
 from . import _units
-from ._common import atomic_path, check_axis, name_of, reason
+from ._common import check_axis, name_of, reason
+from ._files import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -370,7 +371,7 @@ def write_nexus(spectra: Spectra, path) -> Path:
     axis_key = spectra.axis_name
     if axis_key in (S.INTENSITY, S.MASK, S.PARAMS, *S.PER_SPECTRUM):
         axis_key = f"{axis_key}_axis"
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs[S.NX_CLASS] = S.NXROOT
         f.attrs[S.DEFAULT] = S.ENTRY
         f.attrs[S.CREATOR_ATTR] = S.CREATOR
