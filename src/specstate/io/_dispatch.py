@@ -275,7 +275,7 @@ def read(
     hdf5_paths = {"intensity": intensity, "axis": axis, **as_path}
     spectra = _read_files(files, resample=resample, axis_name=axis_name, hdf5_paths=hdf5_paths)
     if labels_table is not None:
-        from ._labels import read_labels_csv
+        from ..labels import read_labels_csv
 
         names = spectra.metadata.get("files", [])
         if len(names) != spectra.n_spectra:

@@ -66,7 +66,6 @@ FILE_TIME_ATTR = "file_time"
 # (file suffixes: specstate.io._files)
 #: name of the labels table in a folder of text spectra (columns ``file,label``)
 LABELS_FILE = "labels.csv"
-LABELS_FILE_COLUMNS = ("file", "label")
 #: an EuXFEL run folder holds files named like RAW-R0012-DA01-S00000.h5 / CORR-R0012-...
 EUXFEL_FILE_PATTERN = r"^(RAW|CORR)-R\d{4}-[A-Za-z0-9]+-S\d{5}\.h5$"
 

@@ -17,11 +17,11 @@ import numpy as np
 
 from .._version import __version__
 from ..exceptions import SpectraFileError, SpectraFormatError
+from ..labels import label_array, write_labels_csv
 from ..spectra import Spectra, axis_tolerance
 from . import _files, _schema, _units
 from ._common import check_axis, name_of, reason, stack
 from ._files import atomic_write
-from ._labels import label_array, write_labels_csv
 
 logger = logging.getLogger(__name__)
 
