@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from specstate.exceptions import SpecstateError, StreamError
+from specstate.io.results import read_results, read_trains
+from specstate.results import Classification
 from specstate.stream import (
     Alert,
     BridgeSource,
@@ -19,8 +21,6 @@ from specstate.stream import (
     TrainSummary,
     WatchSummary,
 )
-from specstate.io.results import read_results, read_trains
-from specstate.results import Classification
 from specstate.stream.loop import _finite_rows
 
 from ._helpers import KEY, SOURCE, XGM, XGM_KEY
