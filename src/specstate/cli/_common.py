@@ -108,12 +108,14 @@ class Output:
         self.missing = []
 
 
-def _writable_ancestor(path: Path, option: str) -> list[Path]:
-    """The folders of `path` that are missing; raise if the nearest existing one is unusable."""
+def _writable_ancestor(folder: Path, option: str, shown: Path) -> list[Path]:
+    """The folders up to `folder` that are missing; raise if the nearest existing one is unusable.
+
+    `shown` is the output as the user named it, for messages.
+    """
     from ..exceptions import SpectraFileError
 
     missing = []
-    folder = path
     while not folder.exists():
         missing.append(folder)
         if folder.parent == folder:
@@ -121,14 +123,14 @@ def _writable_ancestor(path: Path, option: str) -> list[Path]:
         folder = folder.parent
     if not folder.is_dir():
         raise SpectraFileError(
-            f"{option} '{path}' cannot be written: '{folder}' is a file, not a folder."
+            f"{option} '{shown}' cannot be written: '{folder}' is a file, not a folder."
         )
     try:  # the one sure test, root or not, read-only mounts included
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
         raise SpectraFileError(
-            f"{option} '{path}' cannot be written: the folder '{folder}' is not writable "
+            f"{option} '{shown}' cannot be written: the folder '{folder}' is not writable "
             f"({exc.strerror or exc})."
         ) from None
     return list(reversed(missing))
@@ -172,7 +174,7 @@ def check_output(path, what: str, kinds: tuple[str, ...], *, option: str = "-o")
             f"{option} '{path}' {said}, but the {what} is written as "
             f"{OUTPUT_KINDS[kinds[0]][0]}: use a name ending in {', '.join(allowed)}."
         )
-    missing = _writable_ancestor(path.parent, option)
+    missing = _writable_ancestor(path.parent, option, path)
     return Output(path, missing)
 
 
@@ -189,4 +191,4 @@ def check_output_folder(path, *, option: str = "-o") -> Output:
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise SpectraFileError(f"{option} '{path}' is a file; expected a folder.")
-    return Output(path, _writable_ancestor(path, option), is_folder=True)
+    return Output(path, _writable_ancestor(path, option, path), is_folder=True)
