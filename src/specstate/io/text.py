@@ -220,6 +220,28 @@ def _header_values(header: list[str]) -> dict:
     return out
 
 
+def _warn_unread_header(header: list[str], axis, wavelength, path: Path,
+                        axis_name: str | None) -> None:
+    """Warn when a header is there but names no axis, or names a wavelength not understood.
+
+    A file without a header (or an axis named by the caller) is not warned about: the axis is
+    then knowingly the point index.
+    """
+    if header and axis is None and not axis_name:
+        logger.warning(
+            "%s has a header (%r...) that names no axis specstate knows, so the axis is "
+            "'index' (point numbers) and results can differ from those on a physical axis; "
+            "title the columns e.g. '# columns: 2theta_deg intensity' (also q_A^-1, d_A, "
+            "energy_eV, 2th_deg, ...; see the README) or pass axis_name=...",
+            path, header[0][:60])
+    line = _units.mentions_wavelength(header)
+    if line is not None and wavelength is None:
+        logger.warning(
+            "%s names a wavelength in %r but specstate cannot read its value; write it as "
+            "'# wavelength: 0.4133 A' (or metres, nm) or pass the wavelength yourself",
+            path, line[:60])
+
+
 def read_text_files(paths: Sequence[Path], *, resample: bool = False,
                     axis_name: str | None = None) -> Spectra:
     """Read one or more two-column text files into one :class:`Spectra`.
@@ -266,6 +288,7 @@ def read_text_files(paths: Sequence[Path], *, resample: bool = False,
     else:
         name, unit, factor = found
     wavelength = _units.header_wavelength(first.header)
+    _warn_unread_header(first.header, found, wavelength, paths[0], axis_name)
     extra = [_header_values(p.header) for p in parsed]
     lengths = np.array([p.axis.size for p in parsed])
     metadata = {"files": names}
