@@ -230,3 +230,42 @@ def test_no_beam_spectra_are_counted_not_classified(model, states, n_beam):
     assert (r.no_beam, r.n_classified, r.n_spectra) == (8 - n_beam, n_beam, 8)
     assert r.state == ("hcp" if n_beam else None)
     assert r.counts == {"bcc": 0, "hcp": n_beam}
+
+
+class _Failing:
+    """A model that raises `exc` on the train (stands for a classifier bug or bad data)."""
+
+    def __init__(self, model, exc):
+        self.model, self.exc = model, exc
+        self.classes_, self.axis_ = model.classes_, model.axis_
+
+    def classify(self, x):
+        raise self.exc
+
+
+def test_a_bad_train_is_counted_but_a_bug_is_raised(model, states):
+    from specstate.exceptions import AxisMismatchError
+    from specstate.stream import Packet, Watcher
+
+    from ._helpers import train
+
+    x = train(states, "bcc")
+    for refused in (ValueError("Input contains NaN"), AxisMismatchError("other axis")):
+        r = Watcher(_Failing(model, refused), iter(())).process(Packet(1, x))
+        assert r.errors == {"classify": 1} and r.state is None
+    with pytest.raises(TypeError, match="a bug"):  # not hidden as a bad train
+        Watcher(_Failing(model, TypeError("a bug")), iter(())).process(Packet(1, x))
+
+
+def test_each_spectrum_of_a_train_keeps_its_pulse_and_train_id(model, states):
+    from specstate.stream import Packet, Watcher
+
+    from ._helpers import train
+
+    x = train(states, "hcp")
+    monitor = np.where(np.arange(len(x)) % 3 == 0, 0.0, 1.0)  # every third: no beam
+    r = Watcher(model, iter(()), min_monitor=0.5).process(Packet(7, x, monitor=monitor))
+    c = r.classification
+    assert c.pulse_ids.tolist() == np.flatnonzero(monitor > 0.5).tolist()
+    assert set(c.train_ids.tolist()) == {7} and r.no_beam == int((monitor < 0.5).sum())
+    assert r.n_classified == len(c) == r.counts["hcp"] + r.counts["bcc"]
