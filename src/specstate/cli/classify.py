@@ -153,6 +153,19 @@ def _run_single(args, model_path: Path) -> int:
     return EXIT_OK
 
 
+def _quiet_dask() -> None:
+    """Keep Dask's INFO chatter (workers starting and stopping) off the terminal; -v shows it.
+
+    Importing distributed sets the levels of its loggers from Dask's configuration, so the
+    levels are set after that import, on every one of its loggers.
+    """
+    import distributed  # noqa: F401 - see above
+
+    names = [n for n in logging.root.manager.loggerDict if n.startswith("distributed.")]
+    for name in ("distributed", *names):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def _run_many(args, model_path: Path) -> int:
     from ..exceptions import SpectraFormatError
     from ..io._files import RESULT_SUFFIXES
@@ -170,10 +183,8 @@ def _run_many(args, model_path: Path) -> int:
         )
     check_output_folder(out).create_parent()
     use_dask = args.dask or args.scheduler is not None
-    if not getattr(args, "verbose", 0):
-        # Dask's INFO chatter (workers starting and stopping) is not for this terminal;
-        # -v shows it.
-        logging.getLogger("distributed").setLevel(logging.WARNING)
+    if use_dask and not getattr(args, "verbose", 0):
+        _quiet_dask()
     status = classify_many(
         model_path,
         args.data,
