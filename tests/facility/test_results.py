@@ -171,3 +171,27 @@ def test_bad_arguments(run_result, tmp_path):
         write_results(tmp_path / "r.txt", result, spectra, model)
     with pytest.raises(SpectraFormatError, match="spectra given are 5"):
         write_results(tmp_path / "r.csv", result, spectra[:5], model)
+
+
+def test_reading_what_is_not_a_results_file_says_so(ramp, tmp_path):
+    from specstate import io
+    from specstate.exceptions import SpectraFileError
+    from specstate.io.results import read_trains
+
+    junk = tmp_path / "junk.nxs"
+    junk.write_bytes(b"not hdf5")
+    with pytest.raises(SpectraFileError, match=r"junk.nxs' cannot be opened as HDF5 .*expected "
+                                               r"a results file"):
+        read_results(junk)
+    spectra = io.write(ramp, tmp_path / "spectra.nxs")  # spectra, not results
+    with pytest.raises(SpectraFileError, match=r"not a specstate results file \(no "
+                                               r"/entry/spectra\)"):
+        read_results(spectra)
+    with pytest.raises(SpectraFileError, match=r"holds no per-train results"):
+        read_trains(spectra)
+    table = tmp_path / "watch.csv"
+    table.write_text("train_id,name,n_spectra,n_classified,state,confidence\n1,a,4,4,x,0.9\n")
+    with pytest.raises(SpectraFileError, match=r"is a per-train table \(read it with "
+                                               r"read_trains\)"):
+        read_results(table)
+    assert read_trains(table)["state"].values.tolist() == ["x"]

@@ -24,6 +24,7 @@ from pathlib import Path
 
 __all__ = [
     "atomic_write",
+    "open_hdf5",
     "umask_mode",
     "natural_sort_key",
     "HDF5_SUFFIXES",
@@ -122,6 +123,50 @@ def natural_sort_key(path) -> tuple:
     parts = _DIGITS.split(text)
     key = tuple((0, int(p), "") if p.isdigit() else (1, 0, p.lower()) for p in parts)
     return key + ((2, 0, text),)  # names equal but for case: a fixed order all the same
+
+
+def open_hdf5(path, *, error: type[Exception] | None = None, what: str = "an HDF5 file"):
+    """Open `path` read-only with h5py, or raise one sentence that says why not.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    error : exception class, optional
+        What to raise (default :class:`specstate.exceptions.SpectraFileError`; the model
+        file raises ``ModelFileError``).
+    what : str
+        What the file should be, for the message ("a results file", "a model file").
+
+    Returns
+    -------
+    h5py.File
+        Open for reading; close it (``with``).
+
+    Raises
+    ------
+    SpectraFileError
+        (or `error`) If the file is missing, a folder, or not a readable HDF5 file.
+    """
+    import h5py
+
+    from ..exceptions import SpectraFileError
+
+    error = error or SpectraFileError
+    path = Path(path)
+    if not path.exists():
+        raise error(f"No such file: '{path}'.")
+    if path.is_dir():
+        raise error(f"'{path}' is a folder, expected {what}.")
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        detail = str(exc).strip().rstrip(".")
+        expected = "" if what == "an HDF5 file" else f"; expected {what}"
+        raise error(
+            f"'{path}' cannot be opened as HDF5 (truncated, corrupt or not an HDF5 file"
+            f"{expected}): {detail}."
+        ) from None
 
 
 def _temporary_name(target: Path) -> Path:

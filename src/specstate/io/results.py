@@ -39,7 +39,7 @@ from .._version import __version__
 from ..exceptions import SpectraFileError, SpectraFormatError
 from ..results import Classification, TrainSummary, aggregate
 from . import _schema as S
-from ._files import CSV_SUFFIXES, NEXUS_RESULT_SUFFIXES, RESULT_SUFFIXES, atomic_write
+from ._files import CSV_SUFFIXES, NEXUS_RESULT_SUFFIXES, RESULT_SUFFIXES, atomic_write, open_hdf5
 
 __all__ = ["write_results", "read_results", "read_trains", "file_sha256", "NexusResults",
            "CsvTable", "spectra_rows", "train_rows", "RESULT_SUFFIXES"]
@@ -660,15 +660,6 @@ def write_results(
 
 
 # ----------------------------------------------------------------------------- reading
-def _open_h5(path: Path):
-    import h5py
-
-    try:
-        return h5py.File(path, "r")
-    except OSError as exc:
-        raise SpectraFileError(f"Could not open '{path}' as HDF5: {exc}") from None
-
-
 def _read_csv(path: Path) -> tuple[list[str], dict]:
     with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
@@ -739,7 +730,7 @@ def read_results(path):
         if S.NOVEL in cols:
             data[S.NOVEL] = np.array(cols[S.NOVEL], int).astype(bool)
     else:
-        with _open_h5(path) as f:
+        with open_hdf5(path, what="a results file") as f:
             where = f"{S.ENTRY}/{S.SPECTRA_DATA}"
             if where not in f:
                 raise SpectraFileError(
@@ -823,7 +814,7 @@ def read_trains(path):
             if name in cols:
                 variables[name] = np.array([int(v or 0) for v in cols[name]], np.int64)
     else:
-        with _open_h5(path) as f:
+        with open_hdf5(path, what="a results file") as f:
             where = f"{S.ENTRY}/{S.TRAINS_DATA}"
             if where not in f:
                 raise SpectraFileError(f"'{path}' holds no per-train results (no /{where}).")
