@@ -137,13 +137,13 @@ def classify_input(model_path, path, read_kwargs: Mapping | None = None) -> Inpu
     """
     from . import io
     from .classifier import SpectraClassifier
-    from .io.results import _input_files
+    from .io.results import input_files_of
 
     logger.debug("Loading the model %s in process %d.", model_path, os.getpid())
     model = SpectraClassifier.load(model_path)
     spectra = io.read(path, **dict(read_kwargs or {}))
     result = model.classify(spectra).with_ids(spectra)
-    return InputResult(result, _input_files(spectra, None))
+    return InputResult(result, input_files_of(spectra, None))
 
 
 def output_names(inputs: Sequence, suffix: str) -> list[str]:

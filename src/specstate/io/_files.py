@@ -15,6 +15,7 @@ umask; nothing here changes the process umask (which would race with other threa
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import secrets
@@ -25,6 +26,7 @@ from pathlib import Path
 __all__ = [
     "atomic_write",
     "open_hdf5",
+    "file_sha256",
     "umask_mode",
     "natural_sort_key",
     "HDF5_SUFFIXES",
@@ -60,6 +62,8 @@ FOREIGN_SUFFIXES = {".pkl": "a pickle", ".pickle": "a pickle", ".joblib": "a job
                     ".parquet": "Parquet", ".zip": "a zip archive"}
 
 _DIGITS = re.compile(r"(\d+)")
+#: bytes read at a time when hashing a file
+_HASH_BLOCK = 1 << 20
 #: mode given to :func:`os.open` / :func:`os.mkdir`; the kernel takes the umask off
 _FILE_MODE = 0o666
 _DIR_MODE = 0o777
@@ -167,6 +171,28 @@ def open_hdf5(path, *, error: type[Exception] | None = None, what: str = "an HDF
             f"'{path}' cannot be opened as HDF5 (truncated, corrupt or not an HDF5 file"
             f"{expected}): {detail}."
         ) from None
+
+
+def file_sha256(path) -> str:
+    """Hex SHA-256 checksum of a file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+
+    Returns
+    -------
+    str
+        64 hex digits.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(_HASH_BLOCK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 
 
 def _temporary_name(target: Path) -> Path:
