@@ -128,3 +128,42 @@ def test_csv_with_other_columns_is_refused(model_path, tmp_path, capsys):
     assert main(["watch", str(model_path), str(tmp_path), "-o", str(out), "--max-trains",
                  "1"]) == 2
     assert "exists with columns" in capsys.readouterr().err
+
+
+class _Tty:
+    """A terminal stand-in: what tqdm writes, and isatty() True."""
+
+    def __init__(self):
+        self.text = ""
+
+    def write(self, s):
+        self.text += s
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return True
+
+
+def test_a_terminal_gets_a_tqdm_bar_and_a_pipe_one_line_per_train(monkeypatch):
+    import io as _io
+
+    from specstate.cli.watch import _Terminal
+
+    tty = _Tty()
+    term = _Terminal(tty)
+    assert term.tty and term._bar is not None  # tqdm draws the live view
+    for i in range(3):
+        term.train(f"train {i} scan_{i}.xy: bcc conf 0.99")
+    term.note("ALERT state change: train 2: bcc -> hcp")
+    term.close()
+    assert "ALERT state change" in tty.text and "3train" in tty.text.replace(" ", "")
+    pipe = _io.StringIO()
+    monkeypatch.setattr("specstate.cli.watch.PLAIN_LINES_PER_S", float("inf"))
+    term = _Terminal(pipe)
+    for i in range(3):
+        term.train(f"train {i} scan_{i}.xy: bcc conf 0.99")
+    term.close()
+    assert pipe.getvalue().splitlines() == [f"train {i} scan_{i}.xy: bcc conf 0.99"
+                                            for i in range(3)]
