@@ -31,7 +31,9 @@ def test_ranges_negative_and_single_index():
         ("0:5", r"Expected a label range like 'START:STOP=LABEL'"),
         ("0:5=", r"Expected a label range"),
         ("x:5=a", r"Expected a label range"),
-        ("20:30=a", r"selects no spectrum of the 10"),
+        ("20:30=a", r"reaches spectrum 20, but the data has 10 spectra"),
+        ("5:5=a", r"selects no spectrum of the 10"),
+        ("-12:=a", r"reaches spectrum -12, but the data has 10 spectra"),
         ("12=a", r"index 12 .* outside the 10 spectra"),
         (",", r"Expected label ranges like"),
     ],
@@ -112,3 +114,35 @@ def test_csv_column_matched_by_file_name(tmp_path):
     a = resolve_labels(f"{f}:phase", s)
     assert a.labels.tolist() == ["bcc", "hcp", None]
     assert a.source == f"{f}:phase"
+
+
+def test_a_range_past_the_end_is_an_error_naming_the_number_of_spectra():
+    # what a new user met: 55:70=B on 60 spectra was silently cut to 55:60
+    with pytest.raises(LabelError, match=r"'55:70=B' reaches spectrum 70, but the data has 60 "
+                                         r"spectra \(0\.\.59; ranges may end at 60\)"):
+        parse_label_ranges("0:3=A,55:70=B", 60)
+    assert parse_label_ranges("0:3=A,55:60=B", 60).n_labelled == 8  # up to the end is fine
+
+
+def test_cli_fit_refuses_a_range_past_the_end(tmp_path, capsys):
+    from specstate import io
+    from specstate.cli.main import main
+
+    data = tmp_path / "d.npz"
+    io.write(Spectra(np.random.default_rng(0).random((60, 8))), data)
+    assert main(["fit", str(data), "--labels", "0:3=A,55:70=B", "-o",
+                 str(tmp_path / "m.h5")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: The label range '55:70=B'") and "60 spectra" in err
+    assert "Traceback" not in err and not (tmp_path / "m.h5").exists()
+
+
+def test_file_label_table_and_folder_table_match_rows_the_same_way(tmp_path):
+    # one rule for --labels table.csv and a folder's labels.csv: by file name, else by stem
+    from specstate.labels import read_labels_csv
+
+    f = tmp_path / "labels.csv"
+    f.write_text("File,Label\n/data/a.xy,bcc\nb,hcp\n")
+    names = ["a.xy", "b.xy"]
+    assert resolve_labels(str(f), _spectra(2, files=names)).labels.tolist() == ["bcc", "hcp"]
+    assert read_labels_csv(f, names).tolist() == ["bcc", "hcp"]

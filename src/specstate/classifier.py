@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import warnings
-from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
@@ -65,6 +64,7 @@ from .regions import (
     separability_profile,
     valley_boundaries,
 )
+from .results import Classification
 from .spectra import Spectra
 
 __all__ = ["SpectraClassifier", "Classification", "Region"]
@@ -90,35 +90,6 @@ REGION_PEAK_WIDTHS = 24.0
 MIN_REGION_PEAK_WIDTHS = 6.0
 #: Shifted copies of each class mean that bridge a shift-only pair in the region envelope.
 BRIDGE_STEPS = 16
-
-
-@dataclass
-class Classification:
-    """Result of :meth:`SpectraClassifier.classify` for n spectra.
-
-    Attributes
-    ----------
-    labels : numpy.ndarray of shape (n,)
-        Most probable state of each spectrum (values of ``classes_``).
-    proba : numpy.ndarray of shape (n, n_classes), float32
-        Calibrated probability of each state.
-    confidence : numpy.ndarray of shape (n,)
-        Probability of the chosen state.
-    ambiguous : numpy.ndarray of bool of shape (n,)
-        True where the two most probable states are closer than the classifier's
-        ``ambiguous_margin``.
-    classes : numpy.ndarray
-        The states, in the column order of `proba`.
-    """
-
-    labels: np.ndarray
-    proba: np.ndarray
-    confidence: np.ndarray
-    ambiguous: np.ndarray
-    classes: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.labels)
 
 
 def _fingerprint(X: np.ndarray, y: np.ndarray) -> str:

@@ -17,8 +17,9 @@ Spellings
     The column ``state`` of a CSV file with a header row, one row per spectrum.
 ``labels.csv``
     A CSV with columns ``file,label`` as the ``.xy`` folder writer stores it: rows are matched
-    to the spectra by file name (``metadata['files']``), or by order when the data has no
-    file names.
+    to the spectra by file name, else by stem (``metadata['files']``; :func:`label_of`), or
+    by order when the data has no file names. A folder's own ``labels.csv`` is read by
+    :func:`specstate.read` with the same rule (:func:`read_labels_csv`).
 ``None`` (no option)
     The labels the data itself carries (:attr:`specstate.Spectra.labels`).
 """
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +36,8 @@ import numpy as np
 
 from .exceptions import LabelError
 
-__all__ = ["LabelAssignment", "parse_label_ranges", "read_label_file", "resolve_labels"]
+__all__ = ["LabelAssignment", "parse_label_ranges", "read_label_file", "resolve_labels",
+           "label_of", "read_labels_csv", "write_labels_csv", "label_array"]
 
 # Text values that mean "this spectrum has no label" in files and in the data.
 UNLABELLED_TOKENS = frozenset({"", "-", "nan", "none", "null", "na", "n/a"})
@@ -135,7 +138,8 @@ def parse_label_ranges(text: str, n_spectra: int) -> LabelAssignment:
     Raises
     ------
     LabelError
-        If an item is malformed, a range is empty or out of bounds, or two ranges overlap.
+        If an item is malformed, a range is empty or reaches past the spectra, or two ranges
+        overlap.
 
     Examples
     --------
@@ -158,6 +162,14 @@ def parse_label_ranges(text: str, n_spectra: int) -> LabelAssignment:
             )
         start, stop = match.group("start"), match.group("stop")
         if match.group("colon"):
+            for end in (start, stop):
+                # Python's slices cut silently; a range past the data is a mistake to report
+                if end and not -n_spectra <= int(end) <= n_spectra:
+                    raise LabelError(
+                        f"The label range {item.strip()!r} reaches spectrum {end}, but the "
+                        f"data has {n_spectra} spectra (0..{n_spectra - 1}; ranges may end "
+                        f"at {n_spectra})."
+                    )
             sl = slice(int(start) if start else None, int(stop) if stop else None)
         else:
             if not start:
@@ -193,35 +205,55 @@ def _read_csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
     if not rows:
         raise LabelError(f"The label file {path} is empty.")
     header = [cell.strip() for cell in rows[0]]
+    header = [h.lower() if h.lower() in (FILE_COLUMN, LABEL_COLUMN) else h for h in header]
     return header, [[cell.strip() for cell in row] for row in rows[1:]]
 
 
-def _match_files(path: Path, header, rows, n_spectra: int, files,
-                 label_column: str = LABEL_COLUMN) -> LabelAssignment:
+def _file_table(path: Path, header, rows, label_column: str) -> dict:
+    """``file -> label`` of a table, keyed by the file's name and its stem."""
     i_file, i_label = header.index(FILE_COLUMN), header.index(label_column)
-    source = str(path) if label_column == LABEL_COLUMN else f"{path}:{label_column}"
-    table = {}
+    table: dict = {}
     for line, row in enumerate(rows, start=2):
         if len(row) <= max(i_file, i_label):
             raise LabelError(
                 f"Line {line} of {path} has {len(row)} columns; expected {len(header)}."
             )
-        table[Path(row[i_file]).name] = row[i_label]
+        name = Path(row[i_file]).name
+        table[name] = row[i_label]
+        table.setdefault(Path(name).stem, row[i_label])
+    return table
+
+
+def label_of(table: dict, file) -> str | None:
+    """The label of `file` in a ``file,label`` table: by file name, else by stem.
+
+    The one matching rule, for ``--labels table.csv`` and for the ``labels.csv`` of a folder
+    alike (``scan_1.xy`` matches a row ``scan_1.xy``, ``/data/scan_1.xy`` or ``scan_1``).
+    """
+    name = Path(str(file)).name
+    label = table.get(name)
+    return table.get(Path(name).stem) if label is None else label
+
+
+def _match_files(path: Path, header, rows, n_spectra: int, files,
+                 label_column: str = LABEL_COLUMN) -> LabelAssignment:
+    source = str(path) if label_column == LABEL_COLUMN else f"{path}:{label_column}"
+    table = _file_table(path, header, rows, label_column)
     if files is None:
         if len(rows) != n_spectra:
             raise LabelError(
                 f"The label file {path} has {len(rows)} rows but the data has {n_spectra} "
                 "spectra and no file names to match them by."
             )
+        i_label = header.index(label_column)
         return _assignment([row[i_label] for row in rows], source)
-    names = [Path(str(f)).name for f in files]
-    missing = [name for name in names if name not in table]
-    if len(missing) == len(names):
+    values = [label_of(table, f) for f in files]
+    if all(v is None for v in values):
         raise LabelError(
-            f"None of the data's files (e.g. {names[0]!r}) is listed in the '{FILE_COLUMN}' "
-            f"column of {path}."
+            f"None of the data's files (e.g. {Path(str(files[0])).name!r}) is listed in the "
+            f"'{FILE_COLUMN}' column of {path}."
         )
-    return _assignment([table.get(name) for name in names], source)
+    return _assignment(values, source)
 
 
 def read_label_file(
@@ -275,7 +307,7 @@ def read_label_file(
         return _assignment(values, f"{path}:{column}")
     with path.open(encoding="utf-8") as fh:
         first = fh.readline()
-    header = [cell.strip() for cell in next(csv.reader([first]), [])]
+    header = [cell.strip().lower() for cell in next(csv.reader([first]), [])]
     if FILE_COLUMN in header and LABEL_COLUMN in header:
         header, rows = _read_csv_rows(path)
         return _match_files(path, header, rows, n_spectra, files)
@@ -350,3 +382,65 @@ def resolve_labels(spec: str | None, spectra) -> LabelAssignment:
     if assignment.n_labelled == 0:
         raise LabelError(f"No spectrum has a label (labels from {assignment.source}).")
     return assignment
+
+
+# ----------------------------------------------------------------------------- folder tables
+def label_array(labels: Sequence[str]) -> np.ndarray:
+    """Labels read as text: integers if every label is one (``0``/``1``), else strings."""
+    values = [str(v) for v in labels]
+    if values and all(_INTEGER.match(v) for v in values):
+        return np.array([int(v) for v in values], dtype=np.int64)
+    return np.array(values, dtype=str)
+
+
+def read_labels_csv(path, names: Sequence[str]) -> np.ndarray:
+    """Labels of the files `names` from a ``file,label`` table (a folder's ``labels.csv``).
+
+    Rows are matched to the files by :func:`label_of`, as for ``--labels table.csv``; here
+    every file must have a label.
+
+    Parameters
+    ----------
+    path : path-like
+        The table.
+    names : sequence of str
+        The files read, in order.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    SpectraFileError
+        If the table does not exist.
+    LabelError
+        If the table lacks the columns or a file has no label.
+    """
+    from .exceptions import SpectraFileError
+
+    path = Path(path)
+    if not path.is_file():
+        raise SpectraFileError(f"No such labels file: '{path}'.")
+    header, rows = _read_csv_rows(path)
+    if not {FILE_COLUMN, LABEL_COLUMN} <= set(header):
+        raise LabelError(
+            f"'{path}' must have the columns {FILE_COLUMN},{LABEL_COLUMN}; "
+            f"found {','.join(header) or 'none'}."
+        )
+    table = _file_table(path, header, rows, LABEL_COLUMN)
+    labels = []
+    for name in names:
+        label = label_of(table, name)
+        if label is None:
+            raise LabelError(f"'{path}' has no label for the file {name}.")
+        labels.append(label)
+    return label_array(labels)
+
+
+def write_labels_csv(path, names: Sequence[str], labels) -> None:
+    """Write a ``file,label`` table (into a folder being written atomically)."""
+    with Path(path).open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow((FILE_COLUMN, LABEL_COLUMN))
+        writer.writerows(zip(names, (str(v) for v in labels)))

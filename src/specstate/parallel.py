@@ -2,7 +2,7 @@
 
 :func:`classify_many` makes one task per input (or per chunk of trains of a large EuXFEL
 run), runs them on a :mod:`dask.distributed` cluster and writes one results file per input.
-Each worker loads the model itself from its path (once per worker process, then cached) and
+Each task loads the model itself from its path (a fresh object: tasks share no model) and
 reads its own input, so neither the model's arrays nor the spectra travel through the
 scheduler; only the per-spectrum results (labels, probabilities, ids) come back. A task that
 fails marks its input as failed and the others go on.
@@ -23,7 +23,6 @@ The cluster:
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import re
@@ -35,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from .exceptions import SpecstateError, SpectraFormatError
+from .results import Classification
 
 __all__ = ["classify_many", "classify_input", "RunStatus", "JOBQUEUE_CLUSTERS", "SYNCHRONOUS"]
 
@@ -91,76 +91,40 @@ class RunStatus:
 
 
 @dataclass
-class ClassifiedChunk:
-    """Per-spectrum results of one task, without the spectra (what a worker sends back).
+class InputResult:
+    """What a worker sends back for one task: per-spectrum results and the files read.
 
-    It has the attributes of a :class:`~specstate.classifier.Classification` and the ids and
-    metadata of the spectra, so it serves as both in :func:`specstate.io.results.write_results`.
+    Attributes
+    ----------
+    classification : Classification
+        With the spectra's ids (index, file, train and pulse id where known).
+    input_files : list of str
+        The files the task read (for the provenance).
     """
 
-    labels: np.ndarray
-    proba: np.ndarray
-    confidence: np.ndarray
-    ambiguous: np.ndarray
-    train_ids: np.ndarray | None = None
-    pulse_ids: np.ndarray | None = None
-    metadata: dict = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
+    classification: Classification
+    input_files: list = field(default_factory=list)
 
     @classmethod
-    def concatenate(cls, parts: Sequence[ClassifiedChunk]) -> ClassifiedChunk:
+    def concatenate(cls, parts: Sequence[InputResult]) -> InputResult:
         """Join the chunks of one input, in order."""
-        if len(parts) == 1:
-            return parts[0]
-
-        def cat(name):
-            values = [getattr(p, name) for p in parts]
-            return None if any(v is None for v in values) else np.concatenate(values)
-
-        meta = dict(parts[0].metadata)
-        files = sorted({f for p in parts for f in p.metadata.get("files", [])})
-        if files:
-            meta["files"] = files
-        return cls(cat("labels"), cat("proba"), cat("confidence"), cat("ambiguous"),
-                   cat("train_ids"), cat("pulse_ids"), meta)
+        files = []
+        for p in parts:
+            files.extend(f for f in p.input_files if f not in files)
+        return cls(Classification.concatenate([p.classification for p in parts]), files)
 
 
-@functools.lru_cache(maxsize=4)
-def _cached_model(path: str, mtime_ns: int, size: int):
-    """Load a model once per process (the key changes when the file does)."""
-    from .classifier import SpectraClassifier
-
-    logger.debug("Loading the model %s in process %d.", path, os.getpid())
-    return SpectraClassifier.load(path)
-
-
-def load_model(model_path):
-    """The model in `model_path`, loaded once per process and cached.
-
-    Parameters
-    ----------
-    model_path : str or path-like
-        A model file written by :meth:`specstate.SpectraClassifier.save`.
-
-    Returns
-    -------
-    SpectraClassifier
-        The fitted model (shared by the tasks of this process: do not modify it).
-    """
-    p = Path(model_path).resolve()
-    st = p.stat()
-    return _cached_model(str(p), st.st_mtime_ns, st.st_size)
-
-
-def classify_input(model_path, path, read_kwargs: Mapping | None = None) -> ClassifiedChunk:
+def classify_input(model_path, path, read_kwargs: Mapping | None = None) -> InputResult:
     """Read one input and classify it (the work of one task).
 
+    The model is loaded from its file by each task, so no task shares a model object with
+    another (nothing on the predict path is shared mutable state); it is a few MB, read in
+    milliseconds next to reading the input.
+
     Parameters
     ----------
     model_path : str or path-like
-        The model file; loaded in this process (cached).
+        The model file.
     path : str or path-like
         The input (file, folder, glob or EuXFEL run folder), read by :func:`specstate.io.read`.
     read_kwargs : mapping, optional
@@ -168,23 +132,18 @@ def classify_input(model_path, path, read_kwargs: Mapping | None = None) -> Clas
 
     Returns
     -------
-    ClassifiedChunk
+    InputResult
         Per-spectrum labels, probabilities, confidence, ambiguity and ids.
     """
     from . import io
+    from .classifier import SpectraClassifier
+    from .io.results import input_files_of
 
-    model = load_model(model_path)
+    logger.debug("Loading the model %s in process %d.", model_path, os.getpid())
+    model = SpectraClassifier.load(model_path)
     spectra = io.read(path, **dict(read_kwargs or {}))
-    result = model.classify(spectra)
-    return ClassifiedChunk(
-        np.asarray(result.labels),
-        np.asarray(result.proba),
-        np.asarray(result.confidence),
-        np.asarray(result.ambiguous, dtype=bool),
-        spectra.train_ids,
-        spectra.pulse_ids,
-        {k: v for k, v in spectra.metadata.items() if k in ("files", "run", "source", "key")},
-    )
+    result = model.classify(spectra).with_ids(spectra)
+    return InputResult(result, input_files_of(spectra, None))
 
 
 def output_names(inputs: Sequence, suffix: str) -> list[str]:
@@ -405,8 +364,10 @@ def classify_many(
     inputs = [str(p) for p in inputs]
     if not inputs:
         raise SpectraFormatError("classify_many needs at least one input; got none.")
+    from .classifier import SpectraClassifier
+
     model_path = Path(model_path)
-    model = load_model(model_path)  # fail early on a bad model; the client writes the regions
+    model = SpectraClassifier.load(model_path)  # fail early on a bad model; for its regions
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = output_names(inputs, f".{fmt}")
@@ -420,7 +381,7 @@ def classify_many(
     n_parts = {}
     for i, _, _, _ in tasks:
         n_parts[i] = n_parts.get(i, 0) + 1
-    parts: dict[int, dict[int, ClassifiedChunk]] = {i: {} for i in n_parts}
+    parts: dict[int, dict[int, InputResult]] = {i: {} for i in n_parts}
 
     closers = []
     if scheduler == SYNCHRONOUS:
@@ -448,18 +409,19 @@ def classify_many(
             parts[i][j] = chunk
             if len(parts[i]) < n_parts[i]:
                 continue
-            result = ClassifiedChunk.concatenate([parts[i][k] for k in sorted(parts[i])])
+            joined = InputResult.concatenate([parts[i][k] for k in sorted(parts[i])])
             parts[i].clear()
+            result = joined.classification
             try:
-                out = write_results(out_dir / names[i], result, result, model,
-                                    model_path=model_path, parameters=params)
+                out = write_results(out_dir / names[i], result, None, model,
+                                    model_path=model_path, inputs=joined.input_files,
+                                    parameters=params, program="specstate classify")
             except Exception as exc:  # noqa: BLE001 - report and go on with the others
                 status[i].error = _error_text(exc)
                 continue
-            labels, counts = np.unique(result.labels.astype(str), return_counts=True)
             status[i].output = out
             status[i].n_spectra = len(result)
-            status[i].counts = dict(zip(labels.tolist(), counts.tolist()))
+            status[i].counts = {k: v for k, v in result.counts().items() if v}
             status[i].n_ambiguous = int(np.count_nonzero(result.ambiguous))
         bar.close()
     finally:

@@ -9,7 +9,13 @@ import numpy as np
 
 from .exceptions import AxisMismatchError, SpectraFormatError
 
-__all__ = ["Spectra", "AXIS_UNITS", "convert_axis_values"]
+__all__ = ["Spectra", "AXIS_UNITS", "convert_axis_values", "same_axis", "axis_tolerance"]
+
+#: Two axes are one when no point differs by more than this fraction of the smallest grid
+#: step: far below any physical resolution, far above the rounding of values written as text.
+AXIS_TOLERANCE_STEPS = 0.01
+#: Relative tolerance (of the largest value) for an axis of a single point, which has no step.
+_SINGLE_POINT_RTOL = 1e-9
 
 #: Default unit of each known axis name.
 AXIS_UNITS = {
@@ -19,6 +25,47 @@ AXIS_UNITS = {
     "energy": "eV",
     "index": "",
 }
+
+
+
+def axis_tolerance(axis) -> float:
+    """Largest difference at which a point still lies on `axis` (1 % of its smallest step).
+
+    Parameters
+    ----------
+    axis : array-like of shape (m,)
+
+    Returns
+    -------
+    float
+    """
+    axis = np.asarray(axis, dtype=np.float64)
+    steps = np.abs(np.diff(axis))
+    steps = steps[steps > 0]
+    if steps.size:
+        return AXIS_TOLERANCE_STEPS * float(steps.min())
+    return _SINGLE_POINT_RTOL * max(float(np.abs(axis).max()) if axis.size else 0.0, 1.0)
+
+
+def same_axis(a, b) -> bool:
+    """True if two axes have the same length and values within :func:`axis_tolerance`.
+
+    The one rule by which files are stacked, spectra meet a model's axis and a live source's
+    axis is checked.
+
+    Examples
+    --------
+    >>> same_axis([10.0, 10.01, 10.02], [10.0, 10.01001, 10.02])
+    True
+    >>> same_axis([10.0, 10.01, 10.02], [10.0, 10.011, 10.02])
+    False
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return False
+    return bool(np.allclose(a, b, rtol=0, atol=axis_tolerance(b)))
+
 
 # Per-spectrum arrays that follow the spectra when they are sliced.
 _PER_SPECTRUM = ("labels", "train_ids", "pulse_ids", "monitor")
@@ -345,15 +392,14 @@ class Spectra:
             metadata=meta,
         )
 
-    def check_axis(self, axis, *, name="the model", rtol=1e-6) -> None:
-        """Raise :class:`AxisMismatchError` unless this axis equals `axis` (within `rtol`)."""
+    def check_axis(self, axis, *, name="the model") -> None:
+        """Raise :class:`AxisMismatchError` unless this axis equals `axis` (:func:`same_axis`)."""
         axis = np.asarray(axis, dtype=np.float64)
         if axis.shape != self.axis.shape:
             raise AxisMismatchError(
                 f"The spectra have {self.n_points} points but {name} expects {axis.size}."
             )
-        scale = max(np.abs(axis).max(), 1e-300)
-        if not np.allclose(self.axis, axis, rtol=0, atol=rtol * scale):
+        if not same_axis(self.axis, axis):
             raise AxisMismatchError(
                 f"The spectra's axis ({self.axis[0]:g}..{self.axis[-1]:g}) differs from the one "
                 f"{name} expects ({axis[0]:g}..{axis[-1]:g})."

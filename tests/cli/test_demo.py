@@ -20,7 +20,7 @@ def test_demo_quick_writes_figure_model_and_results(tmp_path, capsys):
     with results.open() as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 120
-    assert {"index", "true_state", "state", "p_bcc", "p_hcp", "ambiguous"} <= set(rows[0])
+    assert {"spectrum", "true_state", "state", "p_bcc", "p_hcp", "ambiguous"} <= set(rows[0])
     # The printed accuracy is the one of the results table (outside the window, refs excluded).
     truth = np.array([r["true_state"] for r in rows])
     pred = np.array([r["state"] for r in rows])

@@ -1,6 +1,7 @@
 """``specstate fit`` / ``specstate classify`` on EuXFEL run folders, through main([...])."""
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -132,3 +133,23 @@ def test_one_input_into_a_folder(ramp_run, ramp_model, tmp_path):
     rc = main(["classify", str(ramp_model), str(ramp_run), *RUN_ARGS, "--trains", "0:3",
                "-o", f"{tmp_path}/res/", "--format", "csv", "--no-progress"])
     assert rc == 0 and (tmp_path / "res" / "r0001.csv").is_file()
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_dask_keeps_its_info_lines_off_the_terminal_unless_verbose(ramp_run, ramp_model,
+                                                                    tmp_path, verbose):
+    import os
+    import subprocess
+    import sys
+
+    import specstate
+
+    env = {**os.environ, "PYTHONPATH": str(Path(specstate.__file__).parents[1])}
+    cmd = [sys.executable, "-m", "specstate", *(["-v"] if verbose else []), "classify",
+           str(ramp_model), str(ramp_run), *RUN_ARGS, "--trains", "0:3", "-o",
+           str(tmp_path / "out"), "--dask", "--workers", "1", "--no-progress"]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
+    assert done.returncode == 0, done.stderr
+    info = [ln for ln in done.stderr.splitlines() if ln.startswith("INFO distributed")]
+    assert bool(info) == verbose, done.stderr
+    assert "r0001.nxs" in done.stdout

@@ -46,23 +46,24 @@ def test_nexus_default_chain_and_signal(run_result, ramp_model, tmp_path):
     model, spectra, result = run_result
     path = write_results(tmp_path / "r0001.nxs", result, spectra, model, model_path=ramp_model)
     root = nxload(str(path))
-    assert root.nxclass == "NXroot" and root.attrs["default"] == "results"
-    entry = root["results"]
-    assert entry.nxclass == "NXentry" and entry.attrs["default"] == "state"
+    assert root.nxclass == "NXroot" and root.attrs["default"] == "entry"
+    entry = root["entry"]
+    assert entry.nxclass == "NXentry" and entry.attrs["default"] == "spectra"
     data = root.plottable_data  # what a generic viewer plots: the state along the run
-    assert data.nxclass == "NXdata" and data.nxname == "state"
+    assert data.nxclass == "NXdata" and data.nxname == "spectra"
     assert data.nxsignal.nxname == "state_index"
     assert [a.nxname for a in data.nxaxes] == ["train_id"]  # one spectrum per train
     np.testing.assert_array_equal(data["train_id"].nxvalue, spectra.train_ids)
     classes = [str(c) for c in model.classes_]
     assert list(data["classes"].nxvalue) == classes
-    np.testing.assert_array_equal(data["state"].nxvalue, result.labels.astype(str))
     np.testing.assert_array_equal(np.asarray(classes)[data["state_index"].nxvalue],
                                   result.labels.astype(str))
-    proba = entry["probability"]
-    assert proba.nxsignal.nxname == "probability"
-    np.testing.assert_array_equal(proba["probability"].nxvalue, result.proba)
-    assert proba["probability"].shape == (len(spectra), len(classes))
+    np.testing.assert_array_equal(data["probability"].nxvalue, result.proba)
+    assert data["probability"].shape == (len(spectra), len(classes))
+    # one spectrum per train: the per-train table says the same
+    trains = entry["trains"]
+    np.testing.assert_array_equal(trains["train_id"].nxvalue, spectra.train_ids)
+    np.testing.assert_array_equal(trains["state_index"].nxvalue, data["state_index"].nxvalue)
 
 
 def test_nexus_regions_with_units(model_2theta, ramp, tmp_path):
@@ -71,7 +72,7 @@ def test_nexus_regions_with_units(model_2theta, ramp, tmp_path):
     out = write_results(tmp_path / "ramp.nxs", result, ramp, clf, model_path=path,
                         inputs=["ramp.npz"])
     with h5py.File(out, "r") as f:
-        g = f["results/regions"]
+        g = f["entry/regions"]
         assert g.attrs["NX_class"] == "NXdata" and g.attrs["signal"] == "weight"
         assert g["start"].attrs["units"] == "deg" == clf.axis_unit_
         assert g["stop"].attrs["units"] == "deg"
@@ -83,8 +84,9 @@ def test_nexus_regions_with_units(model_2theta, ramp, tmp_path):
         assert np.all(g["start"][()] >= ramp.axis[0] - 1e-9)
         assert np.all(g["stop"][()] <= ramp.axis[-1] + 1e-9)
         # no train ids: the state is plotted against the spectrum index
-        assert list(f["results/state"].attrs["axes"]) == ["spectrum"]
-        assert list(f["results/process/input_files"].asstr()[()]) == ["ramp.npz"]
+        assert list(f["entry/spectra"].attrs["axes"]) == ["spectrum"]
+        assert "trains" not in f["entry"]
+        assert list(f["entry/process/input_files"].asstr()[()]) == ["ramp.npz"]
 
 
 def test_nexus_provenance(run_result, ramp_model, ramp_run, tmp_path):
@@ -92,9 +94,9 @@ def test_nexus_provenance(run_result, ramp_model, ramp_run, tmp_path):
     path = write_results(tmp_path / "r.nxs", result, spectra, model, model_path=ramp_model,
                          parameters={"trains": "0:60", "resample": False, "seed": 3})
     with h5py.File(path, "r") as f:
-        p = f["results/process"]
+        p = f["entry/process"]
         assert p.attrs["NX_class"] == "NXprocess"
-        assert p["program"].asstr()[()] == "specstate"
+        assert p["program"].asstr()[()] == "specstate classify"
         assert p["version"].asstr()[()] == specstate.__version__
         datetime.datetime.fromisoformat(p["date"].asstr()[()])
         note = p["model"]
@@ -107,7 +109,7 @@ def test_nexus_provenance(run_result, ramp_model, ramp_run, tmp_path):
         params = p["parameters"]
         assert params.attrs["NX_class"] == "NXparameters"
         assert params["trains"].asstr()[()] == "0:60" and params["seed"][()] == 3
-        assert f.attrs["default"] == "results" and f["results"].attrs["default"] == "state"
+        assert f.attrs["default"] == "entry" and f["entry"].attrs["default"] == "spectra"
 
 
 def test_per_pulse_axes(ramp_model, ramp, tmp_path):
@@ -120,11 +122,13 @@ def test_per_pulse_axes(ramp_model, ramp, tmp_path):
     result = model.classify(spectra)
     path = write_results(tmp_path / "pulses.nxs", result, spectra, model)
     with h5py.File(path, "r") as f:
-        g = f["results/state"]
+        g = f["entry/spectra"]
         assert list(g.attrs["axes"]) == ["spectrum"]
         assert g.attrs["train_id_indices"] == 0 and g.attrs["pulse_id_indices"] == 0
         np.testing.assert_array_equal(g["pulse_id"][()], spectra.pulse_ids)
-        assert "checksum" not in f["results/process/model"]  # no model path given
+        assert "checksum" not in f["entry/process/model"]  # no model path given
+        n_trains = len(np.unique(spectra.train_ids))
+        assert f["entry/trains/n_spectra"][()].tolist() == [PULSES_DEFAULT] * n_trains
     back = read_results(path)
     np.testing.assert_array_equal(back.pulse_id.values, spectra.pulse_ids)
 
@@ -146,7 +150,7 @@ def test_csv_columns(run_result, tmp_path):
     model, spectra, result = run_result
     path = write_results(tmp_path / "r.csv", result, spectra, model)
     header = path.read_text().splitlines()[0].split(",")
-    assert header == (["index", "train_id", "state"]
+    assert header == (["spectrum", "train_id", "state"]
                       + [f"p_{c}" for c in model.classes_] + ["confidence", "ambiguous"])
     assert len(path.read_text().splitlines()) == len(spectra) + 1
 
@@ -167,3 +171,27 @@ def test_bad_arguments(run_result, tmp_path):
         write_results(tmp_path / "r.txt", result, spectra, model)
     with pytest.raises(SpectraFormatError, match="spectra given are 5"):
         write_results(tmp_path / "r.csv", result, spectra[:5], model)
+
+
+def test_reading_what_is_not_a_results_file_says_so(ramp, tmp_path):
+    from specstate import io
+    from specstate.exceptions import SpectraFileError
+    from specstate.io.results import read_trains
+
+    junk = tmp_path / "junk.nxs"
+    junk.write_bytes(b"not hdf5")
+    with pytest.raises(SpectraFileError, match=r"junk.nxs' cannot be opened as HDF5 .*expected "
+                                               r"a results file"):
+        read_results(junk)
+    spectra = io.write(ramp, tmp_path / "spectra.nxs")  # spectra, not results
+    with pytest.raises(SpectraFileError, match=r"not a specstate results file \(no "
+                                               r"/entry/spectra\)"):
+        read_results(spectra)
+    with pytest.raises(SpectraFileError, match=r"holds no per-train results"):
+        read_trains(spectra)
+    table = tmp_path / "watch.csv"
+    table.write_text("train_id,name,n_spectra,n_classified,state,confidence\n1,a,4,4,x,0.9\n")
+    with pytest.raises(SpectraFileError, match=r"is a per-train table \(read it with "
+                                               r"read_trains\)"):
+        read_results(table)
+    assert read_trains(table)["state"].values.tolist() == ["x"]

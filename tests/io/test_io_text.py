@@ -304,3 +304,66 @@ def test_integer_labels_round_trip_through_folder(tmp_path):
     assert r.labels.dtype.kind == "i" and r.labels.tolist() == [0, 1, 1]
     single = read(tmp_path / "d" / "d_0002.xy")  # '# Label: 1' in the header
     assert single.labels.tolist() == [1]
+
+
+# ----------------------------------------------------------------------------- headers
+_DATA = "".join(f"{10 + 0.01 * i:.2f} {100 + i}\n" for i in range(20))
+
+
+@pytest.mark.parametrize("header, axis, unit, factor", [
+    ("# columns: 2theta_deg counts\n", "2theta", "deg", 1.0),
+    ("# 2θ (deg)  intensity\n", "2theta", "deg", 1.0),
+    ("# Two_Theta[degrees], I\n", "2theta", "deg", 1.0),
+    ("#  2th_deg  I\n", "2theta", "deg", 1.0),  # pyFAI
+    ("# Unit: 2th_rad\n", "2theta", "deg", 180 / np.pi),
+    ("# columns: q(1/Å) I\n", "q", "1/angstrom", 1.0),
+    ("# fields: q_nm^-1 I\n", "q", "1/angstrom", 0.1),
+    ("# Energy (keV), counts\n", "energy", "eV", 1000.0),
+    ("2theta intensity\n", "2theta", "deg", 1.0),  # a column-title line without '#'
+])
+def test_header_lines_that_set_the_axis(tmp_path, caplog, header, axis, unit, factor):
+    path = tmp_path / "s.xy"
+    path.write_text("# sample: made up\n" + header + _DATA)
+    s = read(path)
+    assert (s.axis_name, s.axis_unit) == (axis, unit)
+    np.testing.assert_allclose(s.axis[:2], np.array([10.0, 10.01]) * factor)
+    assert "names no axis" not in caplog.text
+
+
+@pytest.mark.parametrize("line, wavelength", [
+    ("# wavelength 0.4133 A", 0.4133),
+    ("# Wavelength: 4.133e-11", 0.4133),  # pyFAI, metres
+    ("# lambda = 0.4133 Å", 0.4133),
+    ("# Wavelength (nm): 0.04133", 0.4133),
+    ("# wavelength: 41.33 pm", 0.4133),
+])
+def test_header_lines_that_set_the_wavelength(tmp_path, caplog, line, wavelength):
+    path = tmp_path / "s.xy"
+    path.write_text(f"{line}\n# columns: 2theta_deg counts\n{_DATA}")
+    assert read(path).wavelength == pytest.approx(wavelength)
+    assert "wavelength" not in caplog.text
+
+
+def test_a_header_that_is_not_understood_warns_and_the_axis_is_index(tmp_path, caplog):
+    # what a new user met: an unknown header silently became an 'index' axis
+    path = tmp_path / "s.xy"
+    path.write_text("# columns: angle_of_the_detector counts\n# wavelength: about 0.4\n"
+                    + _DATA)
+    with caplog.at_level("WARNING", logger="specstate.io.text"):
+        s = read(path)
+    assert s.axis_name == "index"
+    assert "has a header ('# columns: angle_of_the_detector counts'...) that names no axis " \
+           "specstate knows, so the axis is 'index'" in caplog.text
+    assert "names a wavelength in '# wavelength: about 0.4' but specstate cannot read" \
+           in caplog.text
+
+
+def test_no_header_and_no_file_do_not_warn(tmp_path, caplog):
+    path = tmp_path / "s.xy"
+    path.write_text(_DATA)
+    with caplog.at_level("WARNING"):
+        assert read(path).axis_name == "index"
+        np.save(tmp_path / "a.npy", np.ones((2, 5)))
+        assert read(tmp_path / "a.npy").axis_name == "index"
+        assert read(path, axis_name="2theta").axis_name == "2theta"  # the caller named it
+    assert caplog.text == ""

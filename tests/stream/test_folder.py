@@ -11,7 +11,6 @@ import pytest
 
 from specstate import io
 from specstate.stream import FolderSource, Idle, watch
-from specstate.stream.sources import natural_key
 
 from .conftest import TINY
 
@@ -37,7 +36,7 @@ def test_files_appearing_while_watching_are_read_once_in_natural_order(xrd, mode
     io.write(_one(xrd, "bcc", 0), folder / "scan_1.xy")
     io.write(_one(xrd, "bcc", 1), folder / "scan_2.xy")
     (folder / "scan_3.xy").write_text("not a spectrum\nat all\n")
-    (folder / "notes.txt").write_text("ignored: not a spectrum pattern")
+    (folder / "notes.md").write_text("ignored: not a suffix specstate reads")
     slow_xy = _file_bytes(_one(xrd, "hcp", 0), tmp_path, "slow.xy")
     h5 = _file_bytes(_one(xrd, "hcp", 1, n=3), tmp_path, "run.h5")
     written = threading.Event()
@@ -80,10 +79,34 @@ def test_folder_source_waits_for_stable_files_and_reports_a_missing_folder(tmp_p
     assert isinstance(next(source), Idle)  # seen once: not yet known to be complete
 
 
-def test_natural_order():
-    names = ["s_10.xy", "s_9.xy", "s_1.xy", "t.xy", "s_100.h5"]
-    assert sorted(names, key=natural_key) == ["s_1.xy", "s_9.xy", "s_10.xy", "s_100.h5",
-                                              "t.xy"]
+def test_read_and_watch_take_a_folder_in_the_same_order_and_the_same_formats(xrd, model,
+                                                                              tmp_path):
+    # read() and the watched folder share one natural order (case-insensitive) and one list
+    # of readable suffixes: .dat, .txt, .csv, .npy, .nx5, .hdf too, whatever their case
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for name in ("B1.xy", "a2.xy", "A10.xy", "a1.xy"):
+        io.write(xrd[[0]], folder / name)
+    assert io.read(folder).metadata["files"] == ["a1.xy", "a2.xy", "A10.xy", "B1.xy"]
+    got = list(watch(model, folder, poll_interval=0.05, max_trains=4, idle_timeout=10))
+    assert [r.name for r in got] == ["a1.xy", "a2.xy", "A10.xy", "B1.xy"]
+
+    others = tmp_path / "others"
+    others.mkdir()
+    scratch = tmp_path / "scratch"
+    for i, suffix in enumerate((".dat", ".TXT", ".nx5", ".hdf")):
+        written = io.write(xrd[[i]], scratch / ("x.xy" if i < 2 else "x.h5"))
+        shutil.copy(written, others / f"s_{i}{suffix}")
+    table = "2theta,I\n" + "".join(f"{a!r},{v!r}\n" for a, v in
+                                    zip(xrd.axis.tolist(), xrd.intensity[4].tolist()))
+    (others / "s_4.csv").write_text(table)
+    np.save(others / "s_5.npy", xrd.intensity[5])  # no axis: read, then refused for its axis
+    (others / "labels.csv").write_text("file,label\ns_0.dat,bcc\n")  # a table, not spectra
+    got = list(watch(model, others, poll_interval=0.05, max_trains=6, idle_timeout=10))
+    assert [r.name for r in got] == ["s_0.dat", "s_1.TXT", "s_2.nx5", "s_3.hdf", "s_4.csv",
+                                     "s_5.npy"]
+    assert all(r.ok and not r.errors for r in got[:5]), [r.errors for r in got]
+    assert got[5].errors == {"axis_mismatch": 1}
 
 
 def test_model_file_replaced_mid_run_is_reloaded_between_trains(xrd, model_path, tmp_path,

@@ -1,12 +1,15 @@
 """The parts of the loop on their own: alerts, decoding a train, finite rows, sinks, live plot."""
 
 import csv
+import hashlib
 
 import h5py
 import numpy as np
 import pytest
 
 from specstate.exceptions import SpecstateError, StreamError
+from specstate.io.results import read_results, read_trains
+from specstate.results import Classification
 from specstate.stream import (
     Alert,
     BridgeSource,
@@ -15,6 +18,7 @@ from specstate.stream import (
     NexusSink,
     StateChangeDetector,
     TrainResult,
+    TrainSummary,
     WatchSummary,
 )
 from specstate.stream.loop import _finite_rows
@@ -81,10 +85,20 @@ def test_finite_rows_are_exact_even_when_a_row_sum_overflows():
 
 
 def _result(tid, state, classes=("a", "b"), alert=None):
-    counts = {c: int(c == state) * 4 for c in classes}
-    return TrainResult(tid, n_spectra=4, n_classified=4 if state else 0, counts=counts,
-                       fractions={c: v / 4 for c, v in counts.items()}, state=state,
-                       confidence=0.9 if state else float("nan"), latency=0.01, alert=alert)
+    # a train of 4 spectra all in `state`, built the way the loop builds it
+    result = TrainSummary(tid, n_spectra=4, latency=0.01, alert=alert,
+                          counts=dict.fromkeys(classes, 0),
+                          fractions=dict.fromkeys(classes, float("nan")))
+    if state is None:
+        return result
+    col = list(classes).index(state)
+    proba = np.full((4, len(classes)), 0.05, np.float32)
+    proba[:, col] = 0.95
+    cls = Classification(np.array([state] * 4), proba, proba[:, col], np.zeros(4, bool),
+                         np.array(classes))
+    result.fill(cls.with_ids(train_ids=np.full(4, tid), pulse_ids=np.arange(4),
+                             spectrum_index=np.arange(4 * tid, 4 * tid + 4)))
+    return result
 
 
 def test_csv_sink_appends_and_flushes_each_train(tmp_path):
@@ -102,27 +116,42 @@ def test_csv_sink_appends_and_flushes_each_train(tmp_path):
         CsvSink(path, ["a", "c"])
 
 
-def test_nexus_sink_is_complete_at_each_checkpoint(tmp_path):
+def test_nexus_sink_appends_every_n_trains_in_the_one_results_layout(tmp_path):
     path = tmp_path / "r.nxs"
     alert = Alert(2, 3, "a", "b", 0.0)
-    sink = NexusSink(path, ["a", "b"], checkpoint_every=2, metadata={"model": "m.h5"})
+    model = tmp_path / "m.h5"
+    model.write_bytes(b"a model")
+    sink = NexusSink(path, ["a", "b"], checkpoint_every=2,
+                     metadata={"model": str(model), "source": "tcp://x:1"})
     sink.write(_result(1, "a"))
-    assert not path.exists()
+    with h5py.File(path) as f:  # created at once, complete, nothing appended yet
+        assert f["entry"].attrs["default"] == "spectra"
+        assert "state_index" not in f["entry/spectra"] and "trains" not in f["entry"]
     sink.write(_result(2, "b"))
-    with h5py.File(path) as f:
-        assert list(f["entry/results/train_id"][()]) == [1, 2]
+    with h5py.File(path) as f:  # closed between two appends: readable while watching
+        assert list(f["entry/trains/train_id"][()]) == [1, 2]
+        assert f["entry/spectra/state_index"].maxshape == (None,)  # resizable
     sink.write(_result(3, "b", alert=alert))
     sink.write(_result(4, "c", classes=("a", "c")))  # a reloaded model with a new class
     sink.close()
     with h5py.File(path) as f:
-        assert f["entry"].attrs["model"] == "m.h5"
-        assert np.array_equal(f["entry/results/fraction_b"][()], [0, 1, 1, np.nan],
+        assert f["entry/process/model/checksum"][()].decode() == hashlib.sha256(
+            b"a model").hexdigest()
+        assert [c.decode() for c in f["entry/trains/classes"][()]] == ["a", "b", "c"]
+        assert np.array_equal(f["entry/trains/fraction"][:, 1], [0, 1, 1, np.nan],
                               equal_nan=True)
-        assert np.array_equal(f["entry/results/fraction_c"][()], [np.nan] * 3 + [1],
+        assert np.array_equal(f["entry/trains/fraction"][:, 2], [np.nan] * 3 + [1],
                               equal_nan=True)
         assert list(f["entry/alerts/train_id"][()]) == [2]
-        assert f["entry/results"].attrs["signal"] == "confidence"
-    assert [p.name for p in tmp_path.iterdir()] == ["r.nxs"]
+        assert f["entry/trains"].attrs["signal"] == "confidence"
+    results = read_results(path)  # per spectrum, whatever wrote the file
+    assert results.sizes["spectrum"] == 16
+    assert list(results["state"].values) == ["a"] * 4 + ["b"] * 8 + ["c"] * 4
+    assert list(results["pulse_id"].values) == [0, 1, 2, 3] * 4
+    assert np.isnan(results["probability"].sel({"class": "c"}).values[:12]).all()
+    trains = read_trains(path)
+    assert list(trains["state"].values) == ["a", "b", "b", "c"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.h5", "r.nxs"]
 
 
 def test_summary_totals_and_text():
@@ -201,3 +230,42 @@ def test_no_beam_spectra_are_counted_not_classified(model, states, n_beam):
     assert (r.no_beam, r.n_classified, r.n_spectra) == (8 - n_beam, n_beam, 8)
     assert r.state == ("hcp" if n_beam else None)
     assert r.counts == {"bcc": 0, "hcp": n_beam}
+
+
+class _Failing:
+    """A model that raises `exc` on the train (stands for a classifier bug or bad data)."""
+
+    def __init__(self, model, exc):
+        self.model, self.exc = model, exc
+        self.classes_, self.axis_ = model.classes_, model.axis_
+
+    def classify(self, x):
+        raise self.exc
+
+
+def test_a_bad_train_is_counted_but_a_bug_is_raised(model, states):
+    from specstate.exceptions import AxisMismatchError
+    from specstate.stream import Packet, Watcher
+
+    from ._helpers import train
+
+    x = train(states, "bcc")
+    for refused in (ValueError("Input contains NaN"), AxisMismatchError("other axis")):
+        r = Watcher(_Failing(model, refused), iter(())).process(Packet(1, x))
+        assert r.errors == {"classify": 1} and r.state is None
+    with pytest.raises(TypeError, match="a bug"):  # not hidden as a bad train
+        Watcher(_Failing(model, TypeError("a bug")), iter(())).process(Packet(1, x))
+
+
+def test_each_spectrum_of_a_train_keeps_its_pulse_and_train_id(model, states):
+    from specstate.stream import Packet, Watcher
+
+    from ._helpers import train
+
+    x = train(states, "hcp")
+    monitor = np.where(np.arange(len(x)) % 3 == 0, 0.0, 1.0)  # every third: no beam
+    r = Watcher(model, iter(()), min_monitor=0.5).process(Packet(7, x, monitor=monitor))
+    c = r.classification
+    assert c.pulse_ids.tolist() == np.flatnonzero(monitor > 0.5).tolist()
+    assert set(c.train_ids.tolist()) == {7} and r.no_beam == int((monitor < 0.5).sum())
+    assert r.n_classified == len(c) == r.counts["hcp"] + r.counts["bcc"]

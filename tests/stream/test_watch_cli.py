@@ -23,8 +23,13 @@ def _serve(server, states, n=N_TRAINS, first=100):
                     {SOURCE: {"timestamp.tid": first + i}})
 
 
-def test_watch_bridge_writes_csv_plot_and_prints_summary(states, model_path, tmp_path, capsys):
+def test_watch_bridge_writes_csv_plot_and_prints_summary(states, model_path, tmp_path, capsys,
+                                                         monkeypatch):
     from karabo_bridge import ServerInThread
+
+    from specstate.cli import watch as watch_cli
+
+    monkeypatch.setattr(watch_cli, "PLAIN_LINES_PER_S", float("inf"))  # every train a line
 
     out = tmp_path / "results.csv"
     png = tmp_path / "live.png"
@@ -40,7 +45,13 @@ def test_watch_bridge_writes_csv_plot_and_prints_summary(states, model_path, tmp
     assert f"trains: {N_TRAINS} ({N_TRAINS} classified)" in captured.out
     assert "alerts: 1" in captured.out and "train 110: bcc -> hcp" in captured.out
     assert "states (trains): bcc 10, hcp 10" in captured.out
-    assert "ALERT state change" in captured.err
+    # output redirected (not a terminal): one plain line per train, alerts on their own
+    lines = captured.out.splitlines()
+    per_train = [ln for ln in lines if ln.startswith("train 1")]
+    assert len(per_train) == N_TRAINS
+    assert all(ln.startswith(f"train {100 + i} {SOURCE}: ") for i, ln in enumerate(per_train))
+    assert "ALERT state change: train 110: bcc -> hcp" in captured.out
+    assert "\r" not in captured.out + captured.err
     rows = list(csv.DictReader(out.open()))
     assert [int(r["train_id"]) for r in rows] == list(range(100, 100 + N_TRAINS))
     assert [r["state"] for r in rows] == ["bcc"] * 10 + ["hcp"] * 10
@@ -48,7 +59,10 @@ def test_watch_bridge_writes_csv_plot_and_prints_summary(states, model_path, tmp
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_watch_folder_writes_nexus_at_checkpoints(xrd, model_path, tmp_path, capsys):
+def test_watch_folder_writes_the_one_nexus_layout_that_read_results_reads(xrd, model_path,
+                                                                           tmp_path, capsys):
+    from specstate.io.results import read_results, read_trains
+
     folder = tmp_path / "in"
     folder.mkdir()
     picks = np.flatnonzero(np.isin(xrd.labels, ["bcc", "hcp"]))[[0, 1, -2, -1]]
@@ -61,14 +75,20 @@ def test_watch_folder_writes_nexus_at_checkpoints(xrd, model_path, tmp_path, cap
                    "--plot", str(html)])
     assert status == 0, capsys.readouterr().err
     with h5py.File(out, "r") as f:
-        entry = f["entry"]
-        assert entry.attrs["NX_class"] == "NXentry"
-        data = entry["results"]
-        assert data.attrs["NX_class"] == "NXdata" and data.attrs["axes"] == "train_id"
-        assert list(data["train_id"][()]) == [0, 1, 2, 3]
-        assert [s.decode() for s in data["state"][()]] == ["bcc", "bcc", "hcp", "hcp"]
-        assert np.allclose(data["fraction_hcp"][()], [0, 0, 1, 1])
-        assert [c.decode() for c in entry["classes"][()]] == ["bcc", "hcp"]
+        assert f.attrs["default"] == "entry" and f["entry"].attrs["default"] == "spectra"
+        trains = f["entry/trains"]
+        assert trains.attrs["NX_class"] == "NXdata" and list(trains.attrs["axes"]) == [
+            "train_id"]
+        assert [p.decode() for p in f["entry/process/program"][()].split()] == [
+            "specstate", "watch"]
+        assert f["entry/process/model/checksum"].attrs["algorithm"] == "sha256"
+    results = read_results(out)
+    assert list(results["state"].values) == ["bcc", "bcc", "hcp", "hcp"]
+    assert list(results["file"].values) == [f"pattern_{i}.xy" for i in range(1, 5)]
+    assert list(results["train_id"].values) == [0, 1, 2, 3]
+    per_train = read_trains(out)
+    assert list(per_train["train_id"].values) == [0, 1, 2, 3]
+    assert np.allclose(per_train["fraction"].sel({"class": "hcp"}).values, [0, 0, 1, 1])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "live.html"]
     assert sorted(p.name for p in folder.iterdir()) == [
         "pattern_1.xy", "pattern_2.xy", "pattern_3.xy", "pattern_4.xy", "results.nxs"]
@@ -108,3 +128,42 @@ def test_csv_with_other_columns_is_refused(model_path, tmp_path, capsys):
     assert main(["watch", str(model_path), str(tmp_path), "-o", str(out), "--max-trains",
                  "1"]) == 2
     assert "exists with columns" in capsys.readouterr().err
+
+
+class _Tty:
+    """A terminal stand-in: what tqdm writes, and isatty() True."""
+
+    def __init__(self):
+        self.text = ""
+
+    def write(self, s):
+        self.text += s
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return True
+
+
+def test_a_terminal_gets_a_tqdm_bar_and_a_pipe_one_line_per_train(monkeypatch):
+    import io as _io
+
+    from specstate.cli.watch import _Terminal
+
+    tty = _Tty()
+    term = _Terminal(tty)
+    assert term.tty and term._bar is not None  # tqdm draws the live view
+    for i in range(3):
+        term.train(f"train {i} scan_{i}.xy: bcc conf 0.99")
+    term.note("ALERT state change: train 2: bcc -> hcp")
+    term.close()
+    assert "ALERT state change" in tty.text and "3train" in tty.text.replace(" ", "")
+    pipe = _io.StringIO()
+    monkeypatch.setattr("specstate.cli.watch.PLAIN_LINES_PER_S", float("inf"))
+    term = _Terminal(pipe)
+    for i in range(3):
+        term.train(f"train {i} scan_{i}.xy: bcc conf 0.99")
+    term.close()
+    assert pipe.getvalue().splitlines() == [f"train {i} scan_{i}.xy: bcc conf 0.99"
+                                            for i in range(3)]

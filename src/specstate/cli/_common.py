@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
 
 #: Axis names the classifier knows how to treat (see specstate.spectra.AXIS_UNITS).
 AXIS_NAMES = ("2theta", "q", "d", "energy", "index")
@@ -97,3 +101,133 @@ def apply_axis_options(spectra, args: argparse.Namespace):
             raise SpectraFormatError(f"--wavelength must be a positive number of Å; got {wl:g}.")
         changes["metadata"] = {**spectra.metadata, "wavelength": float(wl)}
     return dataclasses.replace(spectra, **changes)
+
+
+# ----------------------------------------------------------------------------- output files
+#: suffixes each kind of output may have
+OUTPUT_KINDS = {
+    "results": ("a results file", None),
+    "model": ("a model file (HDF5)", None),
+    "plot": ("a figure or live page", (".png", ".html")),
+}
+
+
+def _kind_suffixes(kind: str) -> tuple[str, ...]:
+    from ..io import _files
+
+    return {"results": _files.RESULT_SUFFIXES, "model": _files.MODEL_SUFFIXES,
+            "plot": OUTPUT_KINDS["plot"][1]}[kind]
+
+
+@dataclass
+class Output:
+    """An output path checked before any work, and the folders it still needs.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The output.
+    missing : list of pathlib.Path
+        Folders that do not exist yet (outermost first).
+    is_folder : bool
+        The output is a folder (created itself by :meth:`create_parent`).
+    """
+
+    path: Path
+    missing: list = field(default_factory=list)
+    is_folder: bool = False
+
+    def create_parent(self) -> None:
+        """Create the missing parent folders, and say so on stderr."""
+        if not self.missing:
+            return
+        folder = self.path if self.is_folder else self.path.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        print(f"created the folder {self.missing[0]}", file=sys.stderr)
+        self.missing = []
+
+
+def _writable_ancestor(folder: Path, option: str, shown: Path) -> list[Path]:
+    """The folders up to `folder` that are missing; raise if the nearest existing one is unusable.
+
+    `shown` is the output as the user named it, for messages.
+    """
+    from ..exceptions import SpectraFileError
+
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    if not folder.is_dir():
+        raise SpectraFileError(
+            f"{option} '{shown}' cannot be written: '{folder}' is a file, not a folder."
+        )
+    try:  # the one sure test, root or not, read-only mounts included
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise SpectraFileError(
+            f"{option} '{shown}' cannot be written: the folder '{folder}' is not writable "
+            f"({exc.strerror or exc})."
+        ) from None
+    return list(reversed(missing))
+
+
+def check_output(path, what: str, kinds: tuple[str, ...], *, option: str = "-o") -> Output:
+    """Check an output file before any work: its suffix, and that its folder can be written.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The output file.
+    what : str
+        What it is, for messages ("results", "model").
+    kinds : tuple of str
+        Keys of :data:`OUTPUT_KINDS` whose suffixes are accepted.
+    option : str
+        The option that named it, for messages.
+
+    Returns
+    -------
+    Output
+        Call :meth:`Output.create_parent` right before writing.
+
+    Raises
+    ------
+    SpectraFileError
+        If the suffix names another format, or the folder cannot be written.
+    """
+    from ..exceptions import SpectraFileError
+    from ..io._files import FOREIGN_SUFFIXES
+
+    path = Path(path)
+    allowed = tuple(s for k in kinds for s in _kind_suffixes(k))
+    suffix = path.suffix.lower()
+    if suffix not in allowed:
+        names = FOREIGN_SUFFIXES.get(suffix)
+        said = f"names {names} file" if names else (
+            f"has the suffix '{suffix}'" if suffix else "has no suffix")
+        raise SpectraFileError(
+            f"{option} '{path}' {said}, but the {what} is written as "
+            f"{OUTPUT_KINDS[kinds[0]][0]}: use a name ending in {', '.join(allowed)}."
+        )
+    missing = _writable_ancestor(path.parent, option, path)
+    return Output(path, missing)
+
+
+def check_output_folder(path, *, option: str = "-o") -> Output:
+    """Check an output folder before any work (created later by :meth:`Output.create_parent`).
+
+    Raises
+    ------
+    SpectraFileError
+        If `path` is a file or its nearest existing folder cannot be written.
+    """
+    from ..exceptions import SpectraFileError
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise SpectraFileError(f"{option} '{path}' is a file; expected a folder.")
+    return Output(path, _writable_ancestor(path, option, path), is_folder=True)

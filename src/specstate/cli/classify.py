@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -59,6 +60,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--chunk-trains", type=int, metavar="N",
                    help="split each EuXFEL run into tasks of N trains")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--unordered", action="store_true",
+                        help="the spectra are not in acquisition order: do not locate "
+                             "transitions (also skipped for files without a run number in "
+                             "their names)")
 
 
 def _counts_table(labels, classes, ambiguous) -> list[str]:
@@ -72,23 +77,50 @@ def _counts_table(labels, classes, ambiguous) -> list[str]:
     return lines
 
 
-def _transition_lines(result, classes, spectra) -> list[str]:
-    try:
-        from ..transitions import locate_transitions
-    except ImportError:  # pragma: no cover - transitions not in this build
-        return []
+_DIGIT = re.compile(r"\d")
+
+
+def run_order(spectra, unordered: bool = False) -> str | None:
+    """Why `spectra` have no acquisition order (None: they have one).
+
+    Transitions are located along the order of the spectra, so that order must be the order
+    of acquisition: train ids give it, and so do the spectra of one file, or files numbered
+    by the run (``scan_0001.xy``); files without a number in their names come in an order
+    that says nothing about when they were measured.
+    """
+    if unordered:
+        return "--unordered"
+    if spectra.train_ids is not None:
+        return None
+    files = spectra.metadata.get("files")
+    if isinstance(files, list) and len(files) > 1:
+        unnumbered = [str(f) for f in files if not _DIGIT.search(Path(str(f)).stem)]
+        if unnumbered:
+            return (f"the input files have no run number in their names (e.g. "
+                    f"{unnumbered[0]}), so their order is not the acquisition order")
+    return None
+
+
+def _transition_lines(result, classes, spectra, unordered: bool) -> list[str]:
+    from ..transitions import locate_transitions
+
+    why_not = run_order(spectra, unordered)
+    if why_not is not None:
+        return [f"  transitions: not located ({why_not})"]
     found = locate_transitions(result.proba, classes, ambiguous=result.ambiguous)
+    order = "train id" if spectra.train_ids is not None else "the order read"
     if not found:
-        return ["  transitions: none"]
-    lines = ["  transitions:"]
-    tids, pids = spectra.train_ids, spectra.pulse_ids
-    # original numbering of the input (spectra dropped for NaN keep their neighbours' numbers)
-    number = spectra.params.get("spectrum_index", np.arange(spectra.n_spectra))
+        return [f"  transitions (along {order}, taken as the acquisition order): none"]
+    lines = [f"  transitions (along {order}, taken as the acquisition order):"]
+    number = result.index
     for t in found:
         where = f"spectrum {int(number[t.index])}"
-        if tids is not None:
-            where += f" (train {int(tids[t.index])}"
-            where += f", pulse {int(pids[t.index])})" if pids is not None else ")"
+        if result.files is not None and result.train_ids is None:
+            where += f" ({result.files[t.index]})"
+        if result.train_ids is not None:
+            where += f" (train {int(result.train_ids[t.index])}"
+            where += (f", pulse {int(result.pulse_ids[t.index])})"
+                      if result.pulse_ids is not None else ")")
         last, first = t.low_confidence
         lines.append(f"    {t.from_state} -> {t.to_state} at {where}; low confidence "
                      f"between spectra {int(number[last])} and {int(number[first])}")
@@ -98,43 +130,61 @@ def _transition_lines(result, classes, spectra) -> list[str]:
 def _run_single(args, model_path: Path) -> int:
     from ..classifier import SpectraClassifier
     from ..io.results import write_results
+    from ._common import check_output
 
+    target = check_output(args.output, "results", ("results",)) if args.output else None
     model = SpectraClassifier.load(model_path)
     spectra = read_input(args.data[0], args)
-    result = model.classify(spectra)
+    result = model.classify(spectra).with_ids(spectra)
     out = None
-    if args.output:
+    if target is not None:
         params = {"model": str(model_path), **{f"read_{k}": v for k, v in
                                                 read_kwargs(args).items()}}
-        out = write_results(args.output, result, spectra, model, model_path=model_path,
+        target.create_parent()
+        out = write_results(target.path, result, spectra, model, model_path=model_path,
                             inputs=None if spectra.metadata.get("run") else args.data,
                             parameters=params)
     head = f"{args.data[0]}: {len(result.labels)} spectra"
     print(head + (f" -> {out}" if out else ""))
     for line in _counts_table(result.labels, model.classes_, result.ambiguous):
         print(line)
-    for line in _transition_lines(result, model.classes_, spectra):
+    for line in _transition_lines(result, model.classes_, spectra, args.unordered):
         print(line)
     return EXIT_OK
 
 
+def _quiet_dask() -> None:
+    """Keep Dask's INFO chatter (workers starting and stopping) off the terminal; -v shows it.
+
+    Importing distributed sets the levels of its loggers from Dask's configuration, so the
+    levels are set after that import, on every one of its loggers.
+    """
+    import distributed  # noqa: F401 - see above
+
+    names = [n for n in logging.root.manager.loggerDict if n.startswith("distributed.")]
+    for name in ("distributed", *names):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def _run_many(args, model_path: Path) -> int:
     from ..exceptions import SpectraFormatError
+    from ..io._files import RESULT_SUFFIXES
     from ..parallel import SYNCHRONOUS, classify_many
+    from ._common import check_output_folder
 
     if not args.output:
         raise SpectraFormatError(
             "Several inputs (or --dask) need -o FOLDER for the per-input results files."
         )
     out = Path(args.output)
-    if out.suffix.lower() in (".nxs", ".csv", ".h5", ".nx5", ".hdf5") or out.is_file():
+    if out.suffix.lower() in RESULT_SUFFIXES or out.is_file():
         raise SpectraFormatError(
             f"With several inputs (or --dask) -o must be a folder; got the file name '{out}'."
         )
+    check_output_folder(out).create_parent()
     use_dask = args.dask or args.scheduler is not None
-    if getattr(args, "verbose", 0) < 2:
-        # Dask's INFO chatter (workers starting and stopping) is not for this terminal.
-        logging.getLogger("distributed").setLevel(logging.WARNING)
+    if use_dask and not getattr(args, "verbose", 0):
+        _quiet_dask()
     status = classify_many(
         model_path,
         args.data,

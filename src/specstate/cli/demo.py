@@ -11,7 +11,6 @@ regions it found. Writes ``demo.png``, ``model.h5`` and ``results.csv`` into the
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib.util
 import logging
 import time
@@ -84,25 +83,12 @@ def _require(module: str, extra: str) -> None:
         )
 
 
-def _write_results_csv(path: Path, spectra, classification, classes) -> None:
-    from ..io._common import atomic_path
-
-    proba = np.asarray(classification.proba)
-    columns = {
-        "index": np.arange(len(spectra)),
-        "pressure_GPa": np.round(spectra.params["pressure"], 4)
-        if "pressure" in spectra.params else None,
-        "true_state": np.asarray(spectra.labels).astype(str),
-        "state": np.asarray(classification.labels).astype(str),
-        **{f"p_{c}": np.round(proba[:, j], 5) for j, c in enumerate(classes)},
-        "confidence": np.round(np.asarray(classification.confidence, dtype=float), 5),
-        "ambiguous": np.asarray(classification.ambiguous, dtype=bool).astype(int),
-    }
-    columns = {k: v for k, v in columns.items() if v is not None}
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(list(columns))
-        writer.writerows(zip(*(c.tolist() for c in columns.values())))
+def _truth_columns(spectra) -> dict:
+    """The simulator's truth, as columns next to the results (pressure, true state)."""
+    columns = {"true_state": np.asarray(spectra.labels).astype(str)}
+    if "pressure" in spectra.params:
+        columns = {"pressure_GPa": np.round(spectra.params["pressure"], 4), **columns}
+    return columns
 
 
 def run_demo(output: Path = DEFAULT_DIR, *, seed: int = 0, quick: bool = False,
@@ -126,6 +112,7 @@ def run_demo(output: Path = DEFAULT_DIR, *, seed: int = 0, quick: bool = False,
     """
     from ..classifier import SpectraClassifier
     from ..datasets import simulate_xrd_ramp
+    from ..io.results import write_results
     from ..report import demo_figure, regions_table, save_figure
     from ..transitions import locate_transitions, transition_error
 
@@ -190,7 +177,8 @@ def run_demo(output: Path = DEFAULT_DIR, *, seed: int = 0, quick: bool = False,
 
     model_path, results_path = output / MODEL_NAME, output / RESULTS_NAME
     clf.save(model_path)
-    _write_results_csv(results_path, spectra, result, classes)
+    write_results(results_path, result.with_ids(spectra), spectra, clf, model_path=model_path,
+                  program="specstate demo", extra_columns=_truth_columns(spectra))
     fig = demo_figure(
         clf, spectra, result, transitions, truth=(lo, hi), train=train,
         title=f"specstate demo: {train.size} references, accuracy {100 * accuracy:.1f} % "
@@ -204,5 +192,8 @@ def run_demo(output: Path = DEFAULT_DIR, *, seed: int = 0, quick: bool = False,
 
 def run(args: argparse.Namespace) -> int:
     """Run ``specstate demo``."""
+    from ._common import check_output_folder
+
+    check_output_folder(args.output)
     run_demo(args.output, seed=args.seed, quick=args.quick)
     return 0

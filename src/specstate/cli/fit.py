@@ -122,7 +122,9 @@ def run(args: argparse.Namespace) -> int:
     """Run ``specstate fit``."""
     from ..labels import resolve_labels
     from ..report.tables import regions_table
+    from ._common import check_output
 
+    target = check_output(args.output, "model", ("model",))
     spectra = read_input(args.data[0] if len(args.data) == 1 else args.data, args)
     assignment = resolve_labels(args.labels, spectra)
     check_two_states(assignment)
@@ -149,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
             )
         clf.forced_ = True
         clf.fit_plan_["forced"] = True
-    args.output.parent.mkdir(parents=True, exist_ok=True)
+    target.create_parent()
     clf.save(args.output)
     score = getattr(clf, "heldout_score_", {}).get("balanced_accuracy", float("nan"))
     print(f"Fitted {len(clf.regions_)} regions + linear member in {seconds:.2f} s "

@@ -9,15 +9,20 @@ and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import logging
+import re
 import sys
 
 from .._version import __version__
 from ..exceptions import SpecstateError
 
-# Order shown in --help.
-COMMANDS = ("demo", "simulate", "info", "fit", "classify", "watch", "report")
+# Order shown in --help; each is a module specstate.cli.<name> (a missing one is an error).
+COMMANDS = ("demo", "simulate", "info", "fit", "classify", "watch")
+#: How close a mistyped option or command must be to a real one to be suggested (difflib).
+SUGGEST_CUTOFF = 0.6
+_INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)'")
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -26,29 +31,67 @@ EXIT_USAGE = 2
 
 def _command_modules():
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"specstate.cli.{name}")
-        except ModuleNotFoundError as exc:  # a command not present in this build
-            if exc.name == f"specstate.cli.{name}":
-                continue
-            raise
-        yield name, module
+        yield name, importlib.import_module(f"specstate.cli.{name}")
+
+
+def _suggestion(word: str, candidates) -> str:
+    """``"; did you mean 'X'?"`` for the closest candidate, or ``""``."""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=SUGGEST_CUTOFF)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors suggest the closest command (as Python 3.14 does)."""
+
+    def __init__(self, *args, **kwargs):
+        if sys.version_info >= (3, 14):
+            kwargs.setdefault("suggest_on_error", True)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        found = _INVALID_CHOICE.search(message)
+        if found and "did you mean" not in message:
+            choices = [c for a in self._actions if a.choices for c in a.choices]
+            message += _suggestion(found.group(1), choices)
+        super().error(message)
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> list[str]:
+    return [o for a in parser._actions for o in a.option_strings]
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with one sub-parser per command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="specstate",
         description="Tell, on the fly, which state a sample is in from its 1-D spectra.",
     )
     parser.add_argument("--version", action="version", version=f"specstate {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser._commands = {}
     for name, module in _command_modules():
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.configure(p)
         p.set_defaults(_run=module.run)
+        parser._commands[name] = p
     return parser
+
+
+def parse_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    """Parse `argv`; an unknown option is reported with its command's usage and a suggestion.
+
+    Plain :meth:`argparse.ArgumentParser.parse_args` reports options a sub-command does not
+    know with the top-level usage; here the sub-command's parser reports them, naming the
+    closest option it has (``--ouput`` -> ``--output``).
+    """
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        command = getattr(parser, "_commands", {}).get(getattr(args, "command", None), parser)
+        unknown = [e for e in extras if e.startswith("-")] or extras
+        hint = _suggestion(unknown[0].split("=", 1)[0], _option_strings(command))
+        command.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+    return args
 
 
 def run_command(run, args) -> int:
@@ -70,7 +113,7 @@ def run_command(run, args) -> int:
 def main(argv=None) -> int:
     """Run the ``specstate`` command line with `argv` (default: ``sys.argv[1:]``)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     logging.basicConfig(
         level=logging.WARNING - 10 * min(args.verbose, 2),
         format="%(levelname)s %(name)s: %(message)s",

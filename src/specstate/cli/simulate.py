@@ -131,6 +131,9 @@ def run(args: argparse.Namespace) -> int:
     if n < 1:
         raise SpectraFormatError(f"--n must be a positive number of spectra; got {n}.")
     path, fmt = output_path(args.out, args.format, args.experiment)
+    from ._common import check_output_folder
+
+    target = check_output_folder(Path(path).parent, option="--out")  # before simulating
     extra = {} if args.points is None else {"n_points": args.points}
     if args.experiment == "xrd-ramp":
         if n < 2 and args.transition is None:
@@ -152,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
         accuracy, _ = datasets.xes_noise_limit(spectra)
         detail = f"photon-noise limit of single-shot accuracy {accuracy:.3f}"
         what = "XES shots"
+    target.create_parent()
     try:
         written = io.write(spectra, path)
     except SpecstateError:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import time
 from pathlib import Path
 
 HELP = "classify a live Karabo bridge stream or a folder of new files, train by train"
 
-#: Seconds between two updates of the live line on a terminal.
-TTY_REFRESH_S = 0.25
-#: Seconds between two status lines when the output is not a terminal (log files).
-PLAIN_REFRESH_S = 10.0
+#: With output to a file or pipe, one line per train, but at most this many per second (at
+#: high rates one line per few trains; alerts and reloads always get their line).
+PLAIN_LINES_PER_S = 10.0
 #: BLAS threads while classifying: one, so that receiving the stream keeps its own cores
 #: (measured faster than two on a 2-core machine with the bridge server on it).
 DEFAULT_THREADS = 1
@@ -56,7 +54,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     g.add_argument("-o", "--out", metavar="FILE",
                    help="results.csv (appended, flushed per train) or results.nxs (NeXus)")
     g.add_argument("--checkpoint-every", type=int, default=DEFAULT_CHECKPOINT_EVERY,
-                   metavar="N", help="NeXus: rewrite the file every N trains "
+                   metavar="N", help="NeXus: append to the file every N trains "
                                      "(default %(default)s)")
     g.add_argument("--alert-trains", type=int, default=DEFAULT_ALERT_TRAINS, metavar="N",
                    help="trains a new state must hold before an alert (default %(default)s)")
@@ -74,36 +72,71 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _line(summary, result, classes) -> str:
     trains_s, spectra_s = summary.rates()
-    p50, p99 = summary.latency_percentiles()
     fractions = " ".join(
         f"{c} {result.fractions.get(c, float('nan')):.2f}" for c in classes
     )
     n_err = sum(summary.errors.values())
-    return (f"train {result.train_id} | {trains_s:.1f} trains/s {spectra_s:.0f} spectra/s | "
-            f"latency {result.latency * 1e3:.0f} ms (p99 {p99 * 1e3:.0f}) | "
-            f"{result.state or '-'} conf {result.confidence:.2f} | {fractions} | "
+    name = f" {result.name}" if result.name else ""
+    unknown = f" unknown {result.unknown}" if result.unknown else ""
+    return (f"train {result.train_id}{name}: {result.state or '-'} conf "
+            f"{result.confidence:.2f} | {fractions}{unknown} | {trains_s:.1f} trains/s "
+            f"{spectra_s:.0f} spectra/s | latency {result.latency * 1e3:.0f} ms | "
             f"errors {n_err} skipped {summary.skipped} late {summary.late}")
 
 
-class _BreakLine(logging.Filter):
-    """Start log records on a fresh line while the live terminal line is shown."""
+class _Terminal:
+    """Where watch reports each train: a tqdm bar on a terminal, plain lines otherwise."""
 
     def __init__(self, out):
-        super().__init__()
         self.out = out
-        self.active = False
+        self.tty = out.isatty()
+        self._bar = None
+        self._last = -float("inf")
+        self._redirect = None
+        if self.tty:
+            from tqdm.auto import tqdm
+            from tqdm.contrib.logging import logging_redirect_tqdm
 
-    def filter(self, record) -> bool:
-        if self.active:
-            print(file=self.out)
-            self.active = False
-        return True
+            self._bar = tqdm(unit="train", file=out, dynamic_ncols=True, leave=True)
+            self._redirect = logging_redirect_tqdm()  # log records above the bar
+            self._redirect.__enter__()
+
+    def note(self, text: str) -> None:
+        """A line of its own (alerts, reloads)."""
+        if self._bar is not None:
+            self._bar.write(text, file=self.out)
+        else:
+            print(text, file=self.out, flush=True)
+
+    def train(self, line: str) -> None:
+        """One train's status."""
+        if self._bar is not None:
+            self._bar.set_postfix_str(line, refresh=False)
+            self._bar.update(1)
+            return
+        now = time.monotonic()
+        if now - self._last >= 1.0 / PLAIN_LINES_PER_S:
+            self._last = now
+            print(line, file=self.out, flush=True)
+
+    def close(self) -> None:
+        """End the bar."""
+        if self._bar is not None:
+            self._bar.close()
+            self._redirect.__exit__(None, None, None)
+            self._bar = None
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``specstate watch``; Ctrl-C prints the summary and exits 0."""
     from ..stream import FolderSource, LivePlot, Watcher, open_sink
+    from ._common import check_output
 
+    out_file = plot_file = None
+    if args.out:
+        out_file = check_output(args.out, "results", ("results",))
+    if args.plot:
+        plot_file = check_output(args.plot, "live view", ("plot",))
     watcher = Watcher(
         args.model, args.source, source_name=args.source_name, key=args.key,
         monitor=args.monitor, min_monitor=args.min_monitor, sub=args.sub,
@@ -116,57 +149,39 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(watcher.source, FolderSource):  # never read our own output as input
         watcher.source.exclude.update(Path(f).resolve() for f in (args.out, args.plot) if f)
     sink = None
-    if args.out:
-        sink = open_sink(args.out, classes, checkpoint_every=args.checkpoint_every,
-                         metadata={"model": args.model, "source": args.source})
+    if out_file is not None:
+        out_file.create_parent()
+        sink = open_sink(out_file.path, classes, checkpoint_every=args.checkpoint_every,
+                         metadata={"model": args.model, "source": args.source},
+                         model=watcher.model.clf)
     plot = None
     if args.plot is not None:
+        if plot_file is not None:
+            plot_file.create_parent()
         plot = LivePlot(args.plot or None, classes)
-    out = sys.stderr
-    tty = out.isatty()
-    refresh = TTY_REFRESH_S if tty else PLAIN_REFRESH_S
-    last_line = -float("inf")  # the first train is shown at once
-    width = 0
+    term = _Terminal(sys.stdout)
     interrupted = False
-    breaker = _BreakLine(out)
-    handlers = logging.getLogger().handlers if tty else []
-    for h in handlers:
-        h.addFilter(breaker)
     try:
         for result in watcher:
             if sink is not None:
                 sink.write(result)
             if result.model_reloaded:
-                breaker.filter(None)
-                print(f"model reloaded from {args.model} before train {result.train_id}",
-                      file=out)
+                term.note(f"model reloaded from {args.model} before train {result.train_id}")
                 classes = watcher.classes
             if result.alert is not None:
-                breaker.filter(None)
-                print(f"ALERT state change: {result.alert}", file=out)
+                term.note(f"ALERT state change: {result.alert}")
             line = _line(watcher.summary, result, classes)
             if plot is not None:
                 plot.update(result, status=line)
-            now = time.monotonic()
-            if now - last_line >= refresh:
-                last_line = now
-                if tty:
-                    print("\r" + line.ljust(width), end="", file=out, flush=True)
-                    width = len(line)
-                    breaker.active = True
-                else:
-                    print(line, file=out, flush=True)
+            term.train(line)
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        for h in handlers:
-            h.removeFilter(breaker)
+        term.close()
         if sink is not None:
             sink.close()
         if plot is not None:
             plot.close()
-    if breaker.active:
-        print(file=out)
     print(("interrupted; " if interrupted else "") + "summary of the watch:")
     print(watcher.summary.format())
     return 0

@@ -16,7 +16,7 @@ Examples
 dtype('float32')
 """
 
-from ._common import natural_sort_key
 from ._dispatch import is_euxfel_run, read, write
+from ._files import natural_sort_key
 
 __all__ = ["read", "write", "natural_sort_key", "is_euxfel_run"]

@@ -1,50 +1,23 @@
-"""Helpers shared by the readers: natural sorting, axis checks, stacking, non-finite values."""
+"""Helpers shared by the readers: axis checks, stacking, non-finite values."""
 
 from __future__ import annotations
 
 import logging
-import os
-import re
-import tempfile
 from collections.abc import Sequence
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from ..exceptions import NonFiniteError, SpectraFileError, SpectraFormatError
-from ..spectra import Spectra
+from ..spectra import Spectra, same_axis
+
+# the model file (models/_file.py) imports umask_mode from here; its home is _files
+from ._files import umask_mode  # noqa: F401
 
 logger = logging.getLogger(__name__)
 
 #: what read() does with NaN/inf ('keep' leaves them, for inspection such as `specstate info`)
 NONFINITE_MODES = ("raise", "drop", "mask", "keep")
-#: relative tolerance (of the axis span) within which two files share one axis
-AXIS_RTOL = 1e-9
-_DIGITS = re.compile(r"(\d+)")
-
-
-def umask_mode(directory: bool = False) -> int:
-    """Permissions a new file (or folder) gets from the process umask.
-
-    mkstemp/mkdtemp create private (0600/0700) temporaries; files renamed into place from them
-    must get the ordinary permissions instead, so colleagues can read models and results.
-    """
-    mask = os.umask(0)
-    os.umask(mask)
-    return (0o777 if directory else 0o666) & ~mask
-
-
-def natural_sort_key(path) -> tuple:
-    """Sort key that orders embedded numbers by value (``_2`` before ``_10``).
-
-    Examples
-    --------
-    >>> sorted(["a_10.xy", "a_2.xy", "a_1.xy"], key=natural_sort_key)
-    ['a_1.xy', 'a_2.xy', 'a_10.xy']
-    """
-    parts = _DIGITS.split(str(path))
-    return tuple((0, int(p), p) if p.isdigit() else (1, 0, p.lower()) for p in parts)
 
 
 def name_of(path) -> str:
@@ -73,14 +46,6 @@ def check_axis(axis: np.ndarray, where: str) -> None:
         f"The axis of {where} is {kind} at point {bad + 2} "
         f"(value {axis[bad + 1]:g} after {axis[bad]:g}); expected strictly increasing values."
     )
-
-
-def same_axis(a: np.ndarray, b: np.ndarray) -> bool:
-    """True if two axes have the same length and values (within :data:`AXIS_RTOL`)."""
-    if a.shape != b.shape:
-        return False
-    span = max(float(np.ptp(a)), float(np.abs(a).max()), 1e-300)
-    return bool(np.allclose(a, b, rtol=0, atol=AXIS_RTOL * span))
 
 
 def common_grid(axes: Sequence[np.ndarray], names: Sequence[str]) -> np.ndarray:
@@ -163,6 +128,8 @@ def stack(parts: Sequence[Spectra], names: Sequence[str], *, resample: bool) -> 
     for part, name in zip(parts, names):
         files.extend(part.metadata.get("files", [name]))
     metadata["files"] = files
+    if len(files) == len(parts):  # one file per part: which spectra came from which file
+        metadata["file_sizes"] = [p.n_spectra for p in parts]
     return Spectra(intensity, axis, axis_name=first.axis_name, axis_unit=first.axis_unit,
                    mask=mask, params=params, metadata=metadata, **per)
 
@@ -224,6 +191,10 @@ def handle_nonfinite(spectra: Spectra, mode: str, where: str) -> Spectra:
         out.params["spectrum_index"] = np.asarray(before)[keep]
         if per_file:
             out.metadata["files"] = [f for f, k in zip(files, keep) if k]
+        sizes = spectra.metadata.get("file_sizes")
+        if sizes is not None and sum(sizes) == spectra.n_spectra:
+            part = np.repeat(np.arange(len(sizes)), sizes)[keep]
+            out.metadata["file_sizes"] = np.bincount(part, minlength=len(sizes)).tolist()
         out.metadata["dropped_nonfinite"] = np.flatnonzero(bad_rows).tolist()
         return out
     cols = bad.any(axis=0)
@@ -244,43 +215,3 @@ def require_file(path: Path) -> None:
         raise SpectraFileError(f"No such file or folder: '{path}'.")
     if path.is_dir():
         raise SpectraFileError(f"'{path}' is a folder, expected a file.")
-
-
-@contextmanager
-def atomic_path(target: Path, *, directory: bool = False):
-    """Yield a temporary path next to `target`; rename it onto `target` if the block succeeds.
-
-    Nothing half-written is left behind on error: the temporary file or folder is removed.
-    """
-    import shutil
-
-    target = Path(target)
-    parent = target.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    prefix = f".{target.name}.tmp-"
-    if directory:
-        tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
-    else:
-        fd, name = tempfile.mkstemp(prefix=prefix, suffix=target.suffix, dir=parent)
-        os.close(fd)
-        tmp = Path(name)
-    os.chmod(tmp, umask_mode(directory))
-    try:
-        yield tmp
-    except BaseException:
-        if directory:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
-        raise
-    if directory:
-        old = None
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=parent))
-            old.rmdir()
-            target.rename(old)
-        tmp.rename(target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, target)

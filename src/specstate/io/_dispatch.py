@@ -13,15 +13,14 @@ import numpy as np
 
 from ..exceptions import SpectraFileError, SpectraFormatError
 from ..spectra import Spectra
-from . import _schema
-from ._common import NONFINITE_MODES, handle_nonfinite, natural_sort_key, reason, stack
+from . import _files, _schema
+from ._common import NONFINITE_MODES, handle_nonfinite, reason, stack
+from ._files import natural_sort_key
 
 logger = logging.getLogger(__name__)
 
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _EUXFEL_FILE = re.compile(_schema.EUXFEL_FILE_PATTERN)
-_READABLE = (_schema.TEXT_SUFFIXES + _schema.CSV_SUFFIXES + _schema.NPY_SUFFIXES
-             + _schema.NPZ_SUFFIXES + _schema.HDF5_SUFFIXES)
 
 
 def is_euxfel_run(path) -> bool:
@@ -37,11 +36,11 @@ def _folder_files(folder: Path) -> list[Path]:
     of one other readable kind (.nxs, .h5, .npz, .csv, ...), which are then all read.
     """
     files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
-    for suffix in _schema.TEXT_SUFFIXES:
+    for suffix in _files.TEXT_SUFFIXES:
         chosen = [p for p in files if p.suffix.lower() == suffix]
         if chosen:
             return sorted(chosen, key=natural_sort_key)
-    readable = [p for p in files if p.suffix.lower() in _READABLE
+    readable = [p for p in files if p.suffix.lower() in _files.READABLE_SUFFIXES
                 and p.name != _schema.LABELS_FILE]
     kinds = sorted({p.suffix.lower() for p in readable})
     if len(kinds) == 1:
@@ -54,7 +53,7 @@ def _folder_files(folder: Path) -> list[Path]:
             f"'{folder / ('*' + kinds[0])}'."
         )
     raise SpectraFileError(
-        f"The folder '{folder}' holds no {'/'.join(_schema.TEXT_SUFFIXES)} spectra"
+        f"The folder '{folder}' holds no {'/'.join(_files.TEXT_SUFFIXES)} spectra"
         + (f" (it holds {', '.join(found[:5])} files)." if found else " (it is empty).")
     )
 
@@ -79,7 +78,7 @@ def _expand(path) -> tuple[list[Path], Path | None]:
 
 def _read_file(path: Path, *, resample: bool, axis_name, hdf5_paths: dict) -> Spectra:
     suffix = path.suffix.lower()
-    if suffix in _schema.HDF5_SUFFIXES:
+    if suffix in _files.HDF5_SUFFIXES:
         from .hdf5 import read_hdf5
 
         return read_hdf5(path, axis_name=axis_name, **hdf5_paths)
@@ -89,30 +88,31 @@ def _read_file(path: Path, *, resample: bool, axis_name, hdf5_paths: dict) -> Sp
             f"{given} names datasets inside HDF5 files, but '{path}' is a {suffix or 'plain'} "
             "file."
         )
-    if suffix in _schema.TEXT_SUFFIXES:
+    if suffix in _files.TEXT_SUFFIXES:
         from .text import read_text_files
 
         return read_text_files([path], resample=resample, axis_name=axis_name)
-    if suffix in _schema.CSV_SUFFIXES:
+    if suffix in _files.CSV_SUFFIXES:
         from .table import read_csv
 
         return read_csv(path, axis_name=axis_name)
-    if suffix in _schema.NPY_SUFFIXES:
+    if suffix in _files.NPY_SUFFIXES:
         from .arrays import read_npy
 
         return read_npy(path, axis_name=axis_name)
-    if suffix in _schema.NPZ_SUFFIXES:
+    if suffix in _files.NPZ_SUFFIXES:
         from .arrays import read_npz
 
         return read_npz(path, axis_name=axis_name)
     raise SpectraFormatError(
         f"'{path}' has an extension specstate does not read ({suffix or 'none'}); expected "
-        f"one of {', '.join(_READABLE)}, a folder of text spectra or an EuXFEL run folder."
+        f"one of {', '.join(_files.READABLE_SUFFIXES)}, a folder of text spectra or an "
+        "EuXFEL run folder."
     )
 
 
 def _read_files(files: Sequence[Path], *, resample, axis_name, hdf5_paths) -> Spectra:
-    if all(f.suffix.lower() in _schema.TEXT_SUFFIXES for f in files) and \
+    if all(f.suffix.lower() in _files.TEXT_SUFFIXES for f in files) and \
             not any(v is not None for v in hdf5_paths.values()):
         from .text import read_text_files
 
@@ -275,7 +275,7 @@ def read(
     hdf5_paths = {"intensity": intensity, "axis": axis, **as_path}
     spectra = _read_files(files, resample=resample, axis_name=axis_name, hdf5_paths=hdf5_paths)
     if labels_table is not None:
-        from ._labels import read_labels_csv
+        from ..labels import read_labels_csv
 
         names = spectra.metadata.get("files", [])
         if len(names) != spectra.n_spectra:
@@ -346,15 +346,15 @@ def write(spectra, path, *, stem: str | None = None) -> Path:
 
         write_text_folder(spectra, target, stem=stem)
         return target
-    if suffix in _schema.NPZ_SUFFIXES:
+    if suffix in _files.NPZ_SUFFIXES:
         from .arrays import write_npz
 
         return write_npz(spectra, target)
-    if suffix in _schema.HDF5_SUFFIXES:
+    if suffix in _files.HDF5_SUFFIXES:
         from .hdf5 import write_nexus
 
         return write_nexus(spectra, target)
-    if suffix in _schema.TEXT_SUFFIXES:
+    if suffix in _files.TEXT_SUFFIXES:
         if spectra.n_spectra != 1:
             raise SpectraFormatError(
                 f"A {suffix} file holds one spectrum, but there are {spectra.n_spectra}; "

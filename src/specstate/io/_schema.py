@@ -63,14 +63,94 @@ VERSION_ATTR = "creator_version"
 FILE_NAME_ATTR = "file_name"
 FILE_TIME_ATTR = "file_time"
 
-# --- file extensions
-HDF5_SUFFIXES = (".h5", ".hdf5", ".nxs", ".nx5", ".hdf", ".he5")
-TEXT_SUFFIXES = (".xy", ".dat", ".txt")
-CSV_SUFFIXES = (".csv",)
-NPY_SUFFIXES = (".npy",)
-NPZ_SUFFIXES = (".npz",)
+# (file suffixes: specstate.io._files)
 #: name of the labels table in a folder of text spectra (columns ``file,label``)
 LABELS_FILE = "labels.csv"
-LABELS_FILE_COLUMNS = ("file", "label")
 #: an EuXFEL run folder holds files named like RAW-R0012-DA01-S00000.h5 / CORR-R0012-...
 EUXFEL_FILE_PATTERN = r"^(RAW|CORR)-R\d{4}-[A-Za-z0-9]+-S\d{5}\.h5$"
+
+# --- results files: one layout, whatever wrote them (classify, demo, parallel, watch)
+#
+#     /                          @NX_class=NXroot  @default="entry"  (creator, file_name, ...)
+#     /entry                     @NX_class=NXentry @default="spectra"
+#     /entry/title, program_name (@version), start_time, end_time
+#     /entry/spectra             NXdata, one row per spectrum  @signal="state_index"
+#         spectrum (n,) int64        number of the spectrum in its input (the default axis)
+#         train_id (n,) uint64, pulse_id (n,) int64, file (n,) str     where known
+#         state_index (n,) int16     position of the state in `classes` (-1: none)
+#         probability (n, C) float32, confidence (n,) float32, ambiguous (n,) int8
+#         novelty (n,) float32, novel (n,) int8                          where scored
+#         classes (C,) str
+#     /entry/trains              NXdata, one row per train  @signal="confidence"
+#         train_id (t,), state_index (t,), confidence (t,), fraction (t, C), n_spectra,
+#         n_classified, unknown, ambiguous (t,); the stream's own fields (watch): name,
+#         no_beam, latency (@units="s"), skipped_before, late, n_errors
+#         classes (C,) str
+#     /entry/alerts              NXcollection: train_id, confirmed_train_id, previous, state
+#     /entry/regions             NXdata  @signal="weight": region, start, stop, separability
+#     /entry/process             NXprocess: program, version, date, sequence_index,
+#                                parameters/ (NXparameters), model/ (NXnote: file_name,
+#                                checksum @algorithm="sha256", classes), input_files
+NXPARAMETERS = "NXparameters"
+NXNOTE = "NXnote"
+SPECTRA_DATA = "spectra"
+TRAINS_DATA = "trains"
+ALERTS = "alerts"
+REGIONS_DATA = "regions"
+PROCESS = "process"
+PROCESS_PARAMETERS = "parameters"
+MODEL_NOTE = "model"
+TITLE = "title"
+PROGRAM_NAME = "program_name"
+START_TIME = "start_time"
+END_TIME = "end_time"
+# per-spectrum fields (also the CSV columns of a per-spectrum table)
+SPECTRUM = "spectrum"
+TRAIN_ID = "train_id"
+PULSE_ID = "pulse_id"
+FILE = "file"
+STATE_INDEX = "state_index"
+STATE = "state"
+PROBA = "probability"
+CONFIDENCE = "confidence"
+AMBIGUOUS = "ambiguous"
+NOVELTY = "novelty"
+NOVEL = "novel"
+CLASSES = "classes"
+#: CSV column prefix of the probability of each state: ``p_<class>``
+PROBA_PREFIX = "p_"
+# per-train fields (also the CSV columns of a per-train table)
+NAME = "name"
+N_SPECTRA = "n_spectra"
+N_CLASSIFIED = "n_classified"
+FRACTION = "fraction"
+#: CSV column prefix of the fraction of each state in a train: ``fraction_<class>``
+FRACTION_PREFIX = "fraction_"
+UNKNOWN = "unknown"
+NO_BEAM = "no_beam"
+LATENCY = "latency"
+LATENCY_MS = "latency_ms"
+SKIPPED_BEFORE = "skipped_before"
+LATE = "late"
+N_ERRORS = "n_errors"
+ERRORS = "errors"
+ALERT = "alert"
+# alerts
+CONFIRMED_TRAIN_ID = "confirmed_train_id"
+PREVIOUS = "previous"
+# regions
+REGION = "region"
+REGION_START = "start"
+REGION_STOP = "stop"
+SEPARABILITY = "separability"
+WEIGHT = "weight"
+# provenance
+PROGRAM = "program"
+VERSION = "version"
+DATE = "date"
+SEQUENCE_INDEX = "sequence_index"
+INPUT_FILES = "input_files"
+CHECKSUM = "checksum"
+CHECKSUM_ALGORITHM = "sha256"
+ALGORITHM_ATTR = "algorithm"
+AUXILIARY_SIGNALS = "auxiliary_signals"

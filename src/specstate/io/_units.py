@@ -61,14 +61,58 @@ _NAME_ALIASES = {
 #: pyFAI writes the wavelength in metres; anything this small cannot be ångström.
 _METRE_THRESHOLD = 1e-6
 _ANGSTROM_PER_METRE = 1e10
+_ANGSTROM_PER_PM = 0.01
 _WAVELENGTH_DIGITS = 12
-_WAVELENGTH_RE = re.compile(r"wavelength\s*[:=]\s*([-+0-9.eE]+)\s*(\S*)", re.IGNORECASE)
+#: ``# Wavelength: 4.1e-11``, ``# wavelength 0.4133 A``, ``# lambda = 0.4133 Å``
+_WAVELENGTH_RE = re.compile(
+    r"\b(?:wavelength|lambda|wave_length|λ)(?:\s*[_(\[]\s*(?P<u1>a|å|angstrom|nm|pm|m)\s*[)\]]?)?"
+    r"\s*[:=]?\s*(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<u2>[^\s,;]*)",
+    re.IGNORECASE)
+_WAVELENGTH_WORD = re.compile(r"\b(?:wavelength|lambda|wave_length)\b|λ", re.IGNORECASE)
 _UNIT_RE = re.compile(r"^\s*unit\s*[:=]\s*(\S+)", re.IGNORECASE)
+#: a header line that titles the columns: ``# columns: 2theta_deg counts``, ``# x y``
+_COLUMNS_RE = re.compile(r"^\s*(?:columns?|fields|x\s*axis|axis)\s*[:=]\s*(.*)$", re.IGNORECASE)
+# spellings of the same thing, turned into the tokens of UNIT_TOKENS
+_SPELLINGS = (("θ", "theta"), ("°", "deg"), ("degrees", "deg"), ("degree", "deg"),
+              ("2-theta", "2theta"), ("2_theta", "2theta"), ("twotheta", "2theta"),
+              ("two_theta", "2theta"), ("ångström", "a"), ("angstrom", "a"), ("å", "a"),
+              ("1/a", "a^-1"), ("1/nm", "nm^-1"), ("a-1", "a^-1"), ("nm-1", "nm^-1"),
+              ("inv_a", "a^-1"), ("inv_nm", "nm^-1"))
+#: further column titles, after respelling (see :func:`canonical_token`)
+_MORE_TOKENS: dict[str, tuple[str, str, float]] = {
+    "2th": ("2theta", "deg", 1.0),
+    "2theta_rad": ("2theta", "deg", _DEG_PER_RAD),
+    "tth_deg": ("2theta", "deg", 1.0),
+    "ev": ("energy", "eV", 1.0),
+    "kev": ("energy", "eV", _EV_PER_KEV),
+    "photon_energy": ("energy", "eV", 1.0),
+    "photon_energy_ev": ("energy", "eV", 1.0),
+    "e": ("energy", "eV", 1.0),
+}
+
+
+def canonical_token(token: str) -> str:
+    """A column title respelled the way :data:`UNIT_TOKENS` spells it.
+
+    ``2θ (deg)``, ``2Theta[degrees]``, ``two_theta_deg`` -> ``2theta_deg``; ``q(1/Å)`` ->
+    ``q_a^-1``; ``Energy (keV)`` -> ``energy_kev``.
+    """
+    t = token.strip().lower()
+    for old, new in _SPELLINGS:
+        t = t.replace(old, new)
+    t = re.sub(r"\s*[\(\[]\s*", "_", t)
+    t = re.sub(r"[\)\]]", "", t).strip("_ ")
+    return t.replace(" ", "_")
 
 
 def from_token(token: str) -> tuple[str, str, float] | None:
     """(axis name, unit, factor) for a pyFAI unit or column title, or None if unknown."""
-    return UNIT_TOKENS.get(token.strip().lower())
+    key = token.strip().lower()
+    found = UNIT_TOKENS.get(key)
+    if found is None:
+        key = canonical_token(token)
+        found = UNIT_TOKENS.get(key) or _MORE_TOKENS.get(key)
+    return found
 
 
 def to_token(axis_name: str, axis_unit: str) -> str:
@@ -110,37 +154,63 @@ def normalise(name: str | None, unit: str | None, values: np.ndarray):
 
 
 def header_axis(header_lines: list[str]) -> tuple[str, str, float] | None:
-    """Axis (name, unit, factor) from '#' header lines as pyFAI writes them, or None.
+    """Axis (name, unit, factor) from '#' header lines, or None.
 
-    Looks for ``# Unit: 2th_deg`` first, then for a column-title line whose first word is a
-    known unit (pyFAI ends its header with ``#  2th_deg  I``).
+    In this order: ``# Unit: 2th_deg`` (pyFAI), ``# columns: 2theta_deg counts`` (also
+    ``column:``, ``fields:``, ``axis:``), then a column-title line whose first word is a known
+    axis (pyFAI ends its header with ``#  2th_deg  I``; ``# 2theta intensity`` works too).
+    Known axes and their spellings: :data:`UNIT_TOKENS` and :func:`canonical_token`.
     """
     for line in header_lines:
         match = _UNIT_RE.match(line.lstrip("#"))
         if match and from_token(match.group(1)):
             return from_token(match.group(1))
+    for line in header_lines:
+        match = _COLUMNS_RE.match(line.lstrip("#"))
+        if match:
+            words = _title_words(match.group(1))
+            if words and from_token(words[0]):
+                return from_token(words[0])
     for line in reversed(header_lines):
-        words = line.lstrip("#").replace(",", " ").split()
+        words = _title_words(line.lstrip("#"))
         if words and from_token(words[0]):
             return from_token(words[0])
     return None
 
 
+def _title_words(text: str) -> list[str]:
+    """Column titles of a header line; a unit in brackets stays with its title."""
+    text = re.sub(r"\s*([\(\[])\s*", r"\1", text)  # '2theta (deg)' -> '2theta(deg)'
+    return text.replace(",", " ").replace("\t", " ").split()
+
+
 def header_wavelength(header_lines: list[str]) -> float | None:
-    """Wavelength in Å from a ``# Wavelength: 4.1e-11`` header line (pyFAI: metres)."""
+    """Wavelength in Å from a header line such as ``# Wavelength: 4.1e-11`` (pyFAI: metres).
+
+    Also ``# wavelength 0.4133 A``, ``# lambda = 0.4133 Å``, ``# Wavelength (nm): 0.04133``:
+    a unit after the value or after the word (Å, angstrom, nm, pm, m); without one, a value
+    below 1e-6 is in metres and any other in Å.
+    """
     for line in header_lines:
         match = _WAVELENGTH_RE.search(line)
         if not match:
             continue
         try:
-            value = float(match.group(1))
+            value = float(match.group("value"))
         except ValueError:
             continue
-        unit = match.group(2).lower()
+        unit = (match.group("u1") or match.group("u2") or "").lower().strip("()[]")
         if unit in ("m", "") and value < _METRE_THRESHOLD:
             value *= _ANGSTROM_PER_METRE
         elif unit == "nm":
             value *= _ANGSTROM_PER_NM
+        elif unit == "pm":
+            value *= _ANGSTROM_PER_PM
         # drop the float noise of the unit change (4.1e-11 m -> 0.41, not 0.41000000000000003)
         return float(f"{value:.{_WAVELENGTH_DIGITS}g}")
     return None
+
+
+def mentions_wavelength(header_lines: list[str]) -> str | None:
+    """The first header line that names a wavelength (understood or not), or None."""
+    return next((line for line in header_lines if _WAVELENGTH_WORD.search(line)), None)

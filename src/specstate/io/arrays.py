@@ -16,7 +16,8 @@ import numpy as np
 from ..exceptions import SpectraFileError, SpectraFormatError
 from ..spectra import Spectra
 from . import _units
-from ._common import atomic_path, check_axis, name_of, reason
+from ._common import check_axis, name_of, reason
+from ._files import atomic_write
 
 _PER_SPECTRUM = ("labels", "train_ids", "pulse_ids", "monitor")
 _PARAM_PREFIX = "param_"
@@ -128,6 +129,6 @@ def write_npz(spectra: Spectra, path) -> Path:
         arrays["mask"] = spectra.mask
     for key, value in spectra.params.items():
         arrays[f"{_PARAM_PREFIX}{key}"] = _storable(value)
-    with atomic_path(path) as tmp, tmp.open("wb") as fh:
+    with atomic_write(path) as tmp, tmp.open("wb") as fh:
         np.savez(fh, **arrays)
     return path

@@ -21,7 +21,8 @@ from ..exceptions import SpecstateError, SpectraFileError, SpectraFormatError
 from ..spectra import Spectra
 from . import _schema as S
 from . import _units
-from ._common import atomic_path, check_axis, name_of, reason
+from ._common import check_axis, name_of, reason
+from ._files import atomic_write, open_hdf5
 
 logger = logging.getLogger(__name__)
 
@@ -192,19 +193,9 @@ def read_hdf5(path, *, intensity: str | None = None, axis: str | None = None,
         If a dataset is missing (the message lists those present) or not numeric, has the
         wrong shape, or the axis is not monotonic.
     """
-    import h5py
-
     path = Path(path)
     where = f"'{path}'"
-    if not path.exists():
-        raise SpectraFileError(f"No such file: '{path}'.")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise SpectraFileError(
-            f"{where} cannot be opened as HDF5 (truncated, corrupt or not an HDF5 file): "
-            f"{reason(exc)}."
-        ) from None
+    f = open_hdf5(path)
     try:
         with f:
             return _read_open(f, where, path, intensity=intensity, axis=axis, labels=labels,
@@ -370,7 +361,7 @@ def write_nexus(spectra: Spectra, path) -> Path:
     axis_key = spectra.axis_name
     if axis_key in (S.INTENSITY, S.MASK, S.PARAMS, *S.PER_SPECTRUM):
         axis_key = f"{axis_key}_axis"
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs[S.NX_CLASS] = S.NXROOT
         f.attrs[S.DEFAULT] = S.ENTRY
         f.attrs[S.CREATOR_ATTR] = S.CREATOR

@@ -17,10 +17,11 @@ import numpy as np
 
 from .._version import __version__
 from ..exceptions import SpectraFileError, SpectraFormatError
-from ..spectra import Spectra
-from . import _schema, _units
-from ._common import atomic_path, check_axis, name_of, reason, stack
-from ._labels import label_array, write_labels_csv
+from ..labels import label_array, write_labels_csv
+from ..spectra import Spectra, axis_tolerance
+from . import _files, _schema, _units
+from ._common import check_axis, name_of, reason, stack
+from ._files import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -219,6 +220,28 @@ def _header_values(header: list[str]) -> dict:
     return out
 
 
+def _warn_unread_header(header: list[str], axis, wavelength, path: Path,
+                        axis_name: str | None) -> None:
+    """Warn when a header is there but names no axis, or names a wavelength not understood.
+
+    A file without a header (or an axis named by the caller) is not warned about: the axis is
+    then knowingly the point index.
+    """
+    if header and axis is None and not axis_name:
+        logger.warning(
+            "%s has a header (%r...) that names no axis specstate knows, so the axis is "
+            "'index' (point numbers) and results can differ from those on a physical axis; "
+            "title the columns e.g. '# columns: 2theta_deg intensity' (also q_A^-1, d_A, "
+            "energy_eV, 2th_deg, ...; see the README) or pass axis_name=...",
+            path, header[0][:60])
+    line = _units.mentions_wavelength(header)
+    if line is not None and wavelength is None:
+        logger.warning(
+            "%s names a wavelength in %r but specstate cannot read its value; write it as "
+            "'# wavelength: 0.4133 A' (or metres, nm) or pass the wavelength yourself",
+            path, line[:60])
+
+
 def read_text_files(paths: Sequence[Path], *, resample: bool = False,
                     axis_name: str | None = None) -> Spectra:
     """Read one or more two-column text files into one :class:`Spectra`.
@@ -265,6 +288,7 @@ def read_text_files(paths: Sequence[Path], *, resample: bool = False,
     else:
         name, unit, factor = found
     wavelength = _units.header_wavelength(first.header)
+    _warn_unread_header(first.header, found, wavelength, paths[0], axis_name)
     extra = [_header_values(p.header) for p in parsed]
     lengths = np.array([p.axis.size for p in parsed])
     metadata = {"files": names}
@@ -281,7 +305,7 @@ def read_text_files(paths: Sequence[Path], *, resample: bool = False,
                 else values
     if np.all(lengths == lengths[0]):
         axes = np.stack([p.axis for p in parsed])
-        if np.all(np.abs(axes - first.axis) <= _axis_tol(first.axis)):
+        if np.all(np.abs(axes - first.axis) <= axis_tolerance(first.axis)):
             # the fast, common case: one axis for all files, stacked in one go
             intensity = np.stack([p.y for p in parsed])
             axis = first.axis * factor
@@ -297,12 +321,6 @@ def read_text_files(paths: Sequence[Path], *, resample: bool = False,
     if wavelength is not None:
         out.metadata["wavelength"] = wavelength
     return out
-
-
-def _axis_tol(axis: np.ndarray) -> float:
-    from ._common import AXIS_RTOL
-
-    return AXIS_RTOL * max(float(np.ptp(axis)), float(np.abs(axis).max()), 1e-300)
 
 
 # ---------------------------------------------------------------------- writing
@@ -329,7 +347,7 @@ def write_text_folder(spectra: Spectra, folder: Path, *, stem: str | None = None
         if not folder.is_dir():
             raise SpectraFileError(f"'{folder}' exists and is not a folder.")
         foreign = [p.name for p in folder.iterdir()
-                   if p.suffix.lower() not in _schema.TEXT_SUFFIXES
+                   if p.suffix.lower() not in _files.TEXT_SUFFIXES
                    and p.name != _schema.LABELS_FILE]
         if foreign:
             raise SpectraFileError(
@@ -340,7 +358,7 @@ def write_text_folder(spectra: Spectra, folder: Path, *, stem: str | None = None
     width = max(4, len(str(spectra.n_spectra)))
     names = [f"{stem}_{i:0{width}d}.xy" for i in range(1, spectra.n_spectra + 1)]
     writer = _TextWriter(spectra)
-    with atomic_path(folder, directory=True) as tmp:
+    with atomic_write(folder, directory=True) as tmp:
         for i, name in enumerate(names):
             (tmp / name).write_text(writer.text(i), encoding="utf-8")
         if spectra.labels is not None:
@@ -351,7 +369,7 @@ def write_text_folder(spectra: Spectra, folder: Path, *, stem: str | None = None
 def write_text_file(spectra: Spectra, path) -> Path:
     """Write a single spectrum as a two-column text file with a pyFAI-like header."""
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with atomic_write(path) as tmp:
         tmp.write_text(_TextWriter(spectra).text(0), encoding="utf-8")
     return path
 

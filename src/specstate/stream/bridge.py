@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..exceptions import StreamError
-from .sources import (
+from .packets import (
     _ENDPOINT,
     BACKOFF_MAX_S,
     BACKOFF_MIN_S,

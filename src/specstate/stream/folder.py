@@ -10,14 +10,13 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import StreamError
-from .sources import (
-    _HDF5_SUFFIXES,
+from ..io._files import HDF5_SUFFIXES, READABLE_SUFFIXES, natural_sort_key
+from ..io._schema import LABELS_FILE
+from .packets import (
     DEFAULT_ORDER_WAIT_S,
     DEFAULT_POLL_S,
-    FOLDER_PATTERNS,
     Idle,
     Packet,
-    natural_key,
 )
 
 __all__ = ["FolderSource"]
@@ -37,8 +36,10 @@ class FolderSource:
     ----------
     folder : path-like
         The folder to watch (files present at the start are read too).
-    patterns : sequence of str
-        Glob patterns of the files to read.
+    patterns : sequence of str, optional
+        Glob patterns of the files to read; default: every file :func:`specstate.read`
+        reads (:data:`specstate.io._files.READABLE_SUFFIXES`, any case), except a
+        ``labels.csv`` table.
     poll_interval : float, default 0.5
         Seconds between polls.
     order_wait : float, default 30
@@ -50,7 +51,7 @@ class FolderSource:
         files (names starting with '.') are never read either.
     """
 
-    def __init__(self, folder, *, patterns: Sequence[str] = FOLDER_PATTERNS,
+    def __init__(self, folder, *, patterns: Sequence[str] = (),
                  poll_interval: float = DEFAULT_POLL_S,
                  order_wait: float = DEFAULT_ORDER_WAIT_S, read_kwargs: dict | None = None,
                  exclude: Sequence = ()):
@@ -66,11 +67,15 @@ class FolderSource:
         self.reconnects = 0
 
     def _candidates(self, done: set) -> list[Path]:
-        found = {p for pat in self.patterns for p in self.folder.glob(pat)} - done
+        if self.patterns:
+            found = {p for pat in self.patterns for p in self.folder.glob(pat)} - done
+        else:  # what read() reads, whatever the case of the suffix; never a labels table
+            found = {p for p in self.folder.iterdir()
+                     if p.suffix.lower() in READABLE_SUFFIXES and p.name != LABELS_FILE} - done
         found = {p for p in found if not p.name.startswith(".")}  # hidden: temporary files
         if self.exclude:
             found = {p for p in found if p.resolve() not in self.exclude}
-        return sorted((p for p in found if p.is_file()), key=natural_key)
+        return sorted((p for p in found if p.is_file()), key=natural_sort_key)
 
     @staticmethod
     def _opens(path: Path) -> bool:
@@ -110,7 +115,7 @@ class FolderSource:
                 sig = (st.st_size, st.st_mtime_ns)
                 prev = pending.get(path)
                 ready = prev is not None and prev[0] == sig and st.st_size > 0
-                if ready and path.suffix.lower() in _HDF5_SUFFIXES:
+                if ready and path.suffix.lower() in HDF5_SUFFIXES:
                     ready = self._opens(path)
                     if not ready and now - prev[1] > self.order_wait:
                         ready = True  # stable for long yet unreadable: let read() report it

@@ -12,17 +12,19 @@ from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import StreamError
+from ..exceptions import SpecstateError, StreamError
+from ..results import Classification, TrainSummary
+from ..spectra import axis_tolerance, same_axis
 from .alerts import StateChangeDetector
-from .results import TrainResult, WatchSummary
-from .sources import (
+from .packets import (
     DEFAULT_POLL_S,
     DEFAULT_RECONNECT_AFTER_S,
     DEFAULT_RECV_TIMEOUT_S,
     Idle,
     Packet,
-    open_source,
 )
+from .results import WatchSummary
+from .sources import open_source
 
 __all__ = ["Watcher", "watch"]
 
@@ -32,8 +34,9 @@ log = logging.getLogger(__name__)
 DEFAULT_LATE_AFTER_S = 1.0
 #: Default number of trains a new state must hold before an alert (no flapping on one train).
 DEFAULT_ALERT_TRAINS = 3
-#: Two axes are the same when they differ by less than this fraction of a grid step.
-AXIS_TOLERANCE_STEPS = 0.01
+#: What classifying a bad train raises (data the classifier refuses: NaN where it looks, a
+#: wrong axis); anything else is a bug and is raised, not counted.
+BAD_TRAIN_ERRORS = (SpecstateError, ValueError, FloatingPointError)
 #: With beam on fewer than this fraction of the spectra, those are copied out before
 #: classifying (the copy costs less than classifying the others); else all are classified
 #: and the no-beam ones masked afterwards.
@@ -76,8 +79,7 @@ class _Model:
         self.classes = [str(c) for c in self.clf.classes_]
         self.index = {c: i for i, c in enumerate(self.classes)}
         self.axis = np.asarray(self.clf.axis_, dtype=np.float64)
-        steps = np.abs(np.diff(self.axis))
-        self.axis_atol = AXIS_TOLERANCE_STEPS * (float(steps.min()) if steps.size else 1.0)
+        self.axis_atol = axis_tolerance(self.axis)
 
     def maybe_reload(self) -> bool:
         """Reload the model file if it changed since it was read; True if reloaded."""
@@ -165,6 +167,10 @@ class Watcher:
         self.late_after = late_after
         self.summary = WatchSummary()
         self.threads = threads
+        from .folder import FolderSource
+
+        #: the results name each spectrum's file (folder sources)
+        self.files = isinstance(self.source, FolderSource)
         self._controller = None
         self._last_tid: int | None = None
         self._last_shape_error: tuple | None = None
@@ -175,7 +181,7 @@ class Watcher:
         """Class names of the current model."""
         return self.model.classes
 
-    def __iter__(self) -> Iterator[TrainResult]:
+    def __iter__(self) -> Iterator[TrainSummary]:
         summary = self.summary
         summary.started = time.monotonic()
         last_data = summary.started
@@ -222,10 +228,10 @@ class Watcher:
         return self._controller.limit(limits=self.threads, user_api="blas")
 
     # -- one train ---------------------------------------------------------------------------
-    def process(self, p: Packet) -> TrainResult:
-        """Classify one packet into a :class:`TrainResult` (never raises on bad data)."""
+    def process(self, p: Packet) -> TrainSummary:
+        """Classify one packet into a :class:`TrainSummary` (never raises on bad data)."""
         model = self.model
-        result = TrainResult(p.train_id, name=p.name, errors=dict(p.issues),
+        result = TrainSummary(p.train_id, name=p.name, errors=dict(p.issues),
                              counts=dict.fromkeys(model.classes, 0),
                              fractions=dict.fromkeys(model.classes, math.nan))
         self._order(p, result)
@@ -237,8 +243,7 @@ class Watcher:
             return self._skip(result, p, "wrong_length",
                               f"train {p.train_id} has spectra of {x.shape[1]} points; the "
                               f"model expects {model.axis.shape[0]}")
-        if p.axis is not None and not np.allclose(p.axis, model.axis, rtol=0,
-                                                  atol=model.axis_atol):
+        if p.axis is not None and not same_axis(p.axis, model.axis):
             return self._skip(result, p, "axis_mismatch",
                               f"{p.name or p.train_id} is on an axis "
                               f"[{p.axis[0]:g}, {p.axis[-1]:g}] other than the model's "
@@ -247,6 +252,7 @@ class Watcher:
         if x.dtype != np.float32:
             x = x.astype(np.float32)
         beam = None
+        rows_all = None  # the rows of the train that x holds (None: all of them)
         if p.monitor is not None:
             result.monitor_mean = float(np.nanmean(p.monitor)) if p.monitor.size else math.nan
             if self.min_monitor is not None:
@@ -258,25 +264,29 @@ class Watcher:
             if n_beam == 0:  # beam off: nothing to classify
                 return self._finish(result, p)
             if n_beam < _SUBSET_BELOW * n:
+                rows_all = np.flatnonzero(beam)
                 x, beam, n = x[beam], None, n_beam
         # Fast path: the whole train in one call, no-beam spectra masked afterwards (cheaper
         # than copying the others out); the classifier refuses non-finite values at points
         # it uses, and then the train takes the careful path, spectrum by spectrum.
+        rows = np.arange(n) if rows_all is None else rows_all
         try:
             cls = self._classify(x)
             proba = np.asarray(cls.proba)
             fast = proba.shape[0] == n and bool(np.isfinite(proba).all())
-        except Exception:  # noqa: BLE001 - decided on the careful path
+        except BAD_TRAIN_ERRORS:  # decided on the careful path
             fast = False
         if fast:
-            self._fill(result, [cls], beam if beam is not None and not beam.all() else None)
+            if beam is not None and not beam.all():
+                cls, rows = cls[beam], rows[beam]
+            self._fill(result, p, [cls], [rows])
         else:
-            failure = self._careful(x, beam, result)
+            failure = self._careful(x, beam, result, p, rows)
             if failure is not None:
                 return self._skip(result, p, "classify", f"train {p.train_id}: {failure}")
         return self._finish(result, p)
 
-    def _finish(self, result: TrainResult, p: Packet) -> TrainResult:
+    def _finish(self, result: TrainSummary, p: Packet) -> TrainSummary:
         result.alert = self.detector.update(p.train_id if p.train_id is not None else -1,
                                             result.state)
         if result.alert is not None:
@@ -284,8 +294,12 @@ class Watcher:
         result.latency = time.perf_counter() - p.received
         return result
 
-    def _careful(self, x: np.ndarray, beam, result: TrainResult):
-        """Classify the finite spectra with beam, and those whose NaN the model ignores."""
+    def _careful(self, x: np.ndarray, beam, result: TrainSummary, p: Packet,
+                 positions: np.ndarray):
+        """Classify the finite spectra with beam, and those whose NaN the model ignores.
+
+        `positions` are the rows of the train that `x` holds (the spectra's pulse ids).
+        """
         n = x.shape[0]
         finite = _finite_rows(x)
         if beam is None:  # (no monitor, or the spectra with beam were already taken out)
@@ -294,12 +308,13 @@ class Watcher:
             result.no_beam = int((finite & ~beam).sum())
         clean = finite & beam
         dirty = ~finite & beam
-        parts = []
+        parts, where = [], []
         n_clean = int(clean.sum())
         if n_clean:
             try:
                 parts.append(self._classify(x if n_clean == n else x[clean]))
-            except Exception as exc:  # noqa: BLE001 - one bad train never stops the loop
+                where.append(positions[clean])
+            except BAD_TRAIN_ERRORS as exc:  # one bad train never stops the loop
                 return exc
         if dirty.any():
             # NaN at points the model does not use (its mask_, e.g. dead pixels) is
@@ -316,12 +331,13 @@ class Watcher:
             if rows.size:
                 try:
                     parts.append(self._classify(x[rows]))
-                except Exception:  # noqa: BLE001 - the classifier refuses them after all
+                    where.append(positions[rows])
+                except BAD_TRAIN_ERRORS:  # the classifier refuses them after all
                     result.errors["nonfinite"] += rows.size
             if not result.errors["nonfinite"]:
                 del result.errors["nonfinite"]
         if parts:
-            self._fill(result, parts)
+            self._fill(result, p, parts, where)
         return None
 
     def _classify(self, x):
@@ -329,35 +345,23 @@ class Watcher:
         with self._limit(), np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             return self.model.clf.classify(x)
 
-    def _fill(self, result: TrainResult, parts, rows=None) -> None:
-        """Counts, fractions, state and confidence from Classification `parts`.
+    def _fill(self, result: TrainSummary, p: Packet, parts, rows) -> None:
+        """The train's summary from the Classification `parts` of its spectra at `rows`."""
+        order = np.concatenate(rows)
+        cls = Classification.concatenate(parts)
+        if len(parts) > 1:  # back in the train's order
+            sort = np.argsort(order, kind="stable")
+            cls, order = cls[sort], order[sort]
+        n = len(cls)
+        tid = -1 if p.train_id is None else int(p.train_id)
+        base = self.summary.spectra  # spectra received before this train
+        cls = cls.with_ids(spectrum_index=base + order, train_ids=np.full(n, tid, np.int64),
+                           pulse_ids=order,
+                           files=np.full(n, p.name, dtype=object).astype(str)
+                           if self.files else None)
+        result.fill(cls)
 
-        `rows` (boolean, optional) selects the spectra that count.
-        """
-        model = self.model
-
-        def cat(name):
-            values = [np.asarray(getattr(c, name)) for c in parts]
-            out = values[0] if len(values) == 1 else np.concatenate(values)
-            return out if rows is None else out[rows]
-
-        labels = cat("labels").astype(str)
-        names, counts = np.unique(labels, return_counts=True)
-        total = int(counts.sum())
-        for name, c in zip(names.tolist(), counts.tolist()):
-            result.counts[name] = c
-        result.fractions = {k: v / total for k, v in result.counts.items()}
-        result.n_classified = total
-        result.state = str(names[int(np.argmax(counts))])
-        proba = cat("proba")
-        col = model.index.get(result.state)
-        if col is not None and proba.ndim == 2 and proba.shape[1] > col:
-            result.confidence = float(proba[:, col].mean())
-        else:
-            result.confidence = float(np.mean(cat("confidence")))
-        result.ambiguous = int(np.count_nonzero(cat("ambiguous")))
-
-    def _order(self, p: Packet, result: TrainResult) -> None:
+    def _order(self, p: Packet, result: TrainSummary) -> None:
         tid = p.train_id
         if tid is None:
             return
@@ -371,7 +375,7 @@ class Watcher:
         if p.timestamp is not None and time.time() - p.timestamp > self.late_after:
             result.late = True
 
-    def _skip(self, result: TrainResult, p: Packet, kind: str, message: str) -> TrainResult:
+    def _skip(self, result: TrainSummary, p: Packet, kind: str, message: str) -> TrainSummary:
         result.errors[kind] = result.errors.get(kind, 0) + 1
         shape = (kind, None if p.spectra is None else p.spectra.shape[-1])
         if kind in ("wrong_length", "axis_mismatch"):
@@ -404,8 +408,8 @@ def _finite_rows(x: np.ndarray) -> np.ndarray:
 
 def watch(model, source, *, source_name: str | None = None, key: str | None = None,
           monitor: str | None = None, min_monitor: float | None = None,
-          **kwargs) -> Iterator[TrainResult]:
-    """Classify a live stream train by train; yields one :class:`TrainResult` per train.
+          **kwargs) -> Iterator[TrainSummary]:
+    """Classify a live stream train by train; yields one :class:`TrainSummary` per train.
 
     Parameters
     ----------
@@ -426,7 +430,7 @@ def watch(model, source, *, source_name: str | None = None, key: str | None = No
 
     Yields
     ------
-    TrainResult
+    TrainSummary
 
     Examples
     --------

@@ -13,7 +13,6 @@ import math
 import os
 import queue
 import sys
-import tempfile
 import time
 from collections import deque
 from pathlib import Path
@@ -21,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import StreamError
-from .results import TrainResult
+from ..io._files import atomic_write
+from ..results import TrainSummary
 
 __all__ = ["LivePlot", "has_display"]
 
@@ -31,7 +31,6 @@ DEFAULT_REFRESH_S = 3.0
 DEFAULT_HISTORY = 2000
 #: Seconds `close` waits for the drawing process to write the last file.
 CLOSE_WAIT_S = 30.0
-_FILE_MODE = 0o644
 _FIGSIZE = (9, 5)
 _DPI = 80
 _HTML = """<!DOCTYPE html>
@@ -84,15 +83,8 @@ def _write_file(target: Path, fig, snap: dict, refresh: float) -> None:
         payload = payload.encode("utf-8")
     else:
         payload = buf.getvalue()
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.chmod(tmp, _FILE_MODE)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(target) as tmp:
+        tmp.write_bytes(payload)
 
 
 def _render_files(target: str, refresh: float, snapshots) -> None:
@@ -177,7 +169,7 @@ class LivePlot:
         self.draw()
         self._last = time.monotonic() - self.refresh  # the first train draws at once
 
-    def update(self, result: TrainResult, *, status: str = "") -> bool:
+    def update(self, result: TrainSummary, *, status: str = "") -> bool:
         """Add one train; redraw when `refresh` seconds passed. True if it redrew."""
         if result.train_id is not None and result.state is not None:
             self._tid.append(result.train_id)

@@ -1,4 +1,8 @@
-"""What the watch loop reports: one :class:`TrainResult` per train, alerts, a running summary."""
+"""What the watch loop reports: a running :class:`WatchSummary` and the kinds of errors.
+
+The per-train result is :class:`specstate.results.TrainSummary` (the one results type); its
+old name ``TrainResult`` stays importable from here.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["TrainResult", "Alert", "WatchSummary", "ERROR_KINDS"]
+from ..results import Alert, TrainSummary
 
-#: Kinds of problems the loop counts (keys of :attr:`TrainResult.errors`).
+__all__ = ["TrainSummary", "TrainResult", "Alert", "WatchSummary", "ERROR_KINDS"]
+
+#: The former name of :class:`specstate.results.TrainSummary`.
+TrainResult = TrainSummary
+
+#: Kinds of problems the loop counts (keys of :attr:`TrainSummary.errors`).
 ERROR_KINDS = {
     "malformed": "message that could not be decoded",
     "missing_source": "train without the spectrum's source",
@@ -31,103 +40,6 @@ ERROR_KINDS = {
 RATE_WINDOW_S = 5.0
 # How many recent latencies the summary keeps for its percentiles (bounded memory).
 LATENCY_HISTORY = 10_000
-
-
-@dataclass(frozen=True)
-class Alert:
-    """A confirmed change of the train state.
-
-    Attributes
-    ----------
-    train_id : int
-        First train in the new state.
-    confirmed_train_id : int
-        Train at which the change was confirmed (``alert_trains`` trains in the new state).
-    previous : str
-        State before the change.
-    state : str
-        State after the change.
-    time : float
-        Wall-clock time (epoch seconds) of the confirmation.
-    """
-
-    train_id: int
-    confirmed_train_id: int
-    previous: str
-    state: str
-    time: float
-
-    def __str__(self) -> str:
-        return (f"train {self.train_id}: {self.previous} -> {self.state} "
-                f"(confirmed at train {self.confirmed_train_id})")
-
-
-@dataclass
-class TrainResult:
-    """The classification of one train (bridge) or one file (folder).
-
-    Attributes
-    ----------
-    train_id : int or None
-        Train id (bridge) or sequence number of the file (folder); None for a message that
-        could not be decoded.
-    n_spectra : int
-        Spectra received in the train.
-    n_classified : int
-        Spectra that were classified and counted (finite, with beam).
-    counts : dict of str to int
-        Classified spectra per state (every class of the model, zeros included).
-    fractions : dict of str to float
-        ``counts / n_classified`` per state (NaN when nothing was classified).
-    state : str or None
-        Majority state of the train; None when no spectrum was classified.
-    confidence : float
-        Mean probability of the majority state over the classified spectra (NaN if none).
-    ambiguous : int
-        Classified spectra the classifier marks as ambiguous (they are in `counts`).
-    no_beam : int
-        Finite spectra whose monitor is below ``min_monitor`` (excluded from `counts`).
-    latency : float
-        Seconds from receipt of the train to this result.
-    errors : dict of str to int
-        Problems per kind (see :data:`ERROR_KINDS`); a train with any kind other than
-        'nonfinite', 'missing_monitor' and 'monitor_shape' was skipped.
-    skipped_before : int
-        Train ids missing between the previous train and this one.
-    late : bool
-        The train arrived out of order or older than ``late_after`` seconds.
-    name : str
-        File name (folder) or source name (bridge).
-    alert : Alert or None
-        The state-change alert confirmed by this train, if any.
-    model_reloaded : bool
-        The model file was reloaded just before this train.
-    monitor_mean : float
-        Mean monitor value over the train's spectra (NaN without monitor).
-    """
-
-    train_id: int | None
-    n_spectra: int = 0
-    n_classified: int = 0
-    counts: dict = field(default_factory=dict)
-    fractions: dict = field(default_factory=dict)
-    state: str | None = None
-    confidence: float = math.nan
-    ambiguous: int = 0
-    no_beam: int = 0
-    latency: float = 0.0
-    errors: dict = field(default_factory=dict)
-    skipped_before: int = 0
-    late: bool = False
-    name: str = ""
-    alert: Alert | None = None
-    model_reloaded: bool = False
-    monitor_mean: float = math.nan
-
-    @property
-    def ok(self) -> bool:
-        """Whether the train was classified (at least one spectrum counted)."""
-        return self.state is not None
 
 
 @dataclass
@@ -152,8 +64,8 @@ class WatchSummary:
         Problems per kind, over the session.
     skipped, late : int
         Train ids missing in the stream; trains that arrived late or out of order.
-    no_beam, ambiguous : int
-        Spectra without beam; ambiguous spectra.
+    no_beam, ambiguous, unknown : int
+        Spectra without beam; ambiguous spectra; spectra unlike every fitted state.
     timeouts, reconnects, model_reloads : int
         Receive timeouts, reconnections to the source, reloads of the model file.
     dropped : int
@@ -172,6 +84,7 @@ class WatchSummary:
     late: int = 0
     no_beam: int = 0
     ambiguous: int = 0
+    unknown: int = 0
     timeouts: int = 0
     reconnects: int = 0
     model_reloads: int = 0
@@ -182,7 +95,7 @@ class WatchSummary:
     _latencies: deque = field(default_factory=lambda: deque(maxlen=LATENCY_HISTORY),
                               repr=False)
 
-    def add(self, result: TrainResult) -> None:
+    def add(self, result: TrainSummary) -> None:
         """Add one train's result to the totals."""
         now = time.monotonic()
         self.trains += 1
@@ -192,6 +105,7 @@ class WatchSummary:
         self.late += int(result.late)
         self.no_beam += result.no_beam
         self.ambiguous += result.ambiguous
+        self.unknown += result.unknown
         self.model_reloads += int(result.model_reloaded)
         if result.train_id is not None:
             self.last_train_id = result.train_id
@@ -237,7 +151,8 @@ class WatchSummary:
             f"latency per train: p50 {p50 * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms",
             "states (trains): " + _counts(self.state_trains),
             "states (spectra): " + _counts(self.state_spectra),
-            f"ambiguous spectra: {self.ambiguous}, no-beam spectra: {self.no_beam}",
+            f"ambiguous spectra: {self.ambiguous}, no-beam spectra: {self.no_beam}"
+            + (f", unknown spectra: {self.unknown}" if self.unknown else ""),
             f"alerts: {len(self.alerts)}",
             *(f"  {a}" for a in self.alerts),
             "errors: " + _counts(self.errors),
