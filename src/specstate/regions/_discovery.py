@@ -98,8 +98,9 @@ def _significant_widths(x, sigma, floor):
 
 
 def _weighted_median(values, weights) -> float:
-    """Median of `values` weighted by their significance (a barely significant bump counts
-    less than a line that stands out by a hundred sigmas).
+    """Median of `values` weighted by their significance.
+
+    A barely significant bump counts less than a line that stands out by a hundred sigmas.
     """
     order = np.argsort(values)
     cw = np.cumsum(np.asarray(weights, float)[order])
@@ -127,8 +128,8 @@ def estimate_peak_width(spectrum: np.ndarray, noise: float | None = None) -> flo
     Returns
     -------
     float
-        The significance-weighted median FWHM of the most significant peaks, or :data:`DEFAULT_PEAK_WIDTH` when no
-        peak stands out of the noise.
+        The significance-weighted median FWHM of the most significant peaks, or
+        :data:`DEFAULT_PEAK_WIDTH` when no peak stands out of the noise.
     """
     x = np.asarray(spectrum, dtype=np.float64)
     m = x.size
