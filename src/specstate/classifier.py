@@ -206,6 +206,8 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         quality checks found (each also in the :class:`ModelQualityWarning`).
     drift_model_ : DriftModel or None
         The drift description (None: no drift correction).
+    reference_mean_, reference_std_ : numpy.ndarray of shape (n_classes, n_points)
+        Mean and standard deviation of each state's reference spectra (raw intensities).
     axis_, axis_name_, axis_unit_ : numpy.ndarray, str, str
         The fitted grid.
     separability_profile_ : numpy.ndarray of shape (n_points,)
@@ -466,6 +468,9 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         plan.normalize, plan.normalize_reason = normalize, why
         self.normalize_ = normalize
         Xn = Xd / (Xd @ keep)[:, None] if normalize else Xd
+        # each state's reference mean and spread (raw intensities), for reports
+        self.reference_mean_ = np.stack([arr[yi == c].mean(axis=0) for c in range(C)])
+        self.reference_std_ = np.stack([arr[yi == c].std(axis=0) for c in range(C)])
         width = estimate_peak_width(Xn.mean(axis=0) * keep) if spectral else 1.0
         self.peak_width_ = plan.peak_width = float(width)
         u, kind = shift_coordinate(ax, axis_name)

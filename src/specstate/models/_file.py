@@ -9,6 +9,7 @@ Layout (names are the constants below)::
     /classes         the states (attr kind: 'str' or a numpy dtype string)
     /regions/*       start, stop, start_index, stop_index, separability, weight
     /weights, /separability_profile
+    /references/mean, /references/std   each state's reference mean and spread
     /model/*         the folded networks (numpy arrays; attrs: their settings)
     /drift/*         drift templates (optional)
 """
@@ -115,6 +116,9 @@ def save_model(est, path) -> None:
                 g.create_dataset(name, data=np.array([getattr(r, name) for r in est.regions_]))
             f.create_dataset("weights", data=est.weights_)
             f.create_dataset("separability_profile", data=est.separability_profile_)
+            rg = f.create_group("references")
+            rg.create_dataset("mean", data=est.reference_mean_, compression="gzip")
+            rg.create_dataset("std", data=est.reference_std_, compression="gzip")
             mg = f.create_group("model")
             for key, value in est.model_.to_arrays().items():
                 big = np.size(value) > COMPRESS_ABOVE
@@ -192,6 +196,8 @@ def load_model(cls, path):
             ]
             est.weights_ = f["weights"][()]
             est.separability_profile_ = f["separability_profile"][()]
+            est.reference_mean_ = f["references/mean"][()]
+            est.reference_std_ = f["references/std"][()]
             mg = f["model"]
             arrays = {k: mg[k][()] for k in mg}
             attrs = dict(mg.attrs)
