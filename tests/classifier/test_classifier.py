@@ -79,6 +79,10 @@ def test_ambiguous_flag_on_half_way_spectra(fitted):
     mix = 0.5 * (Xa[:50] + Xa[50:])  # half of each state
     res = clf.classify(mix)
     assert res.confidence.mean() < 0.99
+    # half-way spectra are less certain and more often flagged than the pure ones
+    pure = clf.classify(Xa)
+    assert res.confidence.mean() < pure.confidence.mean() - 0.01
+    assert res.ambiguous.sum() > pure.ambiguous.sum()
 
 
 def test_float32_is_not_copied_to_float64(fitted):

@@ -1,0 +1,229 @@
+"""Each stage of the classifier on data made here: measurements, folds, members, drift."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+from specstate import SpectraClassifier
+from specstate.drift import DriftModel, fit_drift_model, kalman_smooth, pixel_variance
+from specstate.ensemble import assess_quality, fit_lda, fit_weights, lda_log_proba, standardize
+from specstate.ensemble._stacking import combine, smoothed_targets
+from specstate.exceptions import ModelQualityWarning, SpectraFormatError
+from specstate.plan import choose_normalization, make_folds
+from specstate.regions import estimate_peak_width
+from specstate.regions._discovery import noise_sigma
+
+FAST = dict(max_iter=60, random_state=0, n_threads=1)
+
+
+def _lines(m, width, photons, n, rng, read_noise=1.0, centre=0.4):
+    """n shots of two Gaussian lines of FWHM `width` points, Poisson + read noise."""
+    x = np.arange(m)
+    sig = width / 2.3548
+    c = centre * m
+    prof = np.exp(-0.5 * ((x - c) / sig) ** 2) + 0.6 * np.exp(-0.5 * ((x - c - 2.5 * width) / sig) ** 2)
+    prof = prof + 0.02
+    prof *= photons / prof.sum()
+    return rng.poisson(prof, (n, m)) + rng.normal(0, read_noise, (n, m))
+
+
+@pytest.mark.parametrize("width", [3, 10, 30, 70, 100])
+@pytest.mark.parametrize("photons", [200, 1000, 5000])
+def test_peak_width_follows_the_lines_not_the_noise(width, photons):
+    rng = np.random.default_rng(width * 7 + photons)
+    X = _lines(900, width, photons, 50, rng)
+    est = estimate_peak_width(X.mean(axis=0))
+    assert abs(est / width - 1) <= 0.25
+
+
+def test_noise_model_grows_with_the_counts():
+    rng = np.random.default_rng(0)
+    level = np.linspace(10, 1000, 4000)
+    x = rng.poisson(level).astype(float)
+    sig = noise_sigma(x)
+    # Poisson: sigma = sqrt(level)
+    assert sig[:200].mean() == pytest.approx(np.sqrt(level[:200]).mean(), rel=0.2)
+    assert sig[-200:].mean() == pytest.approx(np.sqrt(level[-200:]).mean(), rel=0.2)
+
+
+def test_normalisation_only_for_intensities():
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(50, (6, 100)).astype(float)
+    assert choose_normalization(counts, np.ones(100), "auto")[0]
+    signed = rng.normal(0, 1, (6, 100)) + np.sin(np.arange(100) / 5)
+    assert not choose_normalization(signed, np.ones(100), "auto")[0]
+    with pytest.raises(SpectraFormatError, match="positive total"):
+        choose_normalization(signed - 5, np.ones(100), True)
+
+
+def test_folds_leave_one_out_with_few_and_contiguous_blocks_otherwise():
+    few = make_folds(np.array([0, 0, 1, 1]), 2)
+    assert few.k == 4 and list(few.fold) == [0, 1, 2, 3]
+    y = np.repeat([0, 1], 40)
+    many = make_folds(y, 2)
+    assert many.k == 4
+    for c in (0, 1):
+        f = many.fold[y == c]
+        assert np.all(np.diff(f) >= 0)  # contiguous, in acquisition order
+        assert set(f) == {0, 1, 2, 3}
+    assert make_folds(np.array([0, 1, 1]), 2).k == 0
+
+
+def test_shrinkage_lda_agrees_with_scikit_learn():
+    rng = np.random.default_rng(0)
+    n, p = 60, 200
+    mu = np.zeros(p)
+    mu[:10] = 0.8
+    X = np.vstack([rng.normal(0, 1, (n, p)), rng.normal(mu, 1, (n, p))])
+    y = np.repeat([0, 1], n)
+    Xt = np.vstack([rng.normal(0, 1, (500, p)), rng.normal(mu, 1, (500, p))])
+    yt = np.repeat([0, 1], 500)
+    m, sd = standardize(X, y, 2)
+    fit = fit_lda((X - m) / sd, y, 2)
+    ours = lda_log_proba((Xt - m) / sd, fit).argmax(axis=1)
+    sk = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto").fit((X - m) / sd, y)
+    theirs = sk.predict((Xt - m) / sd)
+    assert np.mean(ours == theirs) > 0.95
+    assert np.mean(ours == yt) >= np.mean(theirs == yt) - 0.02
+    assert 0 < fit.shrinkage < 1
+
+
+def test_stacking_gives_a_useless_member_no_weight_and_bounded_confidence():
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 20)
+    good = np.where(y[:, None] == np.arange(2), np.log(0.9), np.log(0.1))
+    noise = np.log(rng.dirichlet([1, 1], size=40))
+    lp = np.stack([good, noise], axis=1)
+    w, b, comb = fit_weights(lp, y, 2, "heldout")
+    assert w[0] > 10 * w[1]
+    p = np.exp(combine(lp, w, b, 1.0, comb))
+    # 40 held-out right: Laplace's rule bounds the confidence near 41/42
+    assert p.max() < 0.999
+    t = smoothed_targets(y, 2)
+    assert t[0, 0] == pytest.approx(1 - 1 / 42)
+
+
+def test_quality_flags_chance_and_passes_a_clear_separation():
+    y = np.repeat([0, 1], 15)
+    rng = np.random.default_rng(1)
+    chance = assess_quality(y=y, heldout_pred=rng.integers(0, 2, 30), linear_pred=y,
+                            n_classes=2, weights=np.ones(3), temperature_at_bound=False)
+    assert not chance.separable and chance.problems
+    clear = assess_quality(y=y, heldout_pred=y, linear_pred=y, n_classes=2,
+                           weights=np.ones(3), temperature_at_bound=False)
+    assert clear.separable and not clear.problems
+
+
+def test_random_labels_warn():
+    rng = np.random.default_rng(0)
+    X = rng.poisson(100, (40, 120)).astype(np.float32)
+    y = rng.permutation(np.repeat(["a", "b"], 20))
+    with pytest.warns(ModelQualityWarning, match="cannot vouch"):
+        clf = SpectraClassifier(**FAST).fit(X, y)
+    assert not clf.quality_["separable"]
+
+
+def test_separable_references_do_not_warn():
+    rng = np.random.default_rng(0)
+    x = np.arange(120)
+    a = 100 + 300 * np.exp(-0.5 * ((x - 40) / 3) ** 2)
+    b = 100 + 300 * np.exp(-0.5 * ((x - 80) / 3) ** 2)
+    X = rng.poisson(np.vstack([np.tile(a, (10, 1)), np.tile(b, (10, 1))])).astype(np.float32)
+    y = np.repeat(["a", "b"], 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ModelQualityWarning)
+        clf = SpectraClassifier(**FAST).fit(X, y)
+    assert clf.heldout_score_["balanced_accuracy"] == 1.0
+    assert clf.quality_["separable"]
+
+
+def test_signed_spectra_fit_without_nan():
+    """Absorbance-like spectra: negative totals are neither divided by nor a NaN."""
+    rng = np.random.default_rng(3)
+    x = np.linspace(0, 1, 300)
+    base = np.sin(8 * x) - 0.5
+    band = np.exp(-0.5 * ((x - 0.6) / 0.02) ** 2)
+    Xa = base + 0.05 * band + rng.normal(0, 0.01, (20, 300))
+    Xb = base + 0.10 * band + rng.normal(0, 0.01, (20, 300))
+    X = np.vstack([Xa, Xb])
+    y = np.repeat([0, 1], 20)
+    clf = SpectraClassifier(**FAST).fit(X[::2], y[::2])
+    assert not clf.normalize_
+    p = clf.predict_proba(X[1::2])
+    assert np.all(np.isfinite(p))
+    assert np.mean(p.argmax(axis=1) == y[1::2]) >= 0.95
+
+
+def test_linear_member_folded_into_the_region_products_equals_its_own_prediction():
+    rng = np.random.default_rng(2)
+    x = np.arange(200)
+    a = 50 + 200 * np.exp(-0.5 * ((x - 60) / 4) ** 2)
+    b = 50 + 200 * np.exp(-0.5 * ((x - 64) / 4) ** 2)
+    X = rng.poisson(np.vstack([np.tile(a, (30, 1)), np.tile(b, (30, 1))])).astype(np.float32)
+    y = np.repeat([0, 1], 30)
+    clf = SpectraClassifier(augment=False, drift=None, **FAST).fit(X, y)
+    from specstate.plan import linear_features
+
+    keep = np.ones(200)
+    Xn = X / X.sum(axis=1, keepdims=True)
+    F = linear_features(Xn.astype(float), clf.baseline_sigma_, keep, clf.fit_plan_["linear_pool"])
+    m, sd = standardize(F, y, 2)
+    direct = lda_log_proba((F - m) / sd, fit_lda((F - m) / sd, y, 2))
+    folded = clf.model_.member_log_proba(X)[:, -1, :]
+    np.testing.assert_allclose(folded, direct, atol=2e-3)
+
+
+def test_predict_of_a_spectrum_does_not_depend_on_its_batch():
+    rng = np.random.default_rng(4)
+    x = np.arange(150)
+    a = 80 + 300 * np.exp(-0.5 * ((x - 50) / 3) ** 2)
+    b = 80 + 300 * np.exp(-0.5 * ((x - 53) / 3) ** 2)
+    X = rng.poisson(np.vstack([np.tile(a, (200, 1)), np.tile(b, (200, 1))])).astype(np.float32)
+    y = np.repeat([0, 1], 200)
+    clf = SpectraClassifier(**FAST).fit(X[::2], y[::2])
+    test = X[1::2]
+    np.testing.assert_allclose(clf.predict_proba(test[:150]), clf.predict_proba(test)[:150],
+                               atol=1e-6)
+
+
+def test_pixel_variance_measures_counts_and_read_noise():
+    rng = np.random.default_rng(5)
+    level = np.linspace(0.5, 50, 300)
+    X = rng.poisson(level, (400, 300)) + rng.normal(0, 2.0, (400, 300))
+    y = np.zeros(400, dtype=np.int64)
+    var = pixel_variance(X, y, 1, np.ones(300))
+    np.testing.assert_allclose(var, level + 4.0, rtol=0.15)
+
+
+def _drifting(n, m, shifts, rng, photons=3000):
+    x = np.arange(m, dtype=float)
+    prof = lambda s: np.exp(-0.5 * ((x - 0.5 * m - s) / 6) ** 2) + 0.05  # noqa: E731
+    X = np.stack([rng.poisson(photons * prof(s) / prof(s).sum()) for s in shifts]).astype(float)
+    return X / X.sum(axis=1, keepdims=True)
+
+
+def test_drift_model_recovers_a_known_shift_and_tracks_a_run():
+    rng = np.random.default_rng(6)
+    m = 200
+    ref = _drifting(100, m, np.zeros(100), rng)
+    dm = fit_drift_model(ref, np.zeros(100, dtype=np.int64), 1, np.arange(m, dtype=float),
+                         np.ones(m), peak_width_points=14.0)
+    assert isinstance(dm, DriftModel)
+    assert dm.evidence > 1e-3  # no drift among the references
+    shifted = _drifting(300, m, np.full(300, 1.5), rng)
+    s, v = dm.estimate(shifted.mean(axis=0, keepdims=True), np.array([300.0]))
+    assert s[0] == pytest.approx(1.5, abs=0.1)
+    true = np.linspace(-2, 2, 3000)
+    run = _drifting(3000, m, true, rng, photons=500)
+    est = dm.smooth_run(run, dm.block_size(14.0))
+    assert np.corrcoef(est, true)[0, 1] > 0.95
+    assert np.abs(est - true).mean() < 0.3
+
+
+def test_kalman_smoother_averages_a_constant():
+    rng = np.random.default_rng(7)
+    z = 0.4 + rng.normal(0, 0.1, 200)
+    s = kalman_smooth(z, np.full(200, 0.01), np.arange(200.0), rate=0.0)
+    assert np.allclose(s, s[0]) and s[0] == pytest.approx(z.mean(), abs=0.02)
