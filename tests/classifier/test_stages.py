@@ -23,7 +23,8 @@ def _lines(m, width, photons, n, rng, read_noise=1.0, centre=0.4):
     x = np.arange(m)
     sig = width / 2.3548
     c = centre * m
-    prof = np.exp(-0.5 * ((x - c) / sig) ** 2) + 0.6 * np.exp(-0.5 * ((x - c - 2.5 * width) / sig) ** 2)
+    second = c + 2.5 * width
+    prof = np.exp(-0.5 * ((x - c) / sig) ** 2) + 0.6 * np.exp(-0.5 * ((x - second) / sig) ** 2)
     prof = prof + 0.02
     prof *= photons / prof.sum()
     return rng.poisson(prof, (n, m)) + rng.normal(0, read_noise, (n, m))
