@@ -206,6 +206,10 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         quality checks found (each also in the :class:`ModelQualityWarning`).
     drift_model_ : DriftModel or None
         The drift description (None: no drift correction).
+    run_drift_ : bool
+        Whether a run classified as a run (``classify(X, drift='run')``, ``specstate
+        classify`` on a run, ``watch``) is tracked: the references' shifts scatter beyond
+        their noise, or ``drift='run'``.
     reference_mean_, reference_std_ : numpy.ndarray of shape (n_classes, n_points)
         Mean and standard deviation of each state's reference spectra (raw intensities).
     axis_, axis_name_, axis_unit_ : numpy.ndarray, str, str
@@ -479,7 +483,8 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         folds = make_folds(yi, C, self.n_folds)
         plan.folds = folds.protocol
         self.heldout_protocol_ = folds.protocol
-        Xd, Xn = self._fit_drift(Xd, Xn, yi, C, u, keep, width, normalize, spectral, plan)
+        Xd, Xn = self._fit_drift(Xd, Xn, yi, C, u, keep, width, normalize, spectral, plan,
+                                 folds)
 
         # baseline and linear pooling, chosen by the linear member's held-out score
         sigma, lin_pool, F_lin = self._choose_baseline(Xn, yi, C, keep, width, m, spectral,
@@ -556,21 +561,49 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
                           F_train)
         return self
 
-    def _fit_drift(self, Xd, Xn, yi, C, u, keep, width, normalize, spectral, plan):
+    def _auto_drift(self, dm, Xn, yi, C, keep, width, folds):
+        """'spectrum' when the axis shifts AND aligning helps the held-out originals.
+
+        A scatter of the references' shifts alone is not enough: states that differ by a
+        shift (a lattice jump, a strain) also scatter, and aligning them would erase the
+        signal. The linear member scores the references with and without per-spectrum
+        alignment on the same folds; alignment must win by more than one reference's worth.
+        """
+        if dm.evidence >= EVIDENCE_P:
+            return None, f"no evidence that the axis shifts (p = {dm.evidence:.2g})"
+        if not folds.k:
+            return None, (f"the references' shifts scatter (p = {dm.evidence:.2g}) but "
+                          "nothing can be held out to check that aligning helps")
+        m = Xn.shape[1]
+        sigma = BASELINE_CANDIDATES[0] * width if 6 * BASELINE_CANDIDATES[0] * width <= m / 2 \
+            else 0.0
+        pool = max(1, int(round(width / INPUTS_PER_PEAK)), int(np.ceil(m / MAX_LINEAR_FEATURES)))
+        aligned = dm.align(Xn, dm.estimate(Xn, prior=True)[0])
+        off = plan_score(linear_heldout(linear_features(Xn, sigma, keep, pool), yi, C, folds),
+                         yi, C)
+        on = plan_score(linear_heldout(linear_features(aligned, sigma, keep, pool), yi, C,
+                                       folds), yi, C)
+        one = 1.0 / max(np.bincount(yi, minlength=C).min(), 1) / C
+        scores = (f"held-out linear score aligned {on[0]:.3f}, as measured {off[0]:.3f}; "
+                  f"shift scatter p = {dm.evidence:.2g}")
+        if np.nan_to_num(on[0]) > np.nan_to_num(off[0]) + one:
+            return "spectrum", scores
+        return None, scores + "; runs are tracked when classified as a run"
+
+    def _fit_drift(self, Xd, Xn, yi, C, u, keep, width, normalize, spectral, plan, folds):
         """Decide the drift mode from the references and align them when it is on."""
         self.drift_model_ = None
         self.drift_mode_ = None
+        self.run_drift_ = False
         if self.drift is None or not (spectral and normalize):
             plan.drift, plan.drift_reason = "off", (
                 "drift=None" if self.drift is None else "needs spectra of intensities")
             return Xd, Xn
         dm = fit_drift_model(Xn, yi, C, u, keep, width,
                              None if self.drift_max == "auto" else self.drift_max)
+        self.run_drift_ = bool(dm.evidence < EVIDENCE_P or self.drift == "run")
         if self.drift == "auto":
-            mode = "spectrum" if dm.evidence < EVIDENCE_P else None
-            plan.drift_reason = (
-                f"the references' shifts scatter beyond their noise (p = {dm.evidence:.2g})"
-                if mode else f"no evidence that the axis shifts (p = {dm.evidence:.2g})")
+            mode, plan.drift_reason = self._auto_drift(dm, Xn, yi, C, keep, width, folds)
         else:
             mode = self.drift
             plan.drift_reason = f"drift='{self.drift}' (evidence p = {dm.evidence:.2g})"
