@@ -65,11 +65,11 @@ def read_input(path, args: argparse.Namespace):
 
 
 # ----------------------------------------------------------------------------- output files
-#: suffixes each kind of output may have
+#: the kinds of output files, as messages name them (their suffixes: io._files)
 OUTPUT_KINDS = {
-    "results": ("a results file", None),
-    "model": ("a model file (HDF5)", None),
-    "plot": ("a figure or live page", (".png", ".html")),
+    "results": "a results file",
+    "model": "a model file (HDF5)",
+    "plot": "a figure or live page",
 }
 
 
@@ -77,7 +77,7 @@ def _kind_suffixes(kind: str) -> tuple[str, ...]:
     from ..io import _files
 
     return {"results": _files.RESULT_SUFFIXES, "model": _files.MODEL_SUFFIXES,
-            "plot": OUTPUT_KINDS["plot"][1]}[kind]
+            "plot": _files.PLOT_SUFFIXES}[kind]
 
 
 @dataclass
@@ -172,7 +172,7 @@ def check_output(path, what: str, kinds: tuple[str, ...], *, option: str = "-o")
             f"has the suffix '{suffix}'" if suffix else "has no suffix")
         raise SpectraFileError(
             f"{option} '{path}' {said}, but the {what} is written as "
-            f"{OUTPUT_KINDS[kinds[0]][0]}: use a name ending in {', '.join(allowed)}."
+            f"{OUTPUT_KINDS[kinds[0]]}: use a name ending in {', '.join(allowed)}."
         )
     missing = _writable_ancestor(path.parent, option, path)
     return Output(path, missing)
