@@ -143,3 +143,21 @@ def test_transitions_assume_run_order_and_are_skipped_without_one(model_path, fo
     assert "->" not in out  # no spurious transitions
     assert main(["classify", str(model_path), str(folder), "--unordered"]) == 0
     assert "transitions: not located (--unordered)" in capsys.readouterr().out
+
+
+def test_output_into_a_pipe_that_closes_is_not_a_traceback(folder):
+    # `specstate info ramp/ | head -2`: head goes away before specstate has written all
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import specstate
+
+    env = {**os.environ, "PYTHONPATH": str(Path(specstate.__file__).parents[1])}
+    proc = subprocess.Popen([sys.executable, "-m", "specstate", "info", str(folder)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc.stdout.close()  # the reader is gone
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in err and "BrokenPipeError" not in err
