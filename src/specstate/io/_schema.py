@@ -154,3 +154,10 @@ CHECKSUM = "checksum"
 CHECKSUM_ALGORITHM = "sha256"
 ALGORITHM_ATTR = "algorithm"
 AUXILIARY_SIGNALS = "auxiliary_signals"
+# the model note of the provenance (NXnote) and the regions' axis
+NOTE_TYPE = "type"
+NOTE_DESCRIPTION = "description"
+NOTE_FILE_NAME = "file_name"
+AXIS_NAME_ATTR = "axis_name"
+#: dimension of the states in what read_results / read_trains return
+CLASS_DIM = "class"

@@ -252,13 +252,13 @@ def read_results(path):
                 data[S.NOVELTY] = g[S.NOVELTY][()]
             if S.NOVEL in g:
                 data[S.NOVEL] = g[S.NOVEL][()].astype(bool)
-    coords = {S.SPECTRUM: data["index"], "class": np.array(data["classes"], dtype=object)}
+    coords = {S.SPECTRUM: data["index"], S.CLASS_DIM: np.array(data["classes"], dtype=object)}
     for name in (S.TRAIN_ID, S.PULSE_ID, S.FILE):
         if name in data:
             coords[name] = (S.SPECTRUM, data[name])
     variables = {
         "state": (S.SPECTRUM, data["state"]),
-        "probability": ((S.SPECTRUM, "class"), data["probability"]),
+        "probability": ((S.SPECTRUM, S.CLASS_DIM), data["probability"]),
         "confidence": (S.SPECTRUM, data["confidence"]),
         "ambiguous": (S.SPECTRUM, data["ambiguous"]),
     }
@@ -326,9 +326,9 @@ def read_trains(path):
                     variables[name] = g[name][()]
             if S.NAME in g:
                 variables[S.NAME] = np.array(g[S.NAME].asstr()[()], dtype=object)
-    data = {k: ((S.TRAIN_ID, "class") if k == "fraction" else S.TRAIN_ID, v)
+    data = {k: ((S.TRAIN_ID, S.CLASS_DIM) if k == "fraction" else S.TRAIN_ID, v)
             for k, v in variables.items()}
-    return xr.Dataset(data, coords={S.TRAIN_ID: tid, "class": np.array(classes, dtype=object)},
+    return xr.Dataset(data, coords={S.TRAIN_ID: tid, S.CLASS_DIM: np.array(classes, dtype=object)},
                       attrs={"file": str(path)})
 
 
