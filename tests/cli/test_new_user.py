@@ -161,3 +161,14 @@ def test_output_into_a_pipe_that_closes_is_not_a_traceback(folder):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141
     assert "Traceback" not in err and "BrokenPipeError" not in err
+
+
+def test_read_results_reads_what_the_demo_wrote(tmp_path, capsys):
+    # classify, --dask and watch -o are read back in their own tests; the demo's table too
+    assert main(["demo", "--quick", "-o", str(tmp_path / "demo")]) == 0
+    capsys.readouterr()
+    back = read_results(tmp_path / "demo" / "results.csv")
+    rows = list(csv.DictReader((tmp_path / "demo" / "results.csv").open()))
+    assert back.sizes["spectrum"] == len(rows) > 0
+    assert list(back["state"].values) == [r["state"] for r in rows]
+    assert {"true_state", "pressure_GPa"} <= set(rows[0])  # the simulator's truth alongside
