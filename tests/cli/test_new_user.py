@@ -93,12 +93,13 @@ def test_an_unwritable_output_folder_is_refused_before_any_work(command, model_p
 
 
 @pytest.mark.parametrize("command, name, says", [
-    ("fit", "model.pkl", "names a pickle file, but the model is written as a model file "
-                         "(HDF5): use a name ending in .h5"),
-    ("fit", "model.csv", "names a CSV table file, but the model is written as a model file"),
-    ("classify", "r.pkl", "names a pickle file, but the results is written as a results file"),
-    ("classify", "r.xlsx", "has the suffix '.xlsx', but the results is written as"),
-    ("watch", "r.png", "names an image file, but the results is written as a results file"),
+    ("fit", "model.pkl", "names a pickle file, but specstate writes the model as HDF5: use a "
+                         "name ending in .h5"),
+    ("fit", "model.csv", "names a CSV table file, but specstate writes the model as HDF5"),
+    ("classify", "r.pkl", "names a pickle file, but specstate writes results as NeXus or CSV"),
+    ("classify", "r.xlsx", "has the suffix '.xlsx', but specstate writes results as"),
+    ("classify", "results", "has no suffix, but specstate writes results as"),
+    ("watch", "r.png", "names an image file, but specstate writes results as NeXus or CSV"),
 ])
 def test_a_suffix_that_names_another_format_is_refused(command, name, says, model_path,
                                                        folder, tmp_path, capsys):

@@ -67,9 +67,9 @@ def read_input(path, args: argparse.Namespace):
 # ----------------------------------------------------------------------------- output files
 #: the kinds of output files, as messages name them (their suffixes: io._files)
 OUTPUT_KINDS = {
-    "results": "a results file",
-    "model": "a model file (HDF5)",
-    "plot": "a figure or live page",
+    "results": "results as NeXus or CSV",
+    "model": "the model as HDF5",
+    "plot": "the live view as PNG or HTML",
 }
 
 
@@ -171,8 +171,8 @@ def check_output(path, what: str, kinds: tuple[str, ...], *, option: str = "-o")
         said = f"names {names} file" if names else (
             f"has the suffix '{suffix}'" if suffix else "has no suffix")
         raise SpectraFileError(
-            f"{option} '{path}' {said}, but the {what} is written as "
-            f"{OUTPUT_KINDS[kinds[0]]}: use a name ending in {', '.join(allowed)}."
+            f"{option} '{path}' {said}, but specstate writes {OUTPUT_KINDS[kinds[0]]}: use a "
+            f"name ending in {', '.join(allowed)}."
         )
     missing = _writable_ancestor(path.parent, option, path)
     return Output(path, missing)

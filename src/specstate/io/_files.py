@@ -59,10 +59,10 @@ MODEL_SUFFIXES = HDF5_SUFFIXES
 PLOT_SUFFIXES = (".png", ".html")
 #: suffixes of formats specstate does not write, named in messages (a model is not a pickle)
 FOREIGN_SUFFIXES = {".pkl": "a pickle", ".pickle": "a pickle", ".joblib": "a joblib pickle",
-                    ".json": "JSON", ".png": "an image", ".pdf": "a PDF", ".html": "a web page",
-                    ".npy": "a numpy array", ".npz": "numpy arrays", ".xy": "a text spectrum",
-                    ".txt": "text", ".dat": "text", ".csv": "a CSV table",
-                    ".parquet": "Parquet", ".zip": "a zip archive"}
+                    ".json": "a JSON", ".png": "an image", ".pdf": "a PDF", ".html": "a web page",
+                    ".npy": "a numpy array", ".npz": "a numpy archive", ".xy": "a text spectrum",
+                    ".txt": "a text", ".dat": "a text", ".csv": "a CSV table",
+                    ".parquet": "a Parquet", ".zip": "a zip archive"}
 
 _DIGITS = re.compile(r"(\d+)")
 #: bytes read at a time when hashing a file
