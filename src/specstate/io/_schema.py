@@ -193,3 +193,11 @@ MODEL_NETWORKS = "model"
 MODEL_DRIFT = "drift"
 MODEL_DRIFT_TEMPLATE = "template"
 MODEL_DRIFT_CONTRAST = "contrast"
+
+# --- results written by specstate 0.1.0's classify (read, never written)
+#     /results/state (NXdata: state, confidence, ambiguous, classes, spectrum, train_id,
+#     pulse_id), /results/probability/probability; CSV: an 'index' column, no 'spectrum'
+V010_RESULTS_ENTRY = "results"
+V010_STATE_DATA = "state"
+V010_PROBA_DATA = "probability"
+V010_CSV_INDEX = "index"
