@@ -136,15 +136,13 @@ def _writable_ancestor(folder: Path, option: str, shown: Path) -> list[Path]:
     return list(reversed(missing))
 
 
-def check_output(path, what: str, kinds: tuple[str, ...], *, option: str = "-o") -> Output:
+def check_output(path, kinds: tuple[str, ...], *, option: str = "-o") -> Output:
     """Check an output file before any work: its suffix, and that its folder can be written.
 
     Parameters
     ----------
     path : str or path-like
         The output file.
-    what : str
-        What it is, for messages ("results", "model").
     kinds : tuple of str
         Keys of :data:`OUTPUT_KINDS` whose suffixes are accepted.
     option : str
