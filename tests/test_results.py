@@ -85,3 +85,26 @@ def test_watch_sink_memory_is_bounded_and_the_file_grows(tmp_path):
         assert f["entry/spectra/probability"].maxshape == (None, None)
     sink.close()
     assert read_results(path).sizes["spectrum"] == 47 * 3
+
+
+def test_results_written_by_specstate_0_1_0_are_still_read(tmp_path):
+    # the layout classify wrote before the one layout: /results/state, an 'index' CSV column
+    path = tmp_path / "old.nxs"
+    text = h5py.string_dtype()
+    with h5py.File(path, "w") as f:
+        g = f.create_group("results/state")
+        g["state"] = np.array(["a", "b", "b"], dtype=object).astype(text)
+        g["confidence"] = np.array([0.9, 0.8, 0.7], np.float32)
+        g["ambiguous"] = np.array([0, 0, 1], np.int8)
+        g["classes"] = np.array(["a", "b"], dtype=object).astype(text)
+        g["spectrum"] = np.arange(3)
+        g["train_id"] = np.array([5, 6, 7], np.uint64)
+        f["results/probability/probability"] = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7]],
+                                                         np.float32)
+    back = read_results(path)
+    assert back["state"].values.tolist() == ["a", "b", "b"]
+    assert back["train_id"].values.tolist() == [5, 6, 7]
+    assert back["ambiguous"].values.tolist() == [False, False, True]
+    table = tmp_path / "old.csv"
+    table.write_text("index,state,p_a,p_b,confidence,ambiguous\n0,a,0.9,0.1,0.9,0\n")
+    assert read_results(table)["state"].values.tolist() == ["a"]

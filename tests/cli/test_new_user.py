@@ -93,12 +93,13 @@ def test_an_unwritable_output_folder_is_refused_before_any_work(command, model_p
 
 
 @pytest.mark.parametrize("command, name, says", [
-    ("fit", "model.pkl", "names a pickle file, but the model is written as a model file "
-                         "(HDF5): use a name ending in .h5"),
-    ("fit", "model.csv", "names a CSV table file, but the model is written as a model file"),
-    ("classify", "r.pkl", "names a pickle file, but the results is written as a results file"),
-    ("classify", "r.xlsx", "has the suffix '.xlsx', but the results is written as"),
-    ("watch", "r.png", "names an image file, but the results is written as a results file"),
+    ("fit", "model.pkl", "names a pickle file, but specstate writes the model as HDF5: use a "
+                         "name ending in .h5"),
+    ("fit", "model.csv", "names a CSV table file, but specstate writes the model as HDF5"),
+    ("classify", "r.pkl", "names a pickle file, but specstate writes results as NeXus or CSV"),
+    ("classify", "r.xlsx", "has the suffix '.xlsx', but specstate writes results as"),
+    ("classify", "results", "has no suffix, but specstate writes results as"),
+    ("watch", "r.png", "names an image file, but specstate writes results as NeXus or CSV"),
 ])
 def test_a_suffix_that_names_another_format_is_refused(command, name, says, model_path,
                                                        folder, tmp_path, capsys):
@@ -143,3 +144,32 @@ def test_transitions_assume_run_order_and_are_skipped_without_one(model_path, fo
     assert "->" not in out  # no spurious transitions
     assert main(["classify", str(model_path), str(folder), "--unordered"]) == 0
     assert "transitions: not located (--unordered)" in capsys.readouterr().out
+
+
+def test_output_into_a_pipe_that_closes_is_not_a_traceback(folder):
+    # `specstate info ramp/ | head -2`: head goes away before specstate has written all
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import specstate
+
+    env = {**os.environ, "PYTHONPATH": str(Path(specstate.__file__).parents[1])}
+    proc = subprocess.Popen([sys.executable, "-m", "specstate", "info", str(folder)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc.stdout.close()  # the reader is gone
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in err and "BrokenPipeError" not in err
+
+
+def test_read_results_reads_what_the_demo_wrote(tmp_path, capsys):
+    # classify, --dask and watch -o are read back in their own tests; the demo's table too
+    assert main(["demo", "--quick", "-o", str(tmp_path / "demo")]) == 0
+    capsys.readouterr()
+    back = read_results(tmp_path / "demo" / "results.csv")
+    rows = list(csv.DictReader((tmp_path / "demo" / "results.csv").open()))
+    assert back.sizes["spectrum"] == len(rows) > 0
+    assert list(back["state"].values) == [r["state"] for r in rows]
+    assert {"true_state", "pressure_GPa"} <= set(rows[0])  # the simulator's truth alongside

@@ -280,3 +280,21 @@ def test_folder_of_nexus_files(tmp_path):
     write(s, tmp_path / "runs" / "other.npz")
     with pytest.raises(SpectraFileError, match=r"files of several kinds \(.npz, .nxs\)"):
         read(tmp_path / "runs")
+
+
+def test_the_schema_names_the_model_file_as_it_is_written(tmp_path):
+    # the model file takes its HDF5 names from io._schema when it moves under io/
+    import h5py
+
+    from specstate import Spectra, SpectraClassifier
+    from specstate.io import _schema as S
+
+    s = Spectra(np.random.default_rng(0).random((4, 40)), labels=[0, 0, 1, 1])
+    SpectraClassifier(max_iter=5, random_state=0).fit(s.intensity, s.labels).save(
+        tmp_path / "m.h5")
+    with h5py.File(tmp_path / "m.h5") as f:
+        assert f.attrs[S.MODEL_ATTR_FORMAT] == S.MODEL_FORMAT_NAME
+        for name in (S.MODEL_AXIS, S.MODEL_CLASSES, S.MODEL_WEIGHTS,
+                     S.MODEL_SEPARABILITY_PROFILE, S.MODEL_NETWORKS):
+            assert name in f
+        assert set(S.MODEL_REGION_FIELDS) == set(f[S.MODEL_REGIONS])

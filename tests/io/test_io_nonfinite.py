@@ -54,3 +54,17 @@ def test_nonfinite_mode_checked(tmp_path):
     path = write(Spectra(np.ones((2, 3))), tmp_path / "n.npz")
     with pytest.raises(SpectraFormatError, match="nonfinite must be one of"):
         read(path, nonfinite="ignore")
+
+
+def test_results_name_each_spectrum_by_its_file_also_after_dropping(tmp_path):
+    # several files of several spectra each: which spectra came from which file survives
+    # stacking and --nonfinite drop, so results can name the file of every spectrum
+    from specstate.results import spectrum_files
+
+    x = np.random.default_rng(0).random((5, 10))
+    x[1, 3] = np.nan
+    write(Spectra(x[:2]), tmp_path / "a_1.nxs")
+    write(Spectra(x[2:]), tmp_path / "a_2.nxs")
+    s = read(str(tmp_path / "*.nxs"), nonfinite="drop")
+    assert spectrum_files(s).tolist() == ["a_1.nxs", "a_2.nxs", "a_2.nxs", "a_2.nxs"]
+    assert s.params["spectrum_index"].tolist() == [0, 2, 3, 4]

@@ -104,11 +104,11 @@ def apply_axis_options(spectra, args: argparse.Namespace):
 
 
 # ----------------------------------------------------------------------------- output files
-#: suffixes each kind of output may have
+#: the kinds of output files, as messages name them (their suffixes: io._files)
 OUTPUT_KINDS = {
-    "results": ("a results file", None),
-    "model": ("a model file (HDF5)", None),
-    "plot": ("a figure or live page", (".png", ".html")),
+    "results": "results as NeXus or CSV",
+    "model": "the model as HDF5",
+    "plot": "the live view as PNG or HTML",
 }
 
 
@@ -116,7 +116,7 @@ def _kind_suffixes(kind: str) -> tuple[str, ...]:
     from ..io import _files
 
     return {"results": _files.RESULT_SUFFIXES, "model": _files.MODEL_SUFFIXES,
-            "plot": OUTPUT_KINDS["plot"][1]}[kind]
+            "plot": _files.PLOT_SUFFIXES}[kind]
 
 
 @dataclass
@@ -175,15 +175,13 @@ def _writable_ancestor(folder: Path, option: str, shown: Path) -> list[Path]:
     return list(reversed(missing))
 
 
-def check_output(path, what: str, kinds: tuple[str, ...], *, option: str = "-o") -> Output:
+def check_output(path, kinds: tuple[str, ...], *, option: str = "-o") -> Output:
     """Check an output file before any work: its suffix, and that its folder can be written.
 
     Parameters
     ----------
     path : str or path-like
         The output file.
-    what : str
-        What it is, for messages ("results", "model").
     kinds : tuple of str
         Keys of :data:`OUTPUT_KINDS` whose suffixes are accepted.
     option : str
@@ -210,8 +208,8 @@ def check_output(path, what: str, kinds: tuple[str, ...], *, option: str = "-o")
         said = f"names {names} file" if names else (
             f"has the suffix '{suffix}'" if suffix else "has no suffix")
         raise SpectraFileError(
-            f"{option} '{path}' {said}, but the {what} is written as "
-            f"{OUTPUT_KINDS[kinds[0]][0]}: use a name ending in {', '.join(allowed)}."
+            f"{option} '{path}' {said}, but specstate writes {OUTPUT_KINDS[kinds[0]]}: use a "
+            f"name ending in {', '.join(allowed)}."
         )
     missing = _writable_ancestor(path.parent, option, path)
     return Output(path, missing)

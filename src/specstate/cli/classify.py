@@ -132,7 +132,7 @@ def _run_single(args, model_path: Path) -> int:
     from ..io.results import write_results
     from ._common import check_output
 
-    target = check_output(args.output, "results", ("results",)) if args.output else None
+    target = check_output(args.output, ("results",)) if args.output else None
     model = SpectraClassifier.load(model_path)
     spectra = read_input(args.data[0], args)
     result = model.classify(spectra).with_ids(spectra)

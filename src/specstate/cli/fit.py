@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     from ..report.tables import regions_table
     from ._common import check_output
 
-    target = check_output(args.output, "model", ("model",))
+    target = check_output(args.output, ("model",))
     spectra = read_input(args.data[0] if len(args.data) == 1 else args.data, args)
     assignment = resolve_labels(args.labels, spectra)
     check_two_states(assignment)

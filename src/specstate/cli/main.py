@@ -9,9 +9,11 @@ and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import importlib
 import logging
+import os
 import re
 import sys
 
@@ -27,6 +29,8 @@ _INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)'")
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+#: as a shell reports a command ended by SIGPIPE (128 + 13)
+EXIT_BROKEN_PIPE = 141
 
 
 def _command_modules():
@@ -105,6 +109,12 @@ def run_command(run, args) -> int:
         where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
         print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # whoever read our output (`specstate info x | head`) has gone: stop without a
+        # traceback, and keep Python's flush at exit from failing on the closed pipe again
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import SpecstateError, SpectraFileError, SpectraFormatError
+from ..io._files import HDF5_SUFFIXES, NPZ_SUFFIXES
 
 HELP = "write a simulated experiment (XRD pressure ramp or XES pump-probe shots) with its truth"
 
@@ -32,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 #: Formats and the suffix they give a path without one ("xy": a folder).
 FORMATS = {"xy": "", "nxs": ".nxs", "npz": ".npz"}
-_SUFFIX_FORMAT = {".nxs": "nxs", ".h5": "nxs", ".hdf5": "nxs", ".nx5": "nxs", ".npz": "npz"}
+_SUFFIX_FORMAT = {**dict.fromkeys(HDF5_SUFFIXES, "nxs"), **dict.fromkeys(NPZ_SUFFIXES, "npz")}
 #: Default format of each experiment.
 DEFAULT_FORMAT = {"xrd-ramp": "xy", "xes": "nxs"}
 #: Default number of spectra of each experiment, and the default transition window of the

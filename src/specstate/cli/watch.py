@@ -94,7 +94,7 @@ class _Terminal:
         self._last = -float("inf")
         self._redirect = None
         if self.tty:
-            from tqdm.auto import tqdm
+            from tqdm import tqdm
             from tqdm.contrib.logging import logging_redirect_tqdm
 
             self._bar = tqdm(unit="train", file=out, dynamic_ncols=True, leave=True)
@@ -134,9 +134,9 @@ def run(args: argparse.Namespace) -> int:
 
     out_file = plot_file = None
     if args.out:
-        out_file = check_output(args.out, "results", ("results",))
+        out_file = check_output(args.out, ("results",))
     if args.plot:
-        plot_file = check_output(args.plot, "live view", ("plot",))
+        plot_file = check_output(args.plot, ("plot",), option="--plot")
     watcher = Watcher(
         args.model, args.source, source_name=args.source_name, key=args.key,
         monitor=args.monitor, min_monitor=args.min_monitor, sub=args.sub,

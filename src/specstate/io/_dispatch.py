@@ -266,7 +266,7 @@ def read(
                {"labels": labels, "train_ids": train_ids, "pulse_ids": pulse_ids,
                 "monitor": monitor}.items()}
     labels_table = None
-    if isinstance(labels, (str, Path)) and (Path(labels).suffix.lower() == ".csv"
+    if isinstance(labels, (str, Path)) and (Path(labels).suffix.lower() in _files.CSV_SUFFIXES
                                             or Path(labels).is_file()):
         labels_table, as_path["labels"] = Path(labels), None
     elif labels is None and len(folders) == 1 and folders[0] is not None:

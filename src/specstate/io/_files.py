@@ -38,6 +38,7 @@ __all__ = [
     "NEXUS_RESULT_SUFFIXES",
     "RESULT_SUFFIXES",
     "MODEL_SUFFIXES",
+    "PLOT_SUFFIXES",
     "format_of",
 ]
 
@@ -54,12 +55,14 @@ NEXUS_RESULT_SUFFIXES = HDF5_SUFFIXES
 RESULT_SUFFIXES = NEXUS_RESULT_SUFFIXES + CSV_SUFFIXES
 #: model files (HDF5)
 MODEL_SUFFIXES = HDF5_SUFFIXES
+#: the live view of ``watch --plot``: a PNG, or an HTML page that reloads itself
+PLOT_SUFFIXES = (".png", ".html")
 #: suffixes of formats specstate does not write, named in messages (a model is not a pickle)
 FOREIGN_SUFFIXES = {".pkl": "a pickle", ".pickle": "a pickle", ".joblib": "a joblib pickle",
-                    ".json": "JSON", ".png": "an image", ".pdf": "a PDF", ".html": "a web page",
-                    ".npy": "a numpy array", ".npz": "numpy arrays", ".xy": "a text spectrum",
-                    ".txt": "text", ".dat": "text", ".csv": "a CSV table",
-                    ".parquet": "Parquet", ".zip": "a zip archive"}
+                    ".json": "a JSON", ".png": "an image", ".pdf": "a PDF", ".html": "a web page",
+                    ".npy": "a numpy array", ".npz": "a numpy archive", ".xy": "a text spectrum",
+                    ".txt": "a text", ".dat": "a text", ".csv": "a CSV table",
+                    ".parquet": "a Parquet", ".zip": "a zip archive"}
 
 _DIGITS = re.compile(r"(\d+)")
 #: bytes read at a time when hashing a file

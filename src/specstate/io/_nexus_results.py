@@ -147,10 +147,10 @@ class NexusResults:
             for key, value in dict(parameters or {}).items():
                 _put_parameter(pg, str(key), value)
             note = _group(p, S.MODEL_NOTE, S.NXNOTE)
-            note["type"] = "application/x-hdf5"
-            note["description"] = "specstate model (SpectraClassifier)"
+            note[S.NOTE_TYPE] = "application/x-hdf5"
+            note[S.NOTE_DESCRIPTION] = "specstate model (SpectraClassifier)"
             if model_path is not None:
-                note["file_name"] = str(Path(model_path).resolve())
+                note[S.NOTE_FILE_NAME] = str(Path(model_path).resolve())
                 note[S.CHECKSUM] = file_sha256(model_path)
                 note[S.CHECKSUM].attrs[S.ALGORITHM_ATTR] = S.CHECKSUM_ALGORITHM
             p.create_dataset(S.INPUT_FILES, data=np.asarray([str(i) for i in inputs],
@@ -177,7 +177,7 @@ class NexusResults:
         for name in (S.SEPARABILITY, S.WEIGHT):
             g[name] = np.array([float(getattr(r, name, math.nan)) for r in regions], float)
         g[S.WEIGHT].attrs[S.LONG_NAME] = "weight of the region in the vote"
-        g.attrs["axis_name"] = axis_name
+        g.attrs[S.AXIS_NAME_ATTR] = axis_name
 
     def _write_classes(self, entry) -> None:
         legend = ", ".join(f"{i}={c}" for i, c in enumerate(self.classes))

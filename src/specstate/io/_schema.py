@@ -154,3 +154,50 @@ CHECKSUM = "checksum"
 CHECKSUM_ALGORITHM = "sha256"
 ALGORITHM_ATTR = "algorithm"
 AUXILIARY_SIGNALS = "auxiliary_signals"
+# the model note of the provenance (NXnote) and the regions' axis
+NOTE_TYPE = "type"
+NOTE_DESCRIPTION = "description"
+NOTE_FILE_NAME = "file_name"
+AXIS_NAME_ATTR = "axis_name"
+#: dimension of the states in what read_results / read_trains return
+CLASS_DIM = "class"
+
+# --- the model file (written by models/_file.py today; its move under io/ takes these names)
+#
+#     /            attrs: specstate_format, format_version, specstate_version, created,
+#                  fingerprint, network, params (JSON), state (JSON scalars)
+#     /axis        the fitted grid (attrs: name, unit)     /mask     masked points (optional)
+#     /classes     the states (attr kind: 'str' or a numpy dtype string)
+#     /regions/*   start, stop, start_index, stop_index, separability, weight
+#     /weights, /separability_profile, /model/* (the folded networks), /drift/* (optional)
+MODEL_FORMAT_NAME = "specstate-model"
+MODEL_ATTR_FORMAT = "specstate_format"
+MODEL_ATTR_VERSION = "format_version"
+MODEL_ATTR_SPECSTATE = "specstate_version"
+MODEL_ATTR_CREATED = "created"
+MODEL_ATTR_FINGERPRINT = "fingerprint"
+MODEL_ATTR_NETWORK = "network"
+MODEL_ATTR_PARAMS = "params"
+MODEL_ATTR_STATE = "state"
+MODEL_AXIS = "axis"
+MODEL_AXIS_NAME_ATTR = "name"
+MODEL_AXIS_UNIT_ATTR = "unit"
+MODEL_MASK = "mask"
+MODEL_CLASSES = "classes"
+MODEL_CLASSES_KIND_ATTR = "kind"
+MODEL_REGIONS = "regions"
+MODEL_REGION_FIELDS = ("start", "stop", "start_index", "stop_index", "separability", "weight")
+MODEL_WEIGHTS = "weights"
+MODEL_SEPARABILITY_PROFILE = "separability_profile"
+MODEL_NETWORKS = "model"
+MODEL_DRIFT = "drift"
+MODEL_DRIFT_TEMPLATE = "template"
+MODEL_DRIFT_CONTRAST = "contrast"
+
+# --- results written by specstate 0.1.0's classify (read, never written)
+#     /results/state (NXdata: state, confidence, ambiguous, classes, spectrum, train_id,
+#     pulse_id), /results/probability/probability; CSV: an 'index' column, no 'spectrum'
+V010_RESULTS_ENTRY = "results"
+V010_STATE_DATA = "state"
+V010_PROBA_DATA = "probability"
+V010_CSV_INDEX = "index"

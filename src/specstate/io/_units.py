@@ -35,6 +35,15 @@ UNIT_TOKENS: dict[str, tuple[str, str, float]] = {
     "r_mm": ("r", "mm", 1.0),
     "chi_deg": ("chi", "deg", 1.0),
     "index": ("index", "", 1.0),
+    # further column titles, as canonical_token() respells them
+    "2th": ("2theta", "deg", 1.0),
+    "2theta_rad": ("2theta", "deg", _DEG_PER_RAD),
+    "tth_deg": ("2theta", "deg", 1.0),
+    "ev": ("energy", "eV", 1.0),
+    "kev": ("energy", "eV", _EV_PER_KEV),
+    "photon_energy": ("energy", "eV", 1.0),
+    "photon_energy_ev": ("energy", "eV", 1.0),
+    "e": ("energy", "eV", 1.0),
 }
 
 # NeXus @units spellings -> (specstate unit, factor), per axis name.
@@ -78,19 +87,6 @@ _SPELLINGS = (("θ", "theta"), ("°", "deg"), ("degrees", "deg"), ("degree", "de
               ("two_theta", "2theta"), ("ångström", "a"), ("angstrom", "a"), ("å", "a"),
               ("1/a", "a^-1"), ("1/nm", "nm^-1"), ("a-1", "a^-1"), ("nm-1", "nm^-1"),
               ("inv_a", "a^-1"), ("inv_nm", "nm^-1"))
-#: further column titles, after respelling (see :func:`canonical_token`)
-_MORE_TOKENS: dict[str, tuple[str, str, float]] = {
-    "2th": ("2theta", "deg", 1.0),
-    "2theta_rad": ("2theta", "deg", _DEG_PER_RAD),
-    "tth_deg": ("2theta", "deg", 1.0),
-    "ev": ("energy", "eV", 1.0),
-    "kev": ("energy", "eV", _EV_PER_KEV),
-    "photon_energy": ("energy", "eV", 1.0),
-    "photon_energy_ev": ("energy", "eV", 1.0),
-    "e": ("energy", "eV", 1.0),
-}
-
-
 def canonical_token(token: str) -> str:
     """A column title respelled the way :data:`UNIT_TOKENS` spells it.
 
@@ -111,7 +107,7 @@ def from_token(token: str) -> tuple[str, str, float] | None:
     found = UNIT_TOKENS.get(key)
     if found is None:
         key = canonical_token(token)
-        found = UNIT_TOKENS.get(key) or _MORE_TOKENS.get(key)
+        found = UNIT_TOKENS.get(key)
     return found
 
 

@@ -168,6 +168,49 @@ def _floats(values) -> np.ndarray:
     return np.array([float(v) if v != "" else math.nan for v in values], np.float32)
 
 
+def _read_spectra_group(g) -> dict:
+    """The columns of ``/entry/spectra``."""
+    classes = g[S.CLASSES].asstr()[()].tolist() if S.CLASSES in g else []
+    codes = g[S.STATE_INDEX][()].astype(np.intp)
+    names = np.array([*classes, ""], dtype=object)
+    data = {
+        "state": names[np.where(codes >= 0, codes, len(classes))],
+        "probability": g[S.PROBA][()].reshape(codes.size, len(classes)),
+        "confidence": g[S.CONFIDENCE][()],
+        "ambiguous": g[S.AMBIGUOUS][()].astype(bool),
+        "classes": classes,
+        "index": g[S.SPECTRUM][()],
+    }
+    for name in (S.TRAIN_ID, S.PULSE_ID):
+        if name in g:
+            data[name] = g[name][()]
+    if S.FILE in g:
+        data[S.FILE] = np.array(g[S.FILE].asstr()[()], dtype=object)
+    if S.NOVELTY in g:
+        data[S.NOVELTY] = g[S.NOVELTY][()]
+    if S.NOVEL in g:
+        data[S.NOVEL] = g[S.NOVEL][()].astype(bool)
+    return data
+
+
+def _read_v010(f) -> dict:
+    """The columns of a results file written by specstate 0.1.0 (``/results/state``)."""
+    g = f[f"{S.V010_RESULTS_ENTRY}/{S.V010_STATE_DATA}"]
+    proba = f[f"{S.V010_RESULTS_ENTRY}/{S.V010_PROBA_DATA}/{S.PROBA}"][()]
+    data = {
+        "state": np.array(g[S.STATE].asstr()[()], dtype=object),
+        "probability": proba,
+        "confidence": g[S.CONFIDENCE][()],
+        "ambiguous": g[S.AMBIGUOUS][()].astype(bool),
+        "classes": g[S.CLASSES].asstr()[()].tolist(),
+        "index": g[S.SPECTRUM][()],
+    }
+    for name in (S.TRAIN_ID, S.PULSE_ID):
+        if name in g:
+            data[name] = g[name][()]
+    return data
+
+
 def read_results(path):
     """Read per-spectrum results (``.csv`` or NeXus) as an :class:`xarray.Dataset`.
 
@@ -198,6 +241,9 @@ def read_results(path):
         raise SpectraFileError(f"The results file '{path}' does not exist.")
     if path.suffix.lower() in CSV_SUFFIXES:
         header, cols = _read_csv(path)
+        if S.SPECTRUM not in cols and S.V010_CSV_INDEX in cols:  # written by 0.1.0
+            cols[S.SPECTRUM] = cols[S.V010_CSV_INDEX]
+            header = [*header, S.SPECTRUM]
         if S.STATE not in header or S.SPECTRUM not in header:
             kind = ("a per-train table (read it with read_trains)"
                     if S.TRAIN_ID in header and S.N_SPECTRA in header else "not one")
@@ -227,38 +273,22 @@ def read_results(path):
     else:
         with open_hdf5(path, what="a results file") as f:
             where = f"{S.ENTRY}/{S.SPECTRA_DATA}"
-            if where not in f:
+            old = f"{S.V010_RESULTS_ENTRY}/{S.V010_STATE_DATA}"
+            if where not in f and old in f:
+                data = _read_v010(f)
+            elif where not in f:
                 raise SpectraFileError(
                     f"'{path}' is not a specstate results file (no /{where})."
                 )
-            g = f[where]
-            classes = g[S.CLASSES].asstr()[()].tolist() if S.CLASSES in g else []
-            codes = g[S.STATE_INDEX][()].astype(np.intp)
-            names = np.array([*classes, ""], dtype=object)
-            data = {
-                "state": names[np.where(codes >= 0, codes, len(classes))],
-                "probability": g[S.PROBA][()].reshape(codes.size, len(classes)),
-                "confidence": g[S.CONFIDENCE][()],
-                "ambiguous": g[S.AMBIGUOUS][()].astype(bool),
-                "classes": classes,
-                "index": g[S.SPECTRUM][()],
-            }
-            for name in (S.TRAIN_ID, S.PULSE_ID):
-                if name in g:
-                    data[name] = g[name][()]
-            if S.FILE in g:
-                data[S.FILE] = np.array(g[S.FILE].asstr()[()], dtype=object)
-            if S.NOVELTY in g:
-                data[S.NOVELTY] = g[S.NOVELTY][()]
-            if S.NOVEL in g:
-                data[S.NOVEL] = g[S.NOVEL][()].astype(bool)
-    coords = {S.SPECTRUM: data["index"], "class": np.array(data["classes"], dtype=object)}
+            else:
+                data = _read_spectra_group(f[where])
+    coords = {S.SPECTRUM: data["index"], S.CLASS_DIM: np.array(data["classes"], dtype=object)}
     for name in (S.TRAIN_ID, S.PULSE_ID, S.FILE):
         if name in data:
             coords[name] = (S.SPECTRUM, data[name])
     variables = {
         "state": (S.SPECTRUM, data["state"]),
-        "probability": ((S.SPECTRUM, "class"), data["probability"]),
+        "probability": ((S.SPECTRUM, S.CLASS_DIM), data["probability"]),
         "confidence": (S.SPECTRUM, data["confidence"]),
         "ambiguous": (S.SPECTRUM, data["ambiguous"]),
     }
@@ -326,9 +356,9 @@ def read_trains(path):
                     variables[name] = g[name][()]
             if S.NAME in g:
                 variables[S.NAME] = np.array(g[S.NAME].asstr()[()], dtype=object)
-    data = {k: ((S.TRAIN_ID, "class") if k == "fraction" else S.TRAIN_ID, v)
+    data = {k: ((S.TRAIN_ID, S.CLASS_DIM) if k == "fraction" else S.TRAIN_ID, v)
             for k, v in variables.items()}
-    return xr.Dataset(data, coords={S.TRAIN_ID: tid, "class": np.array(classes, dtype=object)},
+    return xr.Dataset(data, coords={S.TRAIN_ID: tid, S.CLASS_DIM: np.array(classes, dtype=object)},
                       attrs={"file": str(path)})
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..exceptions import SpecstateError, StreamError
 from ..results import Classification, TrainSummary
-from ..spectra import axis_tolerance, same_axis
+from ..spectra import same_axis
 from .alerts import StateChangeDetector
 from .packets import (
     DEFAULT_POLL_S,
@@ -79,7 +79,6 @@ class _Model:
         self.classes = [str(c) for c in self.clf.classes_]
         self.index = {c: i for i, c in enumerate(self.classes)}
         self.axis = np.asarray(self.clf.axis_, dtype=np.float64)
-        self.axis_atol = axis_tolerance(self.axis)
 
     def maybe_reload(self) -> bool:
         """Reload the model file if it changed since it was read; True if reloaded."""
@@ -229,11 +228,15 @@ class Watcher:
 
     # -- one train ---------------------------------------------------------------------------
     def process(self, p: Packet) -> TrainSummary:
-        """Classify one packet into a :class:`TrainSummary` (never raises on bad data)."""
+        """Classify one packet into a :class:`TrainSummary`.
+
+        Bad data (what :data:`BAD_TRAIN_ERRORS` covers) is counted in ``errors``, never
+        raised; any other exception is a bug and propagates.
+        """
         model = self.model
         result = TrainSummary(p.train_id, name=p.name, errors=dict(p.issues),
-                             counts=dict.fromkeys(model.classes, 0),
-                             fractions=dict.fromkeys(model.classes, math.nan))
+                              counts=dict.fromkeys(model.classes, 0),
+                              fractions=dict.fromkeys(model.classes, math.nan))
         self._order(p, result)
         if p.error is not None:
             return self._skip(result, p, p.error, p.message)

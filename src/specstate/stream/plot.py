@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import StreamError
-from ..io._files import atomic_write
+from ..io._files import PLOT_SUFFIXES, atomic_write
 from ..results import TrainSummary
 
 __all__ = ["LivePlot", "has_display"]
@@ -144,7 +144,7 @@ class LivePlot:
         if self.target is None and not has_display():
             raise StreamError("There is no display for a plot window; give a file: "
                               "--plot live.png or --plot live.html.")
-        if self.target is not None and self.target.suffix.lower() not in (".png", ".html"):
+        if self.target is not None and self.target.suffix.lower() not in PLOT_SUFFIXES:
             raise StreamError(f"The live plot is written as .png or .html; got {self.target}.")
         if self.target is not None and not self.target.parent.is_dir():
             raise StreamError(f"The folder of the live plot {self.target} does not exist.")
