@@ -843,6 +843,16 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         self._fast_finite_ = False
 
     # ------------------------------------------------------------------ drift
+    def run_drift(self) -> str | None:
+        """The drift mode for spectra that are one run in acquisition order.
+
+        ``'run'`` when the fit found the references' shifts scattering beyond their noise
+        (``run_drift_``), else None (the fitted default). ``specstate classify`` and the
+        Dask path pass it for ordered inputs: ``classify(X, drift=clf.run_drift())``.
+        """
+        check_is_fitted(self)
+        return "run" if getattr(self, "run_drift_", False) else None
+
     def drift_tracker(self) -> DriftTracker | None:
         """A causal drift tracker for a live stream (None when the model has no drift).
 
@@ -852,6 +862,10 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         dm = getattr(self, "drift_model_", None)
         return None if dm is None else DriftTracker(dm)
+
+    def stream_tracker(self) -> DriftTracker | None:
+        """The tracker a live loop should use: one when :meth:`run_drift` says so."""
+        return self.drift_tracker() if self.run_drift() else None
 
     def _normalised(self, X):
         keep = np.ones(X.shape[1]) if self.mask_ is None else (~self.mask_).astype(np.float64)

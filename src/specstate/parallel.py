@@ -114,6 +114,10 @@ class InputResult:
         return cls(Classification.concatenate([p.classification for p in parts]), files)
 
 
+#: Task flag: the task reads a whole input (not a chunk of its trains).
+WHOLE_RUN = "_whole_run"
+
+
 def classify_input(model_path, path, read_kwargs: Mapping | None = None) -> InputResult:
     """Read one input and classify it (the work of one task).
 
@@ -141,8 +145,13 @@ def classify_input(model_path, path, read_kwargs: Mapping | None = None) -> Inpu
 
     logger.debug("Loading the model %s in process %d.", model_path, os.getpid())
     model = SpectraClassifier.load(model_path)
-    spectra = io.read(path, **dict(read_kwargs or {}))
-    result = model.classify(spectra).with_ids(spectra)
+    read_kwargs = dict(read_kwargs or {})
+    whole = bool(read_kwargs.pop(WHOLE_RUN, False))
+    spectra = io.read(path, **read_kwargs)
+    # a whole input is one run in acquisition order: its drift is tracked along it, as
+    # `specstate classify` does; chunks of a run are classified apart with the fitted mode
+    result = model.classify(spectra, drift=model.run_drift() if whole else None)
+    result = result.with_ids(spectra)
     return InputResult(result, input_files_of(spectra, None))
 
 
@@ -187,7 +196,7 @@ def _plan(i, item, read_kwargs, chunk_trains):
 
     kwargs = dict(read_kwargs or {})
     if not (chunk_trains and is_run_folder(item)):
-        return [(i, 0, item, kwargs)]
+        return [(i, 0, item, {**kwargs, WHOLE_RUN: True})]
     # only trains that hold spectra: a chunk without any would fail to read
     ids = train_ids_with_data(item, kwargs.get("source"), kwargs.get("key"),
                               kwargs.get("monitor"), kwargs.get("trains"))

@@ -23,12 +23,13 @@ def runs(ramp, ramp_run, tmp_path_factory):
     return [ramp_run, pulses, wrong]
 
 
-def _serial(model_path, run):
+def _serial(model_path, run, whole=True):
+    """The serial reference: a whole run is tracked as a run, chunks are not."""
     from specstate.classifier import SpectraClassifier
 
     model = SpectraClassifier.load(model_path)
     spectra = read_run(run, SPEC_SOURCE, SPEC_KEY)
-    return spectra, model.classify(spectra)
+    return spectra, model.classify(spectra, drift=model.run_drift() if whole else None)
 
 
 def _check_same(path, spectra, result):
@@ -52,7 +53,7 @@ def test_cluster_equals_serial_and_failures_are_reported(ramp_model, runs, tmp_p
     assert "100" in wrong.error and "400" in wrong.error  # says what differs
     assert wrong.output is None and not (tmp_path / "out" / "r0003.nxs").exists()
     for s, run in zip((good, pulses), runs):
-        spectra, result = _serial(ramp_model, run)
+        spectra, result = _serial(ramp_model, run, whole=chunk_trains is None)
         assert s.n_spectra == len(spectra) and s.output.name == f"{run.name}.nxs"
         assert sum(s.counts.values()) == len(spectra)
         _check_same(s.output, spectra, result)
@@ -61,7 +62,7 @@ def test_cluster_equals_serial_and_failures_are_reported(ramp_model, runs, tmp_p
 def test_chunks_skip_trains_without_spectra(ramp, ramp_model, tmp_path):
     empty = [0, 1, 2, 7]  # the first chunk of 3 trains would hold no spectrum at all
     run = write_mock_run(tmp_path / "r0005", ramp, empty_trains=empty)
-    spectra, result = _serial(ramp_model, run)
+    spectra, result = _serial(ramp_model, run, whole=False)
     assert len(spectra) == len(ramp) - len(empty)
     (status,) = classify_many(ramp_model, [run], tmp_path / "out", scheduler=SYNCHRONOUS,
                               read_kwargs=READ, progress=False, chunk_trains=3)

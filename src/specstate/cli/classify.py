@@ -135,7 +135,10 @@ def _run_single(args, model_path: Path) -> int:
     target = check_output(args.output, ("results",)) if args.output else None
     model = SpectraClassifier.load(model_path)
     spectra = read_input(args.data[0], args)
-    result = model.classify(spectra).with_ids(spectra)
+    # one run in acquisition order: its energy-scale drift is tracked along it
+    ordered = run_order(spectra, args.unordered) is None
+    result = model.classify(spectra, drift=model.run_drift() if ordered else None)
+    result = result.with_ids(spectra)
     out = None
     if target is not None:
         params = {"model": str(model_path), **{f"read_{k}": v for k, v in

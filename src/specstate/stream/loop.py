@@ -76,6 +76,9 @@ class _Model:
         return SpectraClassifier.load(self.path)
 
     def _refresh(self) -> None:
+        # the energy-scale drift of the stream, tracked train by train (outside the model)
+        tracker = getattr(self.clf, "stream_tracker", None)
+        self.tracker = tracker() if tracker is not None else None
         self.classes = [str(c) for c in self.clf.classes_]
         self.index = {c: i for i, c in enumerate(self.classes)}
         self.axis = np.asarray(self.clf.axis_, dtype=np.float64)
@@ -346,7 +349,9 @@ class Watcher:
     def _classify(self, x):
         # NaN/inf are looked for and reported by the loop: no numpy warnings about them
         with self._limit(), np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-            return self.model.clf.classify(x)
+            if self.model.tracker is None:
+                return self.model.clf.classify(x)
+            return self.model.clf.classify(x, tracker=self.model.tracker)
 
     def _fill(self, result: TrainSummary, p: Packet, parts, rows) -> None:
         """The train's summary from the Classification `parts` of its spectra at `rows`."""
