@@ -27,7 +27,10 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import correlate, correlation_lags
 
-__all__ = ["ShiftModel", "learn_shifts", "shift_spectra", "noise_level", "augment"]
+__all__ = [
+    "ShiftModel", "Nuisances", "learn_shifts", "measure_nuisances", "shift_spectra",
+    "noise_level", "augment",
+]
 
 #: Largest shift searched between class means, as a fraction of the spectrum length.
 MAX_SHIFT_FRACTION = 0.1
@@ -43,26 +46,20 @@ NUISANCE_MARGIN = 0.3
 SIGNIFICANT_SHIFT = 2.0
 #: Gap kept before half-way when the shift is the signal (fraction of the between-class shift).
 SIGNAL_GAP = 0.15
-#: Smallest nuisance shift range per kind of shift (shift-coordinate units): references
-#: may sit anywhere along a ramp, and spectra before or after them are compressed further
-#: than the references show; 2 % strain is a modest stretch of a diamond-anvil-cell ramp.
-NUISANCE_FLOOR = {"strain": 0.02}
 #: Smallest shift range, in points of the axis (sub-pixel jitter of the calibration).
 MIN_SHIFT_POINTS = 1.0
-#: Relative standard deviation of the smooth multiplicative (per-peak) intensity jitter.
-JITTER_STD = 0.12
-#: Correlation length of that jitter, in peak widths (about one peak at a time).
+#: Correlation length of the multiplicative jitter, in peak widths (about one peak at a
+#: time: grain statistics and texture change each reflection's intensity on its own).
 JITTER_PEAK_WIDTHS = 3.0
-#: Peak broadening: copies are blurred by a Gaussian of sigma up to this many peak widths,
-#: in BLUR_LEVELS steps (level 0: no blur).
-MAX_BLUR_PEAK_WIDTHS = 0.3
+#: Peak broadening is drawn in BLUR_LEVELS discrete steps (level 0: no blur), each one
+#: vectorised filter.
 BLUR_LEVELS = 4
-#: Range of the overall intensity scale (log-uniform, ± this factor in log).
-SCALE_LOG_RANGE = np.log(1.5)
-#: Amplitude of the smooth additive background, as a fraction of the mean intensity.
-BACKGROUND_FRACTION = 0.1
-#: Knots of the smooth background over the whole spectrum.
+#: Knots of the smooth background over the whole spectrum (a background varies on the scale
+#: of the spectrum, not of its peaks).
 BACKGROUND_KNOTS = 5
+#: A multiplicative jitter is measured only where the state mean stands this many noise
+#: standard deviations above its baseline (the peaks; elsewhere the ratio is noise).
+PEAK_SIGMAS = 5.0
 #: Median of a chi-square variable with one degree of freedom (robust variance estimate).
 CHI2_1_MEDIAN = 0.4549
 #: Variance of x_i - mean(x_{i-1}, x_i, x_{i+1}) for white noise of unit variance.
@@ -189,8 +186,7 @@ def learn_shifts(X, y, n_classes, u, kind, min_points=MIN_SHIFT_POINTS) -> Shift
                 # Both classes are spread over the SAME absolute positions (class a's
                 # [-back, s + back] is class b's [-s - back, back]), so where a peak sits
                 # (the pressure) tells nothing about the state: only which peaks exist.
-                floor = NUISANCE_FLOOR.get(kind, 0.0)
-                back = max(abs(s) * NUISANCE_MARGIN + max(base[a], base[b]), floor)
+                back = abs(s) * NUISANCE_MARGIN + max(base[a], base[b])
                 reach = abs(s) + back
                 lo, hi = (-back, reach) if s > 0 else (-reach, back)
                 ranges[a] = [min(ranges[a, 0], lo), max(ranges[a, 1], hi)]
@@ -241,7 +237,97 @@ def _smooth_field(rng, n, m, spacing):
     return v0 + frac * (v1 - v0)
 
 
-def augment(X, y, u, shift_model, n_copies, peak_width, rng, keep_original=True):
+@dataclass
+class Nuisances:
+    """Sizes of the nuisances the copies get, measured on the references.
+
+    Attributes
+    ----------
+    jitter : float
+        Relative standard deviation of the smooth multiplicative (per-peak) jitter.
+    background : float
+        Standard deviation of the smooth additive background, as a fraction of the mean.
+    scale : float
+        Standard deviation of the log of the overall intensity (0 for normalised spectra).
+    blur : float
+        Largest peak broadening (Gaussian sigma, points).
+    """
+
+    jitter: float = 0.0
+    background: float = 0.0
+    scale: float = 0.0
+    blur: float = 0.0
+
+    def describe(self) -> str:
+        """One phrase for the fit plan."""
+        return (f"measured jitter {self.jitter:.3g}, background {self.background:.3g}, "
+                f"scale {self.scale:.3g}, blur {self.blur:.3g} points")
+
+
+def measure_nuisances(X, y, n_classes, peak_width, normalized) -> Nuisances:
+    """The within-state variation of the references, split into the augmentation's nuisances.
+
+    Residuals of each reference against its state mean (normalised spectra when the model
+    normalises) are split into a smooth background (a low-pass on the scale of
+    :data:`BACKGROUND_KNOTS`), a multiplicative jitter at the peaks (the high-passed
+    residual over the mean, less what the counting noise explains), the spread of the total
+    intensity, and the spread of the references' own peak widths. A state with a single
+    reference adds nothing: no variation can be measured from it.
+    """
+    from ..regions._discovery import estimate_peak_width
+
+    X = np.asarray(X, dtype=np.float64)
+    n, m = X.shape
+    totals = X.sum(axis=1)
+    Xn = X / np.where(np.abs(totals) > 0, totals, 1.0)[:, None] if normalized else X
+    counts = np.bincount(y, minlength=n_classes)
+    use = counts[y] >= 2
+    if not np.any(use):
+        return Nuisances()
+    means = np.stack([Xn[y == c].mean(axis=0) if counts[c] else np.zeros(m)
+                      for c in range(n_classes)])
+    dof = (counts[y] / np.maximum(counts[y] - 1, 1))[:, None]
+    R = (Xn - means[y])[use] * np.sqrt(dof[use])
+    M = means[y][use]
+    bg_sigma = m / BACKGROUND_KNOTS / 2
+    low = gaussian_filter1d(R, bg_sigma, axis=1, mode="nearest")
+    level = max(float(np.abs(means).mean()), np.finfo(float).tiny)
+    background = float(np.sqrt(np.mean(low**2)) / level)
+    # multiplicative jitter where the state mean stands out of its own smooth baseline
+    Mlow = gaussian_filter1d(M, bg_sigma, axis=1, mode="nearest")
+    peak = M - Mlow
+    kappa = noise_level(np.maximum(X[use], 0.0)).mean() if not normalized else None
+    resid = R - low
+    # the counting noise of one reference (variance kappa * intensity, in the same units)
+    if normalized:
+        tot = np.abs(totals[use])[:, None]
+        kap = noise_level(np.maximum(X[use], 0.0))[:, None]
+        noise_var = kap * np.maximum(M, 0.0) / np.maximum(tot, np.finfo(float).tiny)
+    else:
+        noise_var = kappa * np.maximum(M, 0.0)
+    sig = np.sqrt(np.maximum(noise_var, 0.0))
+    at = peak > PEAK_SIGMAS * np.maximum(sig, np.finfo(float).tiny)
+    jitter = 0.0
+    if np.any(at):
+        ratio2 = (resid[at] ** 2 - noise_var[at]) / np.maximum(M[at], np.finfo(float).tiny) ** 2
+        jitter = float(np.sqrt(max(np.mean(ratio2), 0.0)))
+    scale = 0.0
+    if not normalized and np.all(totals[use] > 0):
+        lt = np.log(totals)
+        lmean = np.array([lt[y == c].mean() if counts[c] else 0.0 for c in range(n_classes)])
+        scale = float(np.sqrt(np.mean(((lt - lmean[y])[use]) ** 2 * dof[use, 0])))
+    widths = np.array([estimate_peak_width(x) for x in Xn[use]])
+    wy = y[use]
+    wmean = np.array([widths[wy == c].mean() if np.any(wy == c) else 0.0
+                      for c in range(n_classes)])
+    spread = np.sqrt(np.mean((widths - wmean[wy]) ** 2))
+    # a width spread of s (FWHM) at width w is a Gaussian blur of sigma sqrt(2 w s) / 2.355
+    blur = float(np.sqrt(2 * max(peak_width, 1.0) * spread) / 2.3548)
+    return Nuisances(jitter=jitter, background=background, scale=scale, blur=blur)
+
+
+def augment(X, y, u, shift_model, n_copies, peak_width, rng, keep_original=True,
+            nuisances: Nuisances | None = None):
     """Noisy, shifted, rescaled copies of every spectrum.
 
     Parameters
@@ -262,6 +348,9 @@ def augment(X, y, u, shift_model, n_copies, peak_width, rng, keep_original=True)
         Source of randomness.
     keep_original : bool, default=True
         Whether copy 0 is the untouched spectrum.
+    nuisances : Nuisances, optional
+        Sizes of the nuisances, measured on the references (:func:`measure_nuisances`);
+        default: none but the counting noise and the shifts.
 
     Returns
     -------
@@ -278,16 +367,17 @@ def augment(X, y, u, shift_model, n_copies, peak_width, rng, keep_original=True)
     out = shift_spectra(base, u, shifts).astype(np.float32)
     # peak broadening (microstrain grows with pressure, grain size, focus): a Gaussian blur
     # of a random width, in a few discrete levels so each level is one vectorised filter
+    nz = Nuisances() if nuisances is None else nuisances
     level = rng.integers(0, BLUR_LEVELS, k)
     for j in range(1, BLUR_LEVELS):
         rows = np.flatnonzero(level == j)
-        if rows.size:
-            sigma = MAX_BLUR_PEAK_WIDTHS * peak_width * j / (BLUR_LEVELS - 1)
+        if rows.size and nz.blur > 0:
+            sigma = nz.blur * j / (BLUR_LEVELS - 1)
             out[rows] = gaussian_filter1d(out[rows], sigma, axis=1, mode="nearest")
     mean = np.abs(base).mean(axis=1, keepdims=True)
-    jitter = 1.0 + JITTER_STD * _smooth_field(rng, k, m, JITTER_PEAK_WIDTHS * peak_width)
-    scale = np.exp(rng.uniform(-SCALE_LOG_RANGE, SCALE_LOG_RANGE, (k, 1)))
-    background = BACKGROUND_FRACTION * mean * _smooth_field(rng, k, m, m / BACKGROUND_KNOTS)
+    jitter = 1.0 + nz.jitter * _smooth_field(rng, k, m, JITTER_PEAK_WIDTHS * peak_width)
+    scale = np.exp(nz.scale * rng.standard_normal((k, 1)))
+    background = nz.background * mean * _smooth_field(rng, k, m, m / BACKGROUND_KNOTS)
     out = (out * np.maximum(jitter, 0.0) + background) * scale
     kappa = noise_level(X)[source][:, None] * scale
     out += np.sqrt(np.maximum(out, 0.0) * kappa) * rng.standard_normal((k, m))
