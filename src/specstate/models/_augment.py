@@ -48,6 +48,13 @@ SIGNIFICANT_SHIFT = 2.0
 SIGNAL_GAP = 0.15
 #: Smallest shift range, in points of the axis (sub-pixel jitter of the calibration).
 MIN_SHIFT_POINTS = 1.0
+#: Smallest nuisance shift range per kind of shift (shift-coordinate units), when the
+#: references of two states differ by more than a shift (a change of phase). A physical
+#: prior, not a measurement: a diffraction state is the same state over the strains a sample
+#: goes through while it is compressed, heated or relaxes (a few per cent: bcc iron's
+#: volume changes by ~6 %, i.e. ~2 % linear strain, between 0 and 13 GPa), and references
+#: show only the strain at which they were taken. Energy and point axes get no floor.
+NUISANCE_FLOOR = {"strain": 0.02}
 #: Correlation length of the multiplicative jitter, in peak widths (about one peak at a
 #: time: grain statistics and texture change each reflection's intensity on its own).
 JITTER_PEAK_WIDTHS = 3.0
@@ -186,7 +193,8 @@ def learn_shifts(X, y, n_classes, u, kind, min_points=MIN_SHIFT_POINTS) -> Shift
                 # Both classes are spread over the SAME absolute positions (class a's
                 # [-back, s + back] is class b's [-s - back, back]), so where a peak sits
                 # (the pressure) tells nothing about the state: only which peaks exist.
-                back = abs(s) * NUISANCE_MARGIN + max(base[a], base[b])
+                floor = NUISANCE_FLOOR.get(kind, 0.0)
+                back = max(abs(s) * NUISANCE_MARGIN + max(base[a], base[b]), floor)
                 reach = abs(s) + back
                 lo, hi = (-back, reach) if s > 0 else (-reach, back)
                 ranges[a] = [min(ranges[a, 0], lo), max(ranges[a, 1], hi)]
