@@ -913,10 +913,12 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
             return self.model_.log_proba(X)
         if np.any(bad):
             raise ValueError("Input X contains NaN or infinity at points the model uses.")
-        raise ValueError(
-            "Some spectra have a total intensity of 0 or below, which the model divides "
-            "by (normalize_ is True): empty shots cannot be classified."
-        )
+        if self.normalize_:
+            raise ValueError(
+                "Some spectra have a total intensity of 0 or below, which the model divides "
+                "by (normalize_ is True): empty shots cannot be classified."
+            )
+        raise FloatingPointError("The model's output is not finite for finite spectra.")
 
     def predict_proba(self, X) -> np.ndarray:
         """Calibrated probability of each state.

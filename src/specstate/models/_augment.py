@@ -314,11 +314,15 @@ def measure_nuisances(X, y, n_classes, peak_width, normalized) -> Nuisances:
     else:
         noise_var = kappa * np.maximum(M, 0.0)
     sig = np.sqrt(np.maximum(noise_var, 0.0))
-    at = peak > PEAK_SIGMAS * np.maximum(sig, np.finfo(float).tiny)
+    # a multiplicative jitter has a meaning where the intensity itself stands out of the
+    # noise (positive), not where a signed spectrum crosses zero
+    thr = PEAK_SIGMAS * np.maximum(sig, np.finfo(float).tiny)
+    at = (peak > thr) & (M > thr)
     jitter = 0.0
     if np.any(at):
-        ratio2 = (resid[at] ** 2 - noise_var[at]) / np.maximum(M[at], np.finfo(float).tiny) ** 2
-        jitter = float(np.sqrt(max(np.mean(ratio2), 0.0)))
+        ratio2 = (resid[at] ** 2 - noise_var[at]) / M[at] ** 2
+        # robust: the median of chi-square-like ratios over its median (0.4549)
+        jitter = float(np.sqrt(max(np.median(ratio2) / CHI2_1_MEDIAN, 0.0)))
     scale = 0.0
     if not normalized and np.all(totals[use] > 0):
         lt = np.log(totals)
