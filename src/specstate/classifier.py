@@ -1003,7 +1003,7 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         path : str or pathlib.Path
             Destination (``.h5``); written to a temporary file and renamed.
         """
-        from .models._file import save_model
+        from .io.model_file import save_model
 
         check_is_fitted(self)
         save_model(self, path)
@@ -1027,7 +1027,7 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         ModelFileError
             If the file is damaged, not a specstate model, or from a newer format.
         """
-        from .models._file import load_model
+        from .io.model_file import load_model
 
         return load_model(cls, path)
 

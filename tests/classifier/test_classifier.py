@@ -143,8 +143,17 @@ def test_damaged_file(fitted, tmp_path):
     with pytest.raises(ModelFileError, match="damaged|truncated"):
         SpectraClassifier.load(tmp_path / "cut.h5")
     (tmp_path / "text.h5").write_text("not a model")
-    with pytest.raises(ModelFileError, match="not a readable HDF5 file"):
+    with pytest.raises(ModelFileError, match="cannot be opened as HDF5"):
         SpectraClassifier.load(tmp_path / "text.h5")
+
+
+def test_model_of_the_previous_format_is_refused_with_a_sentence(fitted, tmp_path):
+    path = tmp_path / "old.h5"
+    fitted[0].save(path)
+    with h5py.File(path, "r+") as f:
+        f.attrs["format_version"] = 1
+    with pytest.raises(ModelFileError, match="version 1.*no longer reads.*refit"):
+        SpectraClassifier.load(path)
 
 
 def test_foreign_and_newer_files(fitted, tmp_path):

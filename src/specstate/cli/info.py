@@ -73,19 +73,9 @@ def describe(spectra, path: str, n_nonfinite: int) -> list[tuple[str, str]]:
 
 
 def _is_model_file(path: str) -> bool:
-    from pathlib import Path
+    from ..io.model_file import is_model_file
 
-    if not Path(path).is_file():
-        return False
-    try:
-        import h5py
-
-        with h5py.File(path, "r") as f:
-            from ..models._file import ATTR_FORMAT, FORMAT_NAME
-
-            return f.attrs.get(ATTR_FORMAT) == FORMAT_NAME
-    except OSError:
-        return False
+    return is_model_file(path)
 
 
 def describe_model(path: str) -> list[tuple[str, str]]:

@@ -11,9 +11,6 @@ import numpy as np
 from ..exceptions import NonFiniteError, SpectraFileError, SpectraFormatError
 from ..spectra import Spectra, same_axis
 
-# the model file (models/_file.py) imports umask_mode from here; its home is _files
-from ._files import umask_mode  # noqa: F401
-
 logger = logging.getLogger(__name__)
 
 #: what read() does with NaN/inf ('keep' leaves them, for inspection such as `specstate info`)

@@ -162,14 +162,18 @@ AXIS_NAME_ATTR = "axis_name"
 #: dimension of the states in what read_results / read_trains return
 CLASS_DIM = "class"
 
-# --- the model file (written by models/_file.py today; its move under io/ takes these names)
+# --- the model file (io/model_file.py), format version 2
 #
 #     /            attrs: specstate_format, format_version, specstate_version, created,
-#                  fingerprint, network, params (JSON), state (JSON scalars)
+#                  fingerprint, network, params (JSON), state (JSON: scalars, the fit plan,
+#                  the held-out score and the quality checks)
 #     /axis        the fitted grid (attrs: name, unit)     /mask     masked points (optional)
 #     /classes     the states (attr kind: 'str' or a numpy dtype string)
 #     /regions/*   start, stop, start_index, stop_index, separability, weight
-#     /weights, /separability_profile, /model/* (the folded networks), /drift/* (optional)
+#     /weights, /separability_profile
+#     /references/mean, /references/std   each state's reference mean and spread
+#     /model/*     the folded members (region networks + linear member)
+#     /drift/*     u, basis, weight (attrs: step, max_shift, rate, evidence, prior_var)
 MODEL_FORMAT_NAME = "specstate-model"
 MODEL_ATTR_FORMAT = "specstate_format"
 MODEL_ATTR_VERSION = "format_version"
@@ -191,8 +195,11 @@ MODEL_WEIGHTS = "weights"
 MODEL_SEPARABILITY_PROFILE = "separability_profile"
 MODEL_NETWORKS = "model"
 MODEL_DRIFT = "drift"
-MODEL_DRIFT_TEMPLATE = "template"
-MODEL_DRIFT_CONTRAST = "contrast"
+MODEL_DRIFT_ARRAYS = ("u", "basis", "weight")
+MODEL_DRIFT_SCALARS = ("step", "max_shift", "rate", "evidence", "prior_var")
+MODEL_REFERENCES = "references"
+MODEL_REFERENCE_MEAN = "mean"
+MODEL_REFERENCE_STD = "std"
 
 # --- results written by specstate 0.1.0's classify (read, never written)
 #     /results/state (NXdata: state, confidence, ambiguous, classes, spectrum, train_id,

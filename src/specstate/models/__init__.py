@@ -1,11 +1,9 @@
-"""Region networks: folded preprocessing, augmentation, training, weighting, model files.
+"""Region networks: folded preprocessing, augmentation, training and the prediction path.
 
 Linear preprocessing folded into first layers, few-shot augmentation, training (torch,
-imported lazily), weighting, the numpy prediction path and model files.
+imported lazily) and the numpy prediction path. The model file is :mod:`specstate.io.model_file`.
 
 The public entry point is :class:`specstate.SpectraClassifier`; these modules are its parts.
 """
 
-from ._file import FORMAT_NAME, FORMAT_VERSION
-
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION"]
+__all__: list[str] = []
