@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -30,48 +29,30 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
-from .drift import EVIDENCE_P, DriftTracker, fit_drift_model, pixel_variance
-from .ensemble._linear import fit_lda, lda_log_proba, standardize
-from .ensemble._quality import assess_quality
-from .ensemble._stacking import (
-    combine,
-    fit_temperature,
-    fit_weights,
-    region_skill,
-    temperature_at_bound,
-)
-from .exceptions import AxisMismatchError, LabelError, ModelQualityWarning
+from ._drift_stage import DriftStage
+from ._inputs import FLOAT_DTYPES, InputMixin
+from .ensemble._members import MembersStage
+from .exceptions import AxisMismatchError
 from .models._augment import augment as _augment
 from .models._augment import learn_shifts, measure_nuisances
-from .models._fold import fold_networks, region_inputs
-from .models._linear import highpass, highpass_transpose, shift_coordinate, unpool_rows
+from .models._linear import highpass, shift_coordinate
 from .plan import (
-    BASELINE_CANDIDATES,
     INPUTS_PER_PEAK,
-    MAX_LINEAR_FEATURES,
     FitPlan,
+    choose_baseline,
     choose_normalization,
+    describe_shifts,
     linear_features,
-    linear_heldout,
     make_folds,
 )
-from .plan import score as plan_score
-from .regions import (
-    Region,
-    equal_boundaries,
-    estimate_peak_width,
-    make_regions,
-    separability_profile,
-    valley_boundaries,
-)
+from .regions import Region, equal_boundaries, estimate_peak_width, separability_profile
+from .regions._discovery import auto_boundaries
 from .results import Classification
-from .spectra import Spectra
 
 __all__ = ["SpectraClassifier", "Classification", "Region"]
 
 logger = logging.getLogger(__name__)
 
-FLOAT_DTYPES = (np.float64, np.float32)
 #: Below this many points a row is a plain feature vector, not a spectrum: no normalisation,
 #: baseline, pooling, augmentation or several regions (a peak needs a few points on each
 #: side to have a width).
@@ -84,13 +65,6 @@ AUGMENT_TARGET_PER_CLASS = 160
 #: of the networks on long spectra, and short ones (emission spectra of a few hundred
 #: pixels, where a shift of a fraction of a line width is the signal) keep every pixel.
 MAX_UNPOOLED_POINTS = 1024
-#: 'auto' regions are about this many peak widths wide ...
-REGION_PEAK_WIDTHS = 24.0
-#: ... and at least this many (a region must hold a whole peak track).
-MIN_REGION_PEAK_WIDTHS = 6.0
-#: Shifted copies of each class mean that bridge a shift-only pair in the region envelope.
-BRIDGE_STEPS = 16
-
 
 def _fingerprint(X: np.ndarray, y: np.ndarray) -> str:
     h = hashlib.sha256()
@@ -99,7 +73,7 @@ def _fingerprint(X: np.ndarray, y: np.ndarray) -> str:
     return h.hexdigest()
 
 
-class SpectraClassifier(ClassifierMixin, BaseEstimator):
+class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, BaseEstimator):
     """Classify the state of a sample from 1-D spectra: regions, small networks, weighted vote.
 
     Parameters
@@ -310,95 +284,6 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.n_threads = n_threads
 
-    # ------------------------------------------------------------------ input handling
-    @staticmethod
-    def _is_container(X) -> bool:
-        return isinstance(X, Spectra) or (hasattr(X, "dims") and hasattr(X, "coords"))
-
-    def _fit_input(self, X, y, axis):
-        """Array, labels, axis, mask and wavelength from any accepted input."""
-        if self._is_container(X):
-            sp = Spectra.coerce(X)
-            if y is None:
-                if sp.labels is None:
-                    raise LabelError(
-                        "fit needs labels: pass y or give the spectra labels (Spectra.labels)."
-                    )
-                y = sp.labels
-            return sp.intensity, y, sp.axis, sp.axis_name, sp.axis_unit, sp.mask, sp.wavelength
-        arr = X
-        if axis is not None:
-            axis = np.asarray(axis, dtype=np.float64).reshape(-1)
-        return arr, y, axis, "index", "", None, None
-
-    def _to_grid(self, sp: Spectra) -> np.ndarray:
-        """The intensities of `sp` on the model's grid (resampled when needed)."""
-        name, unit = self.axis_name_, self.axis_unit_
-        axis = self.axis_
-        if "index" in (sp.axis_name, name) and sp.axis_name != name:
-            # One side has no physical axis (plain point indices): the spectra are on the
-            # model's grid only if they have its length and their axis is its axis or the
-            # bare point index; anything else cannot be placed on the grid.
-            on_grid = sp.n_points == axis.size and (
-                np.allclose(sp.axis, axis, rtol=0, atol=1e-6 * max(np.abs(axis).max(), 1e-300))
-                or (sp.axis_name == "index" and np.array_equal(sp.axis, np.arange(axis.size)))
-            )
-            if on_grid:
-                return sp.intensity
-            raise AxisMismatchError(
-                f"The spectra's axis is '{sp.axis_name}' ({sp.axis[0]:g}..{sp.axis[-1]:g}, "
-                f"{sp.n_points} points) but the model was fitted on a '{name}' axis "
-                f"({axis[0]:g}..{axis[-1]:g} {unit}, {axis.size} points)."
-            )
-        if sp.axis_name != name:
-            convertible = {"2theta", "q", "d"}
-            if sp.axis_name in convertible and name in convertible:
-                wl = sp.wavelength or self.wavelength_
-                sp = sp.convert_axis(name, wavelength=wl)
-            else:
-                raise AxisMismatchError(
-                    f"The spectra's axis is '{sp.axis_name}' but the model was fitted on a "
-                    f"'{name}' axis."
-                )
-        if sp.n_points == axis.size and np.allclose(
-            sp.axis, axis, rtol=0, atol=1e-6 * max(np.abs(axis).max(), 1e-300)
-        ):
-            return sp.intensity
-        step = np.median(np.diff(axis)) if axis.size > 1 else 0.0
-        tol = 1e-6 * abs(step)
-        if sp.n_points < 2 or sp.axis[0] > axis[0] + tol or sp.axis[-1] < axis[-1] - tol:
-            raise AxisMismatchError(
-                f"The spectra's {sp.axis_name} axis covers {sp.axis[0]:g}..{sp.axis[-1]:g} "
-                f"{unit} ({sp.n_points} points) but the model needs {axis[0]:g}..{axis[-1]:g} "
-                f"{unit} ({axis.size} points); it cannot be resampled onto the model's grid."
-            )
-        src = sp.axis
-        i0 = np.clip(np.searchsorted(src, axis, side="right") - 1, 0, src.size - 2)
-        w = np.clip((axis - src[i0]) / (src[i0 + 1] - src[i0]), 0.0, 1.0)
-        X = sp.intensity
-        w = w.astype(X.dtype)
-        return X[:, i0] * (1 - w) + X[:, i0 + 1] * w
-
-    def _predict_input(self, X) -> np.ndarray:
-        check_is_fitted(self)
-        if self._is_container(X):
-            X = self._to_grid(Spectra.coerce(X))
-        try:
-            return validate_data(
-                self,
-                X,
-                reset=False,
-                dtype=FLOAT_DTYPES,
-                ensure_all_finite=not self._fast_finite_,
-            )
-        except ValueError as err:
-            if "features" in str(err) and "expecting" in str(err):
-                raise AxisMismatchError(
-                    f"{err} The model's axis is {self.axis_name_} "
-                    f"{self.axis_[0]:g}..{self.axis_[-1]:g} {self.axis_unit_}."
-                ) from None
-            raise
-
     # ------------------------------------------------------------------ fit
     def fit(self, X, y=None, axis=None):
         """Fit the classifier on labelled spectra.
@@ -487,8 +372,8 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
                                  folds)
 
         # baseline and linear pooling, chosen by the linear member's held-out score
-        sigma, lin_pool, F_lin = self._choose_baseline(Xn, yi, C, keep, width, m, spectral,
-                                                       folds, plan)
+        sigma, lin_pool, F_lin = choose_baseline(Xn, yi, C, keep, width, m, spectral, folds,
+                                                 plan, self.baseline)
         self.baseline_sigma_ = plan.baseline_sigma = float(sigma)
         if self.pool == "auto":
             pool = 1
@@ -517,7 +402,7 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         if do_aug:
             Xhp = highpass(Xn, sigma, keep)
             self.shift_model_ = learn_shifts(Xhp, yi, C, u, kind)
-            plan.shift = _describe_shifts(self.shift_model_)
+            plan.shift = describe_shifts(self.shift_model_)
             if self.n_augment == "auto" and self.network == "point":
                 from .models._point import POINT_COPIES
 
@@ -548,8 +433,12 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         # regions
         Xhp_a = highpass(Xan, sigma, keep)
         self.separability_profile_ = separability_profile(Xhp_a, ya, C, smooth=width / 2)
-        boundaries = self._boundaries(Xhp_a, Xn if not do_aug else highpass(Xn, sigma, keep),
-                                      yi, C, m, width, u)
+        if isinstance(self.n_regions, Integral):
+            boundaries = equal_boundaries(m, self.n_regions)
+        else:
+            ref_hp = Xn if not do_aug else highpass(Xn, sigma, keep)
+            boundaries = auto_boundaries(Xhp_a, ref_hp, yi, C, width, u, self.shift_model_,
+                                         self.max_regions)
         del Xhp_a
         plan.regions = int(len(boundaries) - 1)
         if self.network == "point":
@@ -563,338 +452,6 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
                           keep, seed, normalize, folds, F_lin, lin_pool, plan, n_orig, Xn,
                           F_train)
         return self
-
-    def _auto_drift(self, dm, Xn, yi, C, keep, width, folds):
-        """'spectrum' when the axis shifts AND aligning helps the held-out originals.
-
-        A scatter of the references' shifts alone is not enough: states that differ by a
-        shift (a lattice jump, a strain) also scatter, and aligning them would erase the
-        signal. The linear member scores the references with and without per-spectrum
-        alignment on the same folds; alignment must win by more than one reference's worth.
-        """
-        if dm.evidence >= EVIDENCE_P:
-            return None, f"no evidence that the axis shifts (p = {dm.evidence:.2g})"
-        if not folds.k:
-            return None, (f"the references' shifts scatter (p = {dm.evidence:.2g}) but "
-                          "nothing can be held out to check that aligning helps")
-        m = Xn.shape[1]
-        sigma = BASELINE_CANDIDATES[0] * width if 6 * BASELINE_CANDIDATES[0] * width <= m / 2 \
-            else 0.0
-        pool = max(1, int(round(width / INPUTS_PER_PEAK)), int(np.ceil(m / MAX_LINEAR_FEATURES)))
-        aligned = dm.align(Xn, dm.estimate(Xn, prior=True)[0])
-        off = plan_score(linear_heldout(linear_features(Xn, sigma, keep, pool), yi, C, folds),
-                         yi, C)
-        on = plan_score(linear_heldout(linear_features(aligned, sigma, keep, pool), yi, C,
-                                       folds), yi, C)
-        one = _one_reference(yi, C)
-        scores = (f"held-out linear score aligned {on[0]:.3f}, as measured {off[0]:.3f}; "
-                  f"shift scatter p = {dm.evidence:.2g}")
-        if np.nan_to_num(on[0]) > np.nan_to_num(off[0]) + one:
-            return "spectrum", scores
-        return None, scores + "; runs are tracked when classified as a run"
-
-    def _fit_drift(self, Xd, Xn, yi, C, u, keep, width, normalize, spectral, plan, folds):
-        """Decide the drift mode from the references and align them when it is on."""
-        self.drift_model_ = None
-        self.drift_mode_ = None
-        self.run_drift_ = False
-        if self.drift is None or not (spectral and normalize):
-            plan.drift, plan.drift_reason = "off", (
-                "drift=None" if self.drift is None else "needs spectra of intensities")
-            return Xd, Xn
-        dm = fit_drift_model(Xn, yi, C, u, keep, width,
-                             None if self.drift_max == "auto" else self.drift_max)
-        self.run_drift_ = bool(dm.evidence < EVIDENCE_P or self.drift == "run")
-        if self.drift == "auto":
-            mode, plan.drift_reason = self._auto_drift(dm, Xn, yi, C, keep, width, folds)
-        else:
-            mode = self.drift
-            plan.drift_reason = f"drift='{self.drift}' (evidence p = {dm.evidence:.2g})"
-        plan.drift = mode or "off"
-        self.drift_model_ = dm  # kept: classify(drift='run') and trackers may use it
-        if mode is None:
-            return Xd, Xn
-        self.drift_mode_ = mode
-        shifts = self._training_shifts(dm, Xn, mode, width)
-        if np.any(shifts):
-            Xd = dm.align(Xd, shifts)
-            Xn = dm.align(Xn, shifts)
-            prior_var, rate = dm.prior_var, dm.rate
-            dm = fit_drift_model(Xn, yi, C, u, keep, width, dm.max_shift / dm.step)
-            dm.prior_var, dm.rate = prior_var, rate  # the references' drift, before alignment
-        self.training_drift_ = shifts
-        self.drift_model_ = dm
-        return Xd, Xn
-
-    def _training_shifts(self, dm, Xn, mode, width):
-        if mode == "spectrum":
-            return dm.estimate(Xn, prior=True)[0]
-        block, rate = _run_settings(dm, Xn, width)
-        self.drift_block_ = int(block)
-        return dm.smooth_run(Xn, block, rate)
-
-    def _choose_baseline(self, Xn, yi, C, keep, width, m, spectral, folds, plan):
-        """Baseline width and linear pooling by the linear member's held-out score."""
-        lin_pool = 1
-        if spectral:
-            lin_pool = max(1, int(round(width / INPUTS_PER_PEAK)))
-            lin_pool = max(lin_pool, int(np.ceil(m / MAX_LINEAR_FEATURES)))
-        if self.baseline != "auto" or not spectral:
-            sigma = 0.0 if self.baseline == "auto" else float(self.baseline or 0.0)
-            return sigma, lin_pool, linear_features(Xn, sigma, keep, lin_pool)
-        best = None
-        for widths in BASELINE_CANDIDATES:
-            sigma = widths * width
-            if 6 * sigma > m / 2:  # the low-pass would not fit under the spectrum
-                continue
-            F = linear_features(Xn, sigma, keep, lin_pool)
-            lp = linear_heldout(F, yi, C, folds) if folds.k else np.full((len(yi), C), np.nan)
-            bacc, ll = plan_score(lp, yi, C)
-            plan.baseline_scores[f"{widths:g} peak widths"] = bacc
-            score = np.nan_to_num(bacc, nan=-1.0)
-            # the first candidate stays unless another wins by more than one reference's
-            # worth (see BASELINE_CANDIDATES): a single held-out reference is no evidence
-            if best is None or score > best[0] + _one_reference(yi, C):
-                best = (score, sigma, F)
-        return best[1], lin_pool, best[2]
-
-    def _boundaries(self, Xhp_a, Xhp_ref, yi, C, m, width, u):
-        """Region boundaries: equal bins for an int, else gaps between the peak tracks.
-
-        The tracks are the envelope of the (smoothed) training spectra; with few-shot
-        augmentation, of the class means moved along the shift that separates the
-        references of each pair of classes (the way the peaks travel between them).
-        """
-        if isinstance(self.n_regions, Integral):
-            return equal_boundaries(m, self.n_regions)
-        if m < MIN_SPECTRAL_POINTS:
-            return np.array([0, m], dtype=np.int64)
-        from scipy.ndimage import gaussian_filter1d
-
-        smooth = max(width / 2, 0.5)
-        sm = self.shift_model_
-        if sm is None:
-            envelope = gaussian_filter1d(Xhp_a, smooth, axis=1, mode="nearest").max(axis=0)
-        else:
-            from .models._augment import shift_spectra
-
-            refs = gaussian_filter1d(Xhp_ref, smooth, axis=1, mode="nearest")
-            envelope = refs.max(axis=0)
-            means = np.stack([refs[yi == c].mean(axis=0) for c in range(C)])
-            for a in range(C):
-                for b in range(C):
-                    if a != b:
-                        steps = np.linspace(0.0, sm.pair_shift[a, b], BRIDGE_STEPS)
-                        bridged = shift_spectra(np.repeat(means[a:a + 1], steps.size, 0), u, steps)
-                        envelope = np.maximum(envelope, bridged.max(axis=0))
-        count = int(np.clip(round(m / (REGION_PEAK_WIDTHS * width)), 1, self.max_regions))
-        min_width = max(int(MIN_REGION_PEAK_WIDTHS * width), MIN_SPECTRAL_POINTS // 4)
-        return valley_boundaries(envelope, count, min_width)
-
-    def _fit_members(self, Xan, ya, groups, draw, originals, yi, C, boundaries, sigma, pool,
-                     keep, seed, normalize, folds, F_lin, lin_pool, plan, n_orig, Xn,
-                     F_train=None):
-        """Region networks + linear member, stacked on held-out original references."""
-        from .models._mlp import train_region_networks
-
-        m = Xan.shape[1]
-        use_linear = bool(self.linear_member)
-        use_networks = True
-        k = folds.k
-        E = int(self.n_members)
-        fold_rows = folds.fold[groups]  # fold of every (augmented) row
-        held = np.flatnonzero(folds.fold >= 0) if k else np.arange(n_orig)
-        members_lp = []
-        inputs = params = None
-        member_copies = []
-        if use_networks:
-            inputs = region_inputs(Xan, ya, C, boundaries, sigma, pool, keep, 0)
-            # with augmentation, every fold copy and member is trained twice: on the
-            # augmented copies and on the originals alone; the held-out originals decide
-            V = 2 if draw is not None else 1
-            is_orig = np.zeros(len(ya), dtype=bool)
-            is_orig[originals] = True
-            masks = np.ones((V * (k + E), len(ya)), dtype=bool)
-            for v in range(V):
-                base = np.ones(len(ya), bool) if v == 0 else is_orig
-                for f in range(k):
-                    masks[v * k + f] = base & (fold_rows != f)
-                for e in range(E):
-                    sel = (draw == e) if (draw is not None and E > 1 and v == 0) else True
-                    masks[V * k + v * E + e] = base & sel
-            params, lp = train_region_networks(
-                inputs.padded, ya, C, masks, inputs.n_inputs,
-                hidden=self.hidden, activation=self.activation, max_iter=self.max_iter,
-                learning_rate=self.learning_rate, alpha=self.alpha,
-                batch_size=self.batch_size, seed=seed, device=self.device,
-                n_threads=self.n_threads,
-            )
-            rows = originals[held]
-            variant = 0
-            if V == 2 and k:
-                R0 = len(boundaries) - 1
-                accs = []
-                for v in range(V):
-                    hv = lp[v * k + folds.fold[held], rows]
-                    comb_v = combine(hv.astype(np.float64), np.ones(R0), np.zeros(C), 1.0,
-                                     "logit")
-                    accs.append(plan_score(comb_v, yi[held], C)[0])
-                one = _one_reference(yi, C)
-                # augmentation goes only when the originals alone do better by more than one
-                # reference's worth (few references: the physical nuisances are the prior)
-                if np.nan_to_num(accs[1]) > np.nan_to_num(accs[0]) + one:
-                    variant = 1
-                plan.augment_reason += (f"; held-out networks with {accs[0]:.3f}, "
-                                        f"without {accs[1]:.3f}")
-                if variant == 1:
-                    plan.augment = False
-                    plan.shift = ""
-                    self.shift_model_ = None
-                    F_train = None
-            if k:
-                net_held = lp[variant * k + folds.fold[held], rows]
-            else:  # nothing can be held out: the members' own fit (said by the plan)
-                net_held = lp[V * k + variant * E:V * k + (variant + 1) * E, rows].mean(axis=0)
-            members_lp.append(net_held.astype(np.float64))
-            member_copies = list(range(V * k + variant * E, V * k + (variant + 1) * E))
-        R = len(boundaries) - 1 if use_networks else 0
-        # the linear member learns from the same (augmented) spectra as the networks
-        Ft, yt, gt = F_train if F_train is not None else (F_lin, yi, np.arange(len(yi)))
-        if use_linear:
-            if k:
-                lin_held = linear_heldout(F_lin, yi, C, folds, Ft, yt, gt)[held]
-            else:
-                mu, sd = standardize(Ft, yt, C)
-                fit0 = fit_lda((Ft - mu) / sd, yt, C)
-                lin_held = lda_log_proba((F_lin - mu) / sd, fit0)
-            members_lp.append(lin_held[:, None, :])
-        heldout = np.concatenate(members_lp, axis=1)
-        yh = yi[held]
-        if self.weighting == "heldout":
-            weights, bias, comb = fit_weights(heldout, yh, C, "heldout")
-        else:  # 'reference'/'uniform' weigh the regions; the linear member counts as one
-            weights, bias, comb = fit_weights(heldout, yh, C, self.weighting)
-        skill, _, _ = region_skill(heldout, yh, C)
-        T = fit_temperature(heldout, yh, weights, bias, comb)
-        combined = combine(heldout, weights, bias, T, comb)
-        bacc, ll = plan_score(combined, yh, C)
-        lin_bacc = plan_score(heldout[:, -1], yh, C)[0] if use_linear else float("nan")
-        self.heldout_score_ = {
-            "balanced_accuracy": bacc, "log_loss": ll, "n": int(yh.size),
-            "linear_balanced_accuracy": lin_bacc,
-            "network_balanced_accuracy": (
-                plan_score(combine(heldout[:, :R], np.ones(R), np.zeros(C), 1.0, "logit"),
-                           yh, C)[0] if R else float("nan")),
-        }
-        self.weights_ = weights[:R] if R else np.zeros(0)
-        self.linear_weight_ = float(weights[R]) if use_linear else 0.0
-        self.temperature_ = T
-        self.n_iter_ = int(self.max_iter)
-        self.regions_ = make_regions(boundaries, self.axis_, skill[:R], weights[:R]) if R else []
-        linear = None
-        if use_linear:
-            mu, sd = standardize(Ft, yt, C)
-            fit = fit_lda((Ft - mu) / sd, yt, C)
-            coef = fit.coef / sd[:, None]
-            W_raw = highpass_transpose(unpool_rows(coef, lin_pool, m), sigma, keep)
-            linear = (W_raw, fit.intercept - (mu / sd) @ fit.coef)
-            self.linear_shrinkage_ = float(fit.shrinkage)
-        self.model_ = fold_networks(
-            inputs, params, member_copies, boundaries, keep, weights, bias, T, comb,
-            normalize, self.activation, linear=linear,
-        )
-        self._fast_finite_ = bool(normalize)
-        plan.member_weights = {f"region {r + 1}": float(w) for r, w in enumerate(weights[:R])}
-        if use_linear:
-            plan.member_weights["linear"] = self.linear_weight_
-        plan.heldout = dict(self.heldout_score_)
-        self._assess(plan, yh, combined, heldout, weights, T, Xn, yi, keep, folds)
-        self.fit_plan_ = plan.to_dict()
-
-    def _assess(self, plan, yh, combined, heldout, weights, T, Xn, yi, keep, folds):
-        """Run the quality checks; warn with ModelQualityWarning when they fail."""
-        lin_pred = heldout[:, -1].argmax(axis=1) if self.linear_member else combined.argmax(1)
-        sig = _mean_difference_sigmas(Xn, yi, len(self.classes_), keep)
-        report = assess_quality(
-            y=yh, heldout_pred=combined.argmax(axis=1), linear_pred=lin_pred,
-            n_classes=len(self.classes_), weights=weights,
-            temperature_at_bound=temperature_at_bound(T), mean_difference_sigmas=sig,
-        )
-        if folds.k == 0:
-            report.problems.append(folds.protocol)
-        self.quality_ = {"separable": report.separable, "problems": list(report.problems)}
-        plan.warnings = list(report.problems)
-        if report.problems:
-            warnings.warn(
-                "The fitted model cannot vouch for its predictions: "
-                + "; ".join(report.problems) + ".",
-                ModelQualityWarning, stacklevel=3,
-            )
-
-    def _fit_point(self, fit_point_model, Xan, ya, C, boundaries, sigma, keep, seed):
-        from .models._point import POINT_EPOCHS
-
-        Xp = highpass(Xan, sigma, keep)
-        self.model_ = fit_point_model(
-            Xp, ya, C, boundaries, self.axis_, seed=seed, device=self.device,
-            n_threads=self.n_threads, normalize=self.normalize_, sigma=sigma, keep=keep,
-        )
-        self.weights_ = self.model_.weights.copy()
-        self.linear_weight_ = 0.0
-        self.temperature_ = 1.0
-        self.n_iter_ = POINT_EPOCHS
-        self.regions_ = make_regions(boundaries, self.axis_, self.model_.skill, self.weights_)
-        self._fast_finite_ = False
-
-    # ------------------------------------------------------------------ drift
-    def run_drift(self) -> str | None:
-        """The drift mode for spectra that are one run in acquisition order.
-
-        ``'run'`` when the fit found the references' shifts scattering beyond their noise
-        (``run_drift_``), else None (the fitted default). ``specstate classify`` and the
-        Dask path pass it for ordered inputs: ``classify(X, drift=clf.run_drift())``.
-        """
-        check_is_fitted(self)
-        return "run" if getattr(self, "run_drift_", False) else None
-
-    def drift_tracker(self) -> DriftTracker | None:
-        """A causal drift tracker for a live stream (None when the model has no drift).
-
-        Pass it to :meth:`classify` train by train (``classify(train, tracker=t)``): it
-        folds each train into its running estimate. The model itself never changes.
-        """
-        check_is_fitted(self)
-        dm = getattr(self, "drift_model_", None)
-        return None if dm is None else DriftTracker(dm)
-
-    def stream_tracker(self) -> DriftTracker | None:
-        """The tracker a live loop should use: one when :meth:`run_drift` says so."""
-        return self.drift_tracker() if self.run_drift() else None
-
-    def _normalised(self, X):
-        keep = np.ones(X.shape[1]) if self.mask_ is None else (~self.mask_).astype(np.float64)
-        Xd = np.asarray(X, dtype=np.float64)
-        if self.mask_ is not None:
-            Xd = np.where(self.mask_[None, :], 0.0, Xd)
-        tot = Xd @ keep
-        return Xd / np.where(np.abs(tot) > 0, tot, 1.0)[:, None]
-
-    def _aligned(self, X, drift, tracker):
-        """X with the model's drift correction applied (a copy only when it shifts)."""
-        dm = getattr(self, "drift_model_", None)
-        if dm is None:
-            return X
-        mode = self.drift_mode_ if drift is None else drift
-        if tracker is not None:
-            shift = tracker.update(self._normalised(X))
-            return dm.align(X, np.full(len(X), shift))
-        if mode == "spectrum":
-            return dm.align(X, dm.estimate(self._normalised(X), prior=True)[0])
-        if mode == "run":
-            Xn = self._normalised(X)
-            block, rate = _run_settings(dm, Xn, self.peak_width_)
-            return dm.align(X, dm.smooth_run(Xn, block, rate))
-        return X
 
     # ------------------------------------------------------------------ predict
     def _log_proba(self, X, drift=None, tracker=None) -> np.ndarray:
@@ -1039,61 +596,3 @@ class SpectraClassifier(ClassifierMixin, BaseEstimator):
         # checks' 0.83 bar by construction. It is a spectra method kept for comparison.
         tags.classifier_tags.poor_score = self.network == "point"
         return tags
-
-
-def _one_reference(yi, n_classes) -> float:
-    """What one held-out reference of the smallest state weighs in a balanced accuracy.
-
-    A choice between two fit plans is made only on a difference larger than this: with a
-    handful of references one spectrum more or less right is no evidence.
-    """
-    return 1.0 / max(int(np.bincount(yi, minlength=n_classes).min()), 1) / n_classes
-
-
-def _run_settings(dm, Xn, width):
-    """Block size and drift rate of run-level tracking for normalised spectra `Xn`.
-
-    The block is the smallest whose shift error stays inside the linear regime
-    (:meth:`DriftModel.block_size`, from the Cramér-Rao variance of one spectrum). Without a
-    drift rate measured on the references, the rate is measured on the run itself
-    (:meth:`DriftModel.run_rate`).
-    """
-    block = dm.block_size(width * dm.step)
-    rate = dm.rate if dm.rate > 0 else dm.run_rate(Xn)
-    return int(block), float(rate)
-
-
-def _describe_shifts(sm) -> str:
-    """One phrase on how the shift between the states is treated."""
-    from .models._augment import SHIFT_ONLY_RESIDUAL
-
-    C = sm.pair_shift.shape[0]
-    parts = []
-    for a in range(C):
-        for b in range(a + 1, C):
-            what = "signal" if sm.pair_residual[a, b] < SHIFT_ONLY_RESIDUAL else "nuisance"
-            parts.append(f"{a}-{b}: {sm.pair_shift[a, b] / max(sm.step, 1e-300):.3g} points "
-                         f"({what}, aligned residual {sm.pair_residual[a, b]:.2f})")
-    return "; ".join(parts)
-
-
-def _mean_difference_sigmas(Xn, y, n_classes, keep) -> float:
-    """Largest difference between two state means, in standard errors of the noise.
-
-    The noise is the references' own, measured as ``var = a·mean + b``
-    (:func:`specstate.drift.pixel_variance`): a two-parameter fit over all points, stable
-    even with two references per state.
-    """
-    Xn = np.asarray(Xn, dtype=np.float64)
-    var = pixel_variance(Xn, y, n_classes, keep)
-    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
-    onehot = np.eye(n_classes)[y]
-    means = (onehot.T @ Xn) / np.maximum(counts, 1.0)[:, None]
-    best = 0.0
-    for a in range(n_classes):
-        for b in range(a + 1, n_classes):
-            se = np.sqrt(var * (1 / max(counts[a], 1) + 1 / max(counts[b], 1)))
-            z = np.abs(means[a] - means[b]) / se * (keep > 0)
-            best = max(best, float(z.max()))
-    return best
-

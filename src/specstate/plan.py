@@ -29,7 +29,10 @@ from .ensemble._linear import fit_lda, lda_log_proba, standardize
 from .ensemble._quality import balanced_accuracy
 from .models._linear import highpass, pool_columns
 
-__all__ = ["FitPlan", "choose_normalization", "make_folds", "linear_heldout", "Folds"]
+__all__ = [
+    "FitPlan", "Folds", "choose_baseline", "choose_normalization", "describe_shifts",
+    "linear_features", "linear_heldout", "make_folds", "one_reference", "score",
+]
 
 #: Spectra count as intensities (counts) when every total is positive and the mean
 #: spectrum's total makes up at least this share of its absolute sum (read noise makes single
@@ -208,3 +211,58 @@ def score(logp: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[float, float
     lp, yy = logp[ok], y[ok]
     bacc = balanced_accuracy(yy, lp.argmax(axis=1), n_classes)
     return bacc, float(-np.mean(np.maximum(lp[np.arange(yy.size), yy], np.log(1e-15))))
+
+
+def one_reference(yi, n_classes) -> float:
+    """What one held-out reference of the smallest state weighs in a balanced accuracy.
+
+    A choice between two fit plans is made only on a difference larger than this: with a
+    handful of references one spectrum more or less right is no evidence.
+    """
+    return 1.0 / max(int(np.bincount(yi, minlength=n_classes).min()), 1) / n_classes
+
+
+
+def describe_shifts(sm) -> str:
+    """One phrase on how the shift between the states is treated."""
+    from .models._augment import SHIFT_ONLY_RESIDUAL
+
+    C = sm.pair_shift.shape[0]
+    parts = []
+    for a in range(C):
+        for b in range(a + 1, C):
+            what = "signal" if sm.pair_residual[a, b] < SHIFT_ONLY_RESIDUAL else "nuisance"
+            parts.append(f"{a}-{b}: {sm.pair_shift[a, b] / max(sm.step, 1e-300):.3g} points "
+                         f"({what}, aligned residual {sm.pair_residual[a, b]:.2f})")
+    return "; ".join(parts)
+
+
+
+def choose_baseline(Xn, yi, C, keep, width, m, spectral, folds, plan, requested):
+    """Baseline width and linear pooling by the linear member's held-out score.
+
+    Returns ``(sigma, linear_pool, linear_features)``.
+    """
+    lin_pool = 1
+    if spectral:
+        lin_pool = max(1, int(round(width / INPUTS_PER_PEAK)))
+        lin_pool = max(lin_pool, int(np.ceil(m / MAX_LINEAR_FEATURES)))
+    if requested != "auto" or not spectral:
+        sigma = 0.0 if requested == "auto" else float(requested or 0.0)
+        return sigma, lin_pool, linear_features(Xn, sigma, keep, lin_pool)
+    best = None
+    for widths in BASELINE_CANDIDATES:
+        sigma = widths * width
+        if 6 * sigma > m / 2:  # the low-pass would not fit under the spectrum
+            continue
+        F = linear_features(Xn, sigma, keep, lin_pool)
+        lp = linear_heldout(F, yi, C, folds) if folds.k else np.full((len(yi), C), np.nan)
+        bacc, _ = score(lp, yi, C)
+        plan.baseline_scores[f"{widths:g} peak widths"] = bacc
+        value = np.nan_to_num(bacc, nan=-1.0)
+        # the first candidate stays unless another wins by more than one reference's
+        # worth (see BASELINE_CANDIDATES): a single held-out reference is no evidence
+        if best is None or value > best[0] + one_reference(yi, C):
+            best = (value, sigma, F)
+    return best[1], lin_pool, best[2]
+

@@ -34,13 +34,13 @@ def test_single_shot_accuracy_near_noise_limit(xes_fit):
 
 
 def test_drift_is_tracked_from_the_data(xes_fit):
-    from specstate.classifier import _run_settings
+    from specstate._drift_stage import run_settings
 
     clf, _, test = xes_fit
     dm = clf.drift_model_
     assert dm is not None
     Xn = clf._normalised(test.intensity)
-    block, rate = _run_settings(dm, Xn, clf.peak_width_)
+    block, rate = run_settings(dm, Xn, clf.peak_width_)
     estimated = dm.smooth_run(Xn, block, rate)
     true = np.asarray(test.params["energy_shift"])
     # the estimate is relative to the training spectra: compare changes, not offsets

@@ -14,6 +14,7 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks, peak_widths
 
 __all__ = [
+    "auto_boundaries",
     "estimate_peak_width",
     "noise_sigma",
     "separability_profile",
@@ -279,3 +280,44 @@ def make_regions(boundaries, axis, separability=None, weights=None):
         )
         for i in range(n)
     ]
+
+
+#: 'auto' regions are about this many peak widths wide ...
+REGION_PEAK_WIDTHS = 24.0
+#: ... and at least this many (a region must hold a whole peak track).
+MIN_REGION_PEAK_WIDTHS = 6.0
+#: Shifted copies of each class mean that bridge a shift-only pair in the region envelope.
+BRIDGE_STEPS = 16
+#: Spectra shorter than this are one region (a row of a few features is no spectrum).
+MIN_REGION_POINTS = 8
+
+
+def auto_boundaries(Xhp_a, Xhp_ref, yi, n_classes, width, u, shift_model, max_regions):
+    """Boundaries in the gaps between the peak tracks of the (augmented) references.
+
+    The tracks are the envelope of the (smoothed) training spectra; with few-shot
+    augmentation, of the class means moved along the shift that separates the references
+    of each pair of classes (the way the peaks travel between them).
+    """
+    m = Xhp_a.shape[1]
+    if m < MIN_REGION_POINTS:
+        return np.array([0, m], dtype=np.int64)
+    smooth = max(width / 2, 0.5)
+    if shift_model is None:
+        envelope = gaussian_filter1d(Xhp_a, smooth, axis=1, mode="nearest").max(axis=0)
+    else:
+        from ..models._augment import shift_spectra
+
+        refs = gaussian_filter1d(Xhp_ref, smooth, axis=1, mode="nearest")
+        envelope = refs.max(axis=0)
+        means = np.stack([refs[yi == c].mean(axis=0) for c in range(n_classes)])
+        for a in range(n_classes):
+            for b in range(n_classes):
+                if a != b:
+                    steps = np.linspace(0.0, shift_model.pair_shift[a, b], BRIDGE_STEPS)
+                    bridged = shift_spectra(np.repeat(means[a:a + 1], steps.size, 0), u, steps)
+                    envelope = np.maximum(envelope, bridged.max(axis=0))
+    count = int(np.clip(round(m / (REGION_PEAK_WIDTHS * width)), 1, max_regions))
+    min_width = max(int(MIN_REGION_PEAK_WIDTHS * width), MIN_REGION_POINTS // 4)
+    return valley_boundaries(envelope, count, min_width)
+

@@ -1,0 +1,163 @@
+"""The drift stage of :class:`~specstate.SpectraClassifier`: decide, align, track.
+
+At fit time the references say whether the axis shifts (:func:`specstate.drift.drift_evidence`)
+and whether aligning helps the held-out originals; the training spectra are aligned when the
+mode is on. At predict time the spectra are aligned per spectrum, along a run, or by a
+:class:`~specstate.drift.DriftTracker` of a stream. Nothing here changes a fitted attribute
+after fit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from .drift import EVIDENCE_P, DriftTracker, fit_drift_model
+from .plan import (
+    BASELINE_CANDIDATES,
+    INPUTS_PER_PEAK,
+    MAX_LINEAR_FEATURES,
+    linear_features,
+    linear_heldout,
+    one_reference,
+)
+from .plan import score as plan_score
+
+__all__ = ["DriftStage", "run_settings"]
+
+
+class DriftStage:
+    """Drift decisions at fit time and corrections at predict time."""
+
+    def _auto_drift(self, dm, Xn, yi, C, keep, width, folds):
+        """'spectrum' when the axis shifts AND aligning helps the held-out originals.
+
+        A scatter of the references' shifts alone is not enough: states that differ by a
+        shift (a lattice jump, a strain) also scatter, and aligning them would erase the
+        signal. The linear member scores the references with and without per-spectrum
+        alignment on the same folds; alignment must win by more than one reference's worth.
+        """
+        if dm.evidence >= EVIDENCE_P:
+            return None, f"no evidence that the axis shifts (p = {dm.evidence:.2g})"
+        if not folds.k:
+            return None, (f"the references' shifts scatter (p = {dm.evidence:.2g}) but "
+                          "nothing can be held out to check that aligning helps")
+        m = Xn.shape[1]
+        sigma = BASELINE_CANDIDATES[0] * width if 6 * BASELINE_CANDIDATES[0] * width <= m / 2 \
+            else 0.0
+        pool = max(1, int(round(width / INPUTS_PER_PEAK)), int(np.ceil(m / MAX_LINEAR_FEATURES)))
+        aligned = dm.align(Xn, dm.estimate(Xn, prior=True)[0])
+        off = plan_score(linear_heldout(linear_features(Xn, sigma, keep, pool), yi, C, folds),
+                         yi, C)
+        on = plan_score(linear_heldout(linear_features(aligned, sigma, keep, pool), yi, C,
+                                       folds), yi, C)
+        one = one_reference(yi, C)
+        scores = (f"held-out linear score aligned {on[0]:.3f}, as measured {off[0]:.3f}; "
+                  f"shift scatter p = {dm.evidence:.2g}")
+        if np.nan_to_num(on[0]) > np.nan_to_num(off[0]) + one:
+            return "spectrum", scores
+        return None, scores + "; runs are tracked when classified as a run"
+
+    def _fit_drift(self, Xd, Xn, yi, C, u, keep, width, normalize, spectral, plan, folds):
+        """Decide the drift mode from the references and align them when it is on."""
+        self.drift_model_ = None
+        self.drift_mode_ = None
+        self.run_drift_ = False
+        if self.drift is None or not (spectral and normalize):
+            plan.drift, plan.drift_reason = "off", (
+                "drift=None" if self.drift is None else "needs spectra of intensities")
+            return Xd, Xn
+        dm = fit_drift_model(Xn, yi, C, u, keep, width,
+                             None if self.drift_max == "auto" else self.drift_max)
+        self.run_drift_ = bool(dm.evidence < EVIDENCE_P or self.drift == "run")
+        if self.drift == "auto":
+            mode, plan.drift_reason = self._auto_drift(dm, Xn, yi, C, keep, width, folds)
+        else:
+            mode = self.drift
+            plan.drift_reason = f"drift='{self.drift}' (evidence p = {dm.evidence:.2g})"
+        plan.drift = mode or "off"
+        self.drift_model_ = dm  # kept: classify(drift='run') and trackers may use it
+        if mode is None:
+            return Xd, Xn
+        self.drift_mode_ = mode
+        shifts = self._training_shifts(dm, Xn, mode, width)
+        if np.any(shifts):
+            Xd = dm.align(Xd, shifts)
+            Xn = dm.align(Xn, shifts)
+            prior_var, rate = dm.prior_var, dm.rate
+            dm = fit_drift_model(Xn, yi, C, u, keep, width, dm.max_shift / dm.step)
+            dm.prior_var, dm.rate = prior_var, rate  # the references' drift, before alignment
+        self.training_drift_ = shifts
+        self.drift_model_ = dm
+        return Xd, Xn
+
+    def _training_shifts(self, dm, Xn, mode, width):
+        if mode == "spectrum":
+            return dm.estimate(Xn, prior=True)[0]
+        block, rate = run_settings(dm, Xn, width)
+        self.drift_block_ = int(block)
+        return dm.smooth_run(Xn, block, rate)
+
+    def run_drift(self) -> str | None:
+        """The drift mode for spectra that are one run in acquisition order.
+
+        ``'run'`` when the fit found the references' shifts scattering beyond their noise
+        (``run_drift_``), else None (the fitted default). ``specstate classify`` and the
+        Dask path pass it for ordered inputs: ``classify(X, drift=clf.run_drift())``.
+        """
+        check_is_fitted(self)
+        return "run" if getattr(self, "run_drift_", False) else None
+
+    def drift_tracker(self) -> DriftTracker | None:
+        """A causal drift tracker for a live stream (None when the model has no drift).
+
+        Pass it to :meth:`classify` train by train (``classify(train, tracker=t)``): it
+        folds each train into its running estimate. The model itself never changes.
+        """
+        check_is_fitted(self)
+        dm = getattr(self, "drift_model_", None)
+        return None if dm is None else DriftTracker(dm)
+
+    def stream_tracker(self) -> DriftTracker | None:
+        """The tracker a live loop should use: one when :meth:`run_drift` says so."""
+        return self.drift_tracker() if self.run_drift() else None
+
+    def _normalised(self, X):
+        keep = np.ones(X.shape[1]) if self.mask_ is None else (~self.mask_).astype(np.float64)
+        Xd = np.asarray(X, dtype=np.float64)
+        if self.mask_ is not None:
+            Xd = np.where(self.mask_[None, :], 0.0, Xd)
+        tot = Xd @ keep
+        return Xd / np.where(np.abs(tot) > 0, tot, 1.0)[:, None]
+
+    def _aligned(self, X, drift, tracker):
+        """X with the model's drift correction applied (a copy only when it shifts)."""
+        dm = getattr(self, "drift_model_", None)
+        if dm is None:
+            return X
+        mode = self.drift_mode_ if drift is None else drift
+        if tracker is not None:
+            shift = tracker.update(self._normalised(X))
+            return dm.align(X, np.full(len(X), shift))
+        if mode == "spectrum":
+            return dm.align(X, dm.estimate(self._normalised(X), prior=True)[0])
+        if mode == "run":
+            Xn = self._normalised(X)
+            block, rate = run_settings(dm, Xn, self.peak_width_)
+            return dm.align(X, dm.smooth_run(Xn, block, rate))
+        return X
+
+
+def run_settings(dm, Xn, width):
+    """Block size and drift rate of run-level tracking for normalised spectra `Xn`.
+
+    The block is the smallest whose shift error stays inside the linear regime
+    (:meth:`DriftModel.block_size`, from the Cramér-Rao variance of one spectrum). Without a
+    drift rate measured on the references, the rate is measured on the run itself
+    (:meth:`DriftModel.run_rate`).
+    """
+    block = dm.block_size(width * dm.step)
+    rate = dm.rate if dm.rate > 0 else dm.run_rate(Xn)
+    return int(block), float(rate)
+
+

@@ -1,0 +1,208 @@
+"""The members stage of :class:`~specstate.SpectraClassifier`: train, stack, fold, assess.
+
+The region networks (every fold copy and member in one batched torch call; with
+augmentation, each also trained on the originals alone so the held-out originals decide)
+and the whole-spectrum linear member predict the held-out ORIGINAL references; the
+stacking weighs them, a temperature calibrates, the quality checks run on the same
+evidence, and all linear preprocessing is folded into the members' first layers.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..drift import pixel_variance
+from ..exceptions import ModelQualityWarning
+from ..models._fold import fold_networks, region_inputs
+from ..models._linear import highpass, highpass_transpose, unpool_rows
+from ..plan import linear_heldout, one_reference
+from ..plan import score as plan_score
+from ..regions import make_regions
+from ._linear import fit_lda, lda_log_proba, standardize
+from ._quality import assess_quality
+from ._stacking import combine, fit_temperature, fit_weights, region_skill, temperature_at_bound
+
+__all__ = ["MembersStage"]
+
+
+class MembersStage:
+    """Training and stacking of the members, and the quality checks."""
+
+    def _fit_members(self, Xan, ya, groups, draw, originals, yi, C, boundaries, sigma, pool,
+                     keep, seed, normalize, folds, F_lin, lin_pool, plan, n_orig, Xn,
+                     F_train=None):
+        """Region networks + linear member, stacked on held-out original references."""
+        from ..models._mlp import train_region_networks
+
+        m = Xan.shape[1]
+        use_linear = bool(self.linear_member)
+        use_networks = True
+        k = folds.k
+        E = int(self.n_members)
+        fold_rows = folds.fold[groups]  # fold of every (augmented) row
+        held = np.flatnonzero(folds.fold >= 0) if k else np.arange(n_orig)
+        members_lp = []
+        inputs = params = None
+        member_copies = []
+        if use_networks:
+            inputs = region_inputs(Xan, ya, C, boundaries, sigma, pool, keep, 0)
+            # with augmentation, every fold copy and member is trained twice: on the
+            # augmented copies and on the originals alone; the held-out originals decide
+            V = 2 if draw is not None else 1
+            is_orig = np.zeros(len(ya), dtype=bool)
+            is_orig[originals] = True
+            masks = np.ones((V * (k + E), len(ya)), dtype=bool)
+            for v in range(V):
+                base = np.ones(len(ya), bool) if v == 0 else is_orig
+                for f in range(k):
+                    masks[v * k + f] = base & (fold_rows != f)
+                for e in range(E):
+                    sel = (draw == e) if (draw is not None and E > 1 and v == 0) else True
+                    masks[V * k + v * E + e] = base & sel
+            params, lp = train_region_networks(
+                inputs.padded, ya, C, masks, inputs.n_inputs,
+                hidden=self.hidden, activation=self.activation, max_iter=self.max_iter,
+                learning_rate=self.learning_rate, alpha=self.alpha,
+                batch_size=self.batch_size, seed=seed, device=self.device,
+                n_threads=self.n_threads,
+            )
+            rows = originals[held]
+            variant = 0
+            if V == 2 and k:
+                R0 = len(boundaries) - 1
+                accs = []
+                for v in range(V):
+                    hv = lp[v * k + folds.fold[held], rows]
+                    comb_v = combine(hv.astype(np.float64), np.ones(R0), np.zeros(C), 1.0,
+                                     "logit")
+                    accs.append(plan_score(comb_v, yi[held], C)[0])
+                one = one_reference(yi, C)
+                # augmentation goes only when the originals alone do better by more than one
+                # reference's worth (few references: the physical nuisances are the prior)
+                if np.nan_to_num(accs[1]) > np.nan_to_num(accs[0]) + one:
+                    variant = 1
+                plan.augment_reason += (f"; held-out networks with {accs[0]:.3f}, "
+                                        f"without {accs[1]:.3f}")
+                if variant == 1:
+                    plan.augment = False
+                    plan.shift = ""
+                    self.shift_model_ = None
+                    F_train = None
+            if k:
+                net_held = lp[variant * k + folds.fold[held], rows]
+            else:  # nothing can be held out: the members' own fit (said by the plan)
+                net_held = lp[V * k + variant * E:V * k + (variant + 1) * E, rows].mean(axis=0)
+            members_lp.append(net_held.astype(np.float64))
+            member_copies = list(range(V * k + variant * E, V * k + (variant + 1) * E))
+        R = len(boundaries) - 1 if use_networks else 0
+        # the linear member learns from the same (augmented) spectra as the networks
+        Ft, yt, gt = F_train if F_train is not None else (F_lin, yi, np.arange(len(yi)))
+        if use_linear:
+            if k:
+                lin_held = linear_heldout(F_lin, yi, C, folds, Ft, yt, gt)[held]
+            else:
+                mu, sd = standardize(Ft, yt, C)
+                fit0 = fit_lda((Ft - mu) / sd, yt, C)
+                lin_held = lda_log_proba((F_lin - mu) / sd, fit0)
+            members_lp.append(lin_held[:, None, :])
+        heldout = np.concatenate(members_lp, axis=1)
+        yh = yi[held]
+        if self.weighting == "heldout":
+            weights, bias, comb = fit_weights(heldout, yh, C, "heldout")
+        else:  # 'reference'/'uniform' weigh the regions; the linear member counts as one
+            weights, bias, comb = fit_weights(heldout, yh, C, self.weighting)
+        skill, _, _ = region_skill(heldout, yh, C)
+        T = fit_temperature(heldout, yh, weights, bias, comb)
+        combined = combine(heldout, weights, bias, T, comb)
+        bacc, ll = plan_score(combined, yh, C)
+        lin_bacc = plan_score(heldout[:, -1], yh, C)[0] if use_linear else float("nan")
+        self.heldout_score_ = {
+            "balanced_accuracy": bacc, "log_loss": ll, "n": int(yh.size),
+            "linear_balanced_accuracy": lin_bacc,
+            "network_balanced_accuracy": (
+                plan_score(combine(heldout[:, :R], np.ones(R), np.zeros(C), 1.0, "logit"),
+                           yh, C)[0] if R else float("nan")),
+        }
+        self.weights_ = weights[:R] if R else np.zeros(0)
+        self.linear_weight_ = float(weights[R]) if use_linear else 0.0
+        self.temperature_ = T
+        self.n_iter_ = int(self.max_iter)
+        self.regions_ = make_regions(boundaries, self.axis_, skill[:R], weights[:R]) if R else []
+        linear = None
+        if use_linear:
+            mu, sd = standardize(Ft, yt, C)
+            fit = fit_lda((Ft - mu) / sd, yt, C)
+            coef = fit.coef / sd[:, None]
+            W_raw = highpass_transpose(unpool_rows(coef, lin_pool, m), sigma, keep)
+            linear = (W_raw, fit.intercept - (mu / sd) @ fit.coef)
+            self.linear_shrinkage_ = float(fit.shrinkage)
+        self.model_ = fold_networks(
+            inputs, params, member_copies, boundaries, keep, weights, bias, T, comb,
+            normalize, self.activation, linear=linear,
+        )
+        self._fast_finite_ = bool(normalize)
+        plan.member_weights = {f"region {r + 1}": float(w) for r, w in enumerate(weights[:R])}
+        if use_linear:
+            plan.member_weights["linear"] = self.linear_weight_
+        plan.heldout = dict(self.heldout_score_)
+        self._assess(plan, yh, combined, heldout, weights, T, Xn, yi, keep, folds)
+        self.fit_plan_ = plan.to_dict()
+
+    def _assess(self, plan, yh, combined, heldout, weights, T, Xn, yi, keep, folds):
+        """Run the quality checks; warn with ModelQualityWarning when they fail."""
+        lin_pred = heldout[:, -1].argmax(axis=1) if self.linear_member else combined.argmax(1)
+        sig = _mean_difference_sigmas(Xn, yi, len(self.classes_), keep)
+        report = assess_quality(
+            y=yh, heldout_pred=combined.argmax(axis=1), linear_pred=lin_pred,
+            n_classes=len(self.classes_), weights=weights,
+            temperature_at_bound=temperature_at_bound(T), mean_difference_sigmas=sig,
+        )
+        if folds.k == 0:
+            report.problems.append(folds.protocol)
+        self.quality_ = {"separable": report.separable, "problems": list(report.problems)}
+        plan.warnings = list(report.problems)
+        if report.problems:
+            warnings.warn(
+                "The fitted model cannot vouch for its predictions: "
+                + "; ".join(report.problems) + ".",
+                ModelQualityWarning, stacklevel=3,
+            )
+
+    def _fit_point(self, fit_point_model, Xan, ya, C, boundaries, sigma, keep, seed):
+        from ..models._point import POINT_EPOCHS
+
+        Xp = highpass(Xan, sigma, keep)
+        self.model_ = fit_point_model(
+            Xp, ya, C, boundaries, self.axis_, seed=seed, device=self.device,
+            n_threads=self.n_threads, normalize=self.normalize_, sigma=sigma, keep=keep,
+        )
+        self.weights_ = self.model_.weights.copy()
+        self.linear_weight_ = 0.0
+        self.temperature_ = 1.0
+        self.n_iter_ = POINT_EPOCHS
+        self.regions_ = make_regions(boundaries, self.axis_, self.model_.skill, self.weights_)
+        self._fast_finite_ = False
+
+
+def _mean_difference_sigmas(Xn, y, n_classes, keep) -> float:
+    """Largest difference between two state means, in standard errors of the noise.
+
+    The noise is the references' own, measured as ``var = a·mean + b``
+    (:func:`specstate.drift.pixel_variance`): a two-parameter fit over all points, stable
+    even with two references per state.
+    """
+    Xn = np.asarray(Xn, dtype=np.float64)
+    var = pixel_variance(Xn, y, n_classes, keep)
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    onehot = np.eye(n_classes)[y]
+    means = (onehot.T @ Xn) / np.maximum(counts, 1.0)[:, None]
+    best = 0.0
+    for a in range(n_classes):
+        for b in range(a + 1, n_classes):
+            se = np.sqrt(var * (1 / max(counts[a], 1) + 1 / max(counts[b], 1)))
+            z = np.abs(means[a] - means[b]) / se * (keep > 0)
+            best = max(best, float(z.max()))
+    return best
+
