@@ -146,6 +146,13 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
     linear_member : bool, default=True
         Whether a whole-spectrum shrinkage LDA (:mod:`specstate.ensemble._linear`) sits
         beside the region networks; the stacking weighs it like any member.
+    novelty : bool, default=True
+        Score how unlike every fitted state each spectrum is (:mod:`specstate.ensemble.
+        _novelty`): :meth:`classify` returns ``novelty`` and ``novel``.
+    novelty_rate : float, default=0.01
+        Share of spectra of known states flagged novel (the false-positive rate the
+        threshold is calibrated to); ``classify(X, novelty_rate=...)`` changes it without
+        refitting.
     ambiguous_margin : float, default=0.2
         A spectrum is flagged ambiguous when its two most probable states differ by less.
     random_state : int, numpy.random.RandomState or None, default=None
@@ -226,6 +233,8 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         "drift": [StrOptions({"auto", "spectrum", "run"}), None],
         "drift_max": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "linear_member": ["boolean"],
+        "novelty": ["boolean"],
+        "novelty_rate": [Interval(Real, 0, 1, closed="neither")],
         "ambiguous_margin": [Interval(Real, 0, 1, closed="both")],
         "random_state": ["random_state"],
         "device": [str],
@@ -254,6 +263,8 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         drift="auto",
         drift_max="auto",
         linear_member=True,
+        novelty=True,
+        novelty_rate=0.01,
         ambiguous_margin=0.2,
         random_state=None,
         device="auto",
@@ -279,6 +290,8 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         self.drift = drift
         self.drift_max = drift_max
         self.linear_member = linear_member
+        self.novelty = novelty
+        self.novelty_rate = novelty_rate
         self.ambiguous_margin = ambiguous_margin
         self.random_state = random_state
         self.device = device
@@ -455,13 +468,21 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
 
     # ------------------------------------------------------------------ predict
     def _log_proba(self, X, drift=None, tracker=None) -> np.ndarray:
+        return self._log_proba_novelty(X, drift, tracker)[0]
+
+    def _log_proba_novelty(self, X, drift=None, tracker=None):
+        """Log-probabilities (n, C) and novelty scores (n,) or None, in one pass."""
         X = self._predict_input(X)
-        if self.network != "point":
-            X = self._aligned(X, drift, tracker)
-        lp = self.model_.log_proba(X)
+        if self.network == "point":
+            return self.model_.log_proba(X), None
+        X = self._aligned(X, drift, tracker)
+        lp, proj = self.model_.log_proba_and_novelty(X)
         if not np.all(np.isfinite(lp)):
             lp = self._non_finite(X)
-        return lp
+            proj = None if proj is None else self.model_.log_proba_and_novelty(
+                np.where(np.isfinite(X), X, 0).astype(X.dtype, copy=False))[1]
+        nov = getattr(self, "novelty_", None)
+        return lp, (None if proj is None or nov is None else nov.score(proj))
 
     def _non_finite(self, X):
         bad = ~np.isfinite(X)
@@ -515,8 +536,8 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         lp = self._log_proba(X)
         return self.classes_[np.argmax(lp, axis=1)]
 
-    def classify(self, X, *, drift=None, tracker=None) -> Classification:
-        """States, probabilities, confidence and ambiguity flags in one pass.
+    def classify(self, X, *, drift=None, tracker=None, novelty_rate=None) -> Classification:
+        """States, probabilities, confidence, ambiguity and novelty in one pass.
 
         Parameters
         ----------
@@ -529,12 +550,17 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         tracker : DriftTracker, optional
             From :meth:`drift_tracker`: X is the next train of a stream; the tracker
             folds it into its estimate and the train is corrected by it.
+        novelty_rate : float, optional
+            False-positive rate of the ``novel`` flags for this call (default: the
+            fitted ``novelty_rate``), from the calibration scores stored in the model.
 
         Returns
         -------
         Classification
+            With ``novelty`` (larger: less like any fitted state; about 1 for known states)
+            and ``novel`` when the model scores novelty.
         """
-        lp = self._log_proba(X, drift=drift, tracker=tracker)
+        lp, novelty = self._log_proba_novelty(X, drift=drift, tracker=tracker)
         p = np.exp(lp).astype(np.float32)
         p /= p.sum(axis=1, keepdims=True)
         best = np.argmax(p, axis=1)
@@ -549,6 +575,8 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
             confidence=p[np.arange(len(p)), best],
             ambiguous=margin < self.ambiguous_margin,
             classes=self.classes_,
+            novelty=None if novelty is None else novelty.astype(np.float32),
+            novel=None if novelty is None else novelty > self.novelty_.threshold(novelty_rate),
         )
 
     # ------------------------------------------------------------------ files

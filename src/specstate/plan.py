@@ -86,6 +86,7 @@ class FitPlan:
     drift_reason: str = ""
     folds: str = ""
     regions: int = 0
+    novelty: str = ""
     member_weights: dict = field(default_factory=dict)
     heldout: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
@@ -118,6 +119,8 @@ class FitPlan:
             f"held-out folds: {self.folds}",
             f"regions: {self.regions}",
         ]
+        if self.novelty:
+            out.append(f"novelty: {self.novelty}")
         if self.member_weights:
             out.append("member weights: " + ", ".join(
                 f"{k} {v:.3g}" for k, v in self.member_weights.items()))

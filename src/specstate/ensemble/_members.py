@@ -138,9 +138,23 @@ class MembersStage:
             W_raw = highpass_transpose(unpool_rows(coef, lin_pool, m), sigma, keep)
             linear = (W_raw, fit.intercept - (mu / sd) @ fit.coef)
             self.linear_shrinkage_ = float(fit.shrinkage)
+        self.novelty_ = None
+        if self.novelty:
+            from ._novelty import fit_novelty
+
+            aug_kept = F_train is not None  # the networks kept the augmented copies
+            Xtr, gtr = (Xan, groups) if aug_kept else (Xn, np.arange(len(yi)))
+            weight = keep / pixel_variance(Xn, yi, C, keep)
+            self.novelty_ = fit_novelty(Xtr, gtr, Xn, folds, weight, self.novelty_rate,
+                                        np.random.default_rng(seed))
+            plan.novelty = (f"{self.novelty_.method} threshold at a {self.novelty_rate:g} "
+                            f"false-positive rate ({self.novelty_.calibration.size} held-out "
+                            f"scores; known subspace of {self.novelty_.n_directions} "
+                            "directions)")
         self.model_ = fold_networks(
             inputs, params, member_copies, boundaries, keep, weights, bias, T, comb,
             normalize, self.activation, linear=linear,
+            novelty=None if self.novelty_ is None else self.novelty_.projection,
         )
         self._fast_finite_ = bool(normalize)
         plan.member_weights = {f"region {r + 1}": float(w) for r, w in enumerate(weights[:R])}

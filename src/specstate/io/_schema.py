@@ -174,6 +174,7 @@ CLASS_DIM = "class"
 #     /references/mean, /references/std   each state's reference mean and spread
 #     /model/*     the folded members (region networks + linear member)
 #     /drift/*     u, basis, weight (attrs: step, max_shift, rate, evidence, prior_var)
+#     /novelty/*   projection, calibration (attrs: method, scale, rate, n_directions)
 MODEL_FORMAT_NAME = "specstate-model"
 MODEL_ATTR_FORMAT = "specstate_format"
 MODEL_ATTR_VERSION = "format_version"
@@ -197,6 +198,7 @@ MODEL_NETWORKS = "model"
 MODEL_DRIFT = "drift"
 MODEL_DRIFT_ARRAYS = ("u", "basis", "weight")
 MODEL_DRIFT_SCALARS = ("step", "max_shift", "rate", "evidence", "prior_var")
+MODEL_NOVELTY = "novelty"
 MODEL_REFERENCES = "references"
 MODEL_REFERENCE_MEAN = "mean"
 MODEL_REFERENCE_STD = "std"

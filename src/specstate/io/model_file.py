@@ -107,6 +107,13 @@ def save_model(est, path) -> None:
             _dataset(mg, key, value)
         for key, value in est.model_.attrs().items():
             mg.attrs[key] = value
+        nov = getattr(est, "novelty_", None)
+        if nov is not None:
+            ng = f.create_group(S.MODEL_NOVELTY)
+            for key, value in nov.to_arrays().items():
+                _dataset(ng, key, value)
+            for key, value in nov.attrs().items():
+                ng.attrs[key] = value
         dm = getattr(est, "drift_model_", None)
         if dm is not None:
             dg = f.create_group(S.MODEL_DRIFT)
@@ -220,6 +227,12 @@ def _read(cls, f, path):
             **{k: dg[k][()] for k in S.MODEL_DRIFT_ARRAYS},
             **{k: float(dg.attrs[k]) for k in S.MODEL_DRIFT_SCALARS},
         )
+    est.novelty_ = None
+    if S.MODEL_NOVELTY in f:
+        from ..ensemble._novelty import NoveltyModel
+
+        ng = f[S.MODEL_NOVELTY]
+        est.novelty_ = NoveltyModel.from_file({k: ng[k][()] for k in ng}, dict(ng.attrs))
     est.drift_mode_ = getattr(est, "drift_mode_", None)
     est.shift_model_ = None
     return est

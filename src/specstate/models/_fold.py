@@ -59,7 +59,7 @@ def region_inputs(Xn, y, n_classes, boundaries, sigma, pool, keep, margin) -> Re
 
 def fold_networks(inputs: RegionInputs, params, members, boundaries, keep, weights, bias,
                   temperature, combination, normalize, activation,
-                  linear=None) -> FoldedNetworks:
+                  linear=None, novelty=None) -> FoldedNetworks:
     """Fold the member copies ``params[...][members]`` of every active region into numpy.
 
     Parameters
@@ -70,6 +70,10 @@ def fold_networks(inputs: RegionInputs, params, members, boundaries, keep, weigh
         split over the slices the region networks read anyway (each point's weights go to
         the one slice whose core holds it), so it costs no extra pass over the spectra.
 
+    novelty : numpy.ndarray of shape (m, k), optional
+        Projections of the novelty score (:mod:`specstate.ensemble._novelty`) on the
+        normalised spectrum, split over the slices like the linear member.
+
     Regions of weight 0 are left out; their points still count in each spectrum's total
     (with `normalize`) and in the linear member, merged into as few products as possible.
     """
@@ -78,6 +82,7 @@ def fold_networks(inputs: RegionInputs, params, members, boundaries, keep, weigh
     C = params["b2"].shape[-1] if params is not None else len(bias)
     R = len(inputs.ops) if inputs is not None else 0
     w_lin = None if linear is None else np.asarray(linear[0], dtype=np.float64)
+    w_nov = None if novelty is None else np.asarray(novelty, dtype=np.float64)
     active = np.asarray(weights[:R]) > 0
     h = params["b1"].shape[-1] * E if params is not None else 0
 
@@ -87,12 +92,14 @@ def fold_networks(inputs: RegionInputs, params, members, boundaries, keep, weigh
             cols.append(keep[a:b, None].astype(np.float64))
         if w_lin is not None:
             cols.append(w_lin[a:b])
+        if w_nov is not None:
+            cols.append(w_nov[a:b])
         return np.concatenate(cols, axis=1) if cols else np.zeros((b - a, 0))
 
     cores = [(int(boundaries[r]), int(boundaries[r + 1])) for r in range(len(boundaries) - 1)]
     for r, (a, b) in enumerate(cores):
         if r >= R or not active[r]:
-            if not (normalize or w_lin is not None):
+            if not (normalize or w_lin is not None or w_nov is not None):
                 continue
             if sums and sums[-1][1] == a:  # merge with the previous one
                 sums[-1] = (sums[-1][0], b)
@@ -137,4 +144,5 @@ def fold_networks(inputs: RegionInputs, params, members, boundaries, keep, weigh
         sum_keep=[w.astype(np.float32) for w in sum_w],
         n_hidden_units=h,
         linear_bias=None if linear is None else np.asarray(linear[1], dtype=np.float64),
+        n_novelty=0 if novelty is None else int(w_nov.shape[1]),
     )

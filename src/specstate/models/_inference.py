@@ -115,6 +115,8 @@ class FoldedNetworks:
         Hidden units per region (h).
     linear_bias : numpy.ndarray of shape (C,) or None
         The linear member's bias (None: no linear member).
+    n_novelty : int
+        Columns of the novelty projections after the linear member's (0: no novelty score).
     """
 
     lo: np.ndarray
@@ -133,6 +135,7 @@ class FoldedNetworks:
     sum_keep: list
     n_hidden_units: int = 0
     linear_bias: np.ndarray | None = None
+    n_novelty: int = 0
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -158,21 +161,23 @@ class FoldedNetworks:
         return self._cache[key]
 
     def _first_layer(self, X: np.ndarray):
-        """First layer without its last addition: ``(A, offset, linear)``.
+        """First layer without its last addition: ``(A, offset, linear, novelty)``.
 
         ``A + offset`` are the activations (R, n, h). For ReLU,
         ``relu(z + b) = max(z, -b) + b``: the ``+ b`` is left to the caller, who folds it into
         the output layer's bias (one pass over the activations saved). A lives in a per-thread
         scratch array that the next call on the same thread overwrites; `linear` (n, C_lin)
-        are the linear member's logits (None without one), a fresh array.
+        are the linear member's logits and `novelty` (n, k) the novelty projections of the
+        normalised spectra (None without them), fresh arrays.
         """
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         mats, keeps, b1, _, _ = self._weights_for(dtype)
-        h, nz, nl = self.n_hidden, int(self.normalize), self.n_linear
+        h, nz, nl, nk = self.n_hidden, int(self.normalize), self.n_linear, self.n_novelty
         n = X.shape[0]
         R = len(mats)
-        Z = _scratch_array("Z", (R, n, h + nz + nl), np.dtype(dtype))
-        S = _scratch_array("S", (len(keeps), n, nz + nl), np.dtype(dtype)) if keeps else None
+        Z = _scratch_array("Z", (R, n, h + nz + nl + nk), np.dtype(dtype))
+        S = (_scratch_array("S", (len(keeps), n, nz + nl + nk), np.dtype(dtype)) if keeps
+             else None)
         tasks = [(X[:, self.lo[r]:self.hi[r]], mats[r], Z[r]) for r in range(R)]
         if S is not None:
             sums = zip(self.sum_slices, keeps)
@@ -188,37 +193,48 @@ class FoldedNetworks:
         if S is not None:
             side += S.sum(axis=0)
         Z = Z[:, :, :h]
-        linear = side[:, nz:] if nl else None
+        linear = side[:, nz:nz + nl] if nl else None
+        novelty = side[:, nz + nl:] if nk else None
         if self.normalize:
             inv = (1.0 / np.maximum(side[:, 0], TINY_TOTAL)).astype(dtype)
             Z *= inv[None, :, None]
             if linear is not None:
                 linear = linear * inv[:, None]
+            if novelty is not None:
+                novelty = novelty * inv[:, None]
         if linear is not None:
             linear = linear + self.linear_bias.astype(dtype)
         if self.activation == "relu":
             np.maximum(Z, -b1[:, None, :], out=Z)
-            return Z, b1, linear
+            return Z, b1, linear, novelty
         Z += b1[:, None, :]
         np.tanh(Z, out=Z)
-        return Z, None, linear
+        return Z, None, linear, novelty
 
     def member_log_proba(self, X: np.ndarray) -> np.ndarray:
         """Per-member log-probabilities (n, R + linear, C), the linear member last."""
+        return self.forward(X)[0]
+
+    def forward(self, X: np.ndarray):
+        """Per-member log-probabilities (n, R + linear, C) and the novelty projections."""
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         _, _, _, W2, b2 = self._weights_for(dtype)
-        A, offset, linear = self._first_layer(X)
+        A, offset, linear, novelty = self._first_layer(X)
         out = np.matmul(A, W2)  # (R, n, C)
         # (A + offset) @ W2 + b2 = A @ W2 + (offset @ W2 + b2)
         out += (b2 if offset is None else b2 + np.einsum("rh,rhc->rc", offset, W2))[:, None, :]
         if linear is not None:
             out = np.concatenate([out, linear[None].astype(out.dtype)], axis=0)
-        return _log_softmax_last(out).transpose(1, 0, 2)
+        return _log_softmax_last(out).transpose(1, 0, 2), novelty
 
     def log_proba(self, X: np.ndarray) -> np.ndarray:
         """Calibrated log-probabilities of the states (n, C)."""
-        lp = self.member_log_proba(X)
-        return combine(lp, self.weights, self.bias, self.temperature, self.combination)
+        return self.log_proba_and_novelty(X)[0]
+
+    def log_proba_and_novelty(self, X: np.ndarray):
+        """Calibrated log-probabilities (n, C) and the novelty projections (n, k) or None."""
+        lp, novelty = self.forward(X)
+        return combine(lp, self.weights, self.bias, self.temperature, self.combination), novelty
 
     def to_arrays(self) -> dict:
         """Plain arrays for the model file."""
@@ -228,6 +244,7 @@ class FoldedNetworks:
             "temperature": np.float64(self.temperature),
             "sum_slices": np.asarray(self.sum_slices, dtype=np.int64).reshape(-1, 2),
             "n_hidden_units": np.int64(self.n_hidden_units),
+            "n_novelty": np.int64(self.n_novelty),
         }
         if self.linear_bias is not None:
             out["linear_bias"] = self.linear_bias
@@ -253,6 +270,7 @@ class FoldedNetworks:
             sum_keep=[np.asarray(arrays[f"sum_keep_{k:03d}"]) for k in range(n_sum)],
             n_hidden_units=int(arrays["n_hidden_units"]),
             linear_bias=np.asarray(arrays["linear_bias"]) if "linear_bias" in arrays else None,
+            n_novelty=int(arrays.get("n_novelty", 0)),
         )
 
     def attrs(self) -> dict:
