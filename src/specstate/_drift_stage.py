@@ -130,6 +130,14 @@ class DriftStage:
         tot = Xd @ keep
         return Xd / np.where(np.abs(tot) > 0, tot, 1.0)[:, None]
 
+    def _normalised_mean(self, X):
+        """Mean of the normalised spectra without a float64 copy of X (one matvec each)."""
+        keep = np.ones(X.shape[1], X.dtype) if self.mask_ is None else (~self.mask_).astype(
+            X.dtype)
+        tot = (X @ keep).astype(np.float64)
+        inv = 1.0 / np.where(np.abs(tot) > 0, tot, 1.0)
+        return (inv.astype(X.dtype) @ X).astype(np.float64) * keep / len(X)
+
     def _aligned(self, X, drift, tracker):
         """X with the model's drift correction applied (a copy only when it shifts)."""
         dm = getattr(self, "drift_model_", None)
@@ -137,7 +145,7 @@ class DriftStage:
             return X
         mode = self.drift_mode_ if drift is None else drift
         if tracker is not None:
-            shift = tracker.update(self._normalised(X))
+            shift = tracker.update_mean(self._normalised_mean(X), len(X))
             return dm.align(X, np.full(len(X), shift))
         if mode == "spectrum":
             return dm.align(X, dm.estimate(self._normalised(X), prior=True)[0])

@@ -36,6 +36,9 @@ from .models._augment import shift_spectra
 
 __all__ = ["DriftModel", "DriftTracker", "fit_drift_model", "drift_evidence"]
 
+#: Alignment rounds shifts to this fraction of a point (its interpolation error is far
+#: below the counting noise) so spectra with the same shift move together.
+SHIFT_QUANTUM = 1.0 / 16.0
 #: Grid step of the shift search, in points (the parabola refines within a step).
 GRID_STEP_POINTS = 0.25
 #: Significance of the chi-square test "the references' shifts scatter more than their
@@ -127,8 +130,10 @@ class DriftModel:
         grid, P, Ginv = self._projections()
         X = np.asarray(Xn, dtype=np.float64)
         nrow = np.ones(len(X)) if n_per_row is None else np.asarray(n_per_row, dtype=np.float64)
-        proj = np.einsum("nm,gkm->gnk", X, P)  # (G, n, K)
-        explained = np.einsum("gnk,gkl,gnl->gn", proj, Ginv, proj)
+        G, K, m = P.shape
+        # one BLAS product for every grid shift and basis vector (einsum does not use BLAS)
+        proj = (X @ P.reshape(G * K, m).T).reshape(len(X), G, K).transpose(1, 0, 2)
+        explained = np.einsum("gnk,gnk->gn", proj @ Ginv, proj)
         cost = -explained * nrow[None, :]  # chi-square up to a constant per row
         if prior:
             cost = cost + (grid**2 / max(self.prior_var, 1e-300))[:, None]
@@ -148,12 +153,32 @@ class DriftModel:
         return s, var
 
     def align(self, X: np.ndarray, shifts: np.ndarray) -> np.ndarray:
-        """Spectra moved back by their shifts (linear interpolation; dtype kept)."""
+        """Spectra moved back by their shifts (linear interpolation; dtype kept).
+
+        Shifts are rounded to :data:`SHIFT_QUANTUM` of a point and the spectra sharing one
+        are moved together: two column gathers per distinct shift instead of an
+        interpolation per spectrum (a train with one shift costs two passes over it).
+        """
+        shifts = np.asarray(shifts, dtype=np.float64)
         if not np.any(shifts):
             return X
-        return shift_spectra(X, self.u, -np.asarray(shifts, dtype=np.float64)).astype(
-            X.dtype, copy=False
-        )
+        quantum = self.step * SHIFT_QUANTUM
+        q = np.round(shifts / quantum).astype(np.int64)
+        out = np.empty_like(X)
+        m = X.shape[1]
+        idx = np.arange(m, dtype=np.float64)
+        for value in np.unique(q):
+            rows = np.flatnonzero(q == value)
+            # x_aligned(u) = x(u + s): the position of u + s on the point grid
+            pos = np.interp(self.u + value * quantum, self.u, idx)
+            i0 = np.clip(np.floor(pos).astype(np.int64), 0, max(m - 2, 0))
+            frac = (pos - i0).astype(X.dtype)
+            part = X if rows.size == len(X) else X[rows]
+            moved = _interpolate_columns(part, i0, frac)
+            if rows.size == len(X):
+                return moved.astype(X.dtype, copy=False)
+            out[rows] = moved
+        return out
 
     # ------------------------------------------------------------------ runs
     def single_variance(self) -> float:
@@ -201,6 +226,28 @@ class DriftModel:
         return _drift_rate(z, self.single_variance() / counts, starts + (counts - 1) / 2)
 
 
+def _interpolate_columns(X, i0, frac):
+    """``X[:, i0] (1 - frac) + X[:, i0 + 1] frac`` by contiguous slices.
+
+    A drift moves neighbouring points by nearly the same amount, so ``i0 - j`` is constant
+    over long runs of columns j: each run is two slices of X (memory speed), not a gather.
+    """
+    n, m = X.shape
+    out = np.empty_like(X)
+    d = i0 - np.arange(m)
+    cuts = np.flatnonzero(np.diff(d)) + 1
+    starts = np.concatenate([[0], cuts])
+    stops = np.concatenate([cuts, [m]])
+    one = np.asarray(1, dtype=X.dtype)
+    for a, b in zip(starts, stops):
+        c = int(d[a])
+        f = frac[a:b]
+        seg = out[:, a:b]
+        np.multiply(X[:, a + c:b + c], one - f, out=seg)
+        seg += X[:, a + c + 1:b + c + 1] * f
+    return out
+
+
 def kalman_smooth(z, r, t, rate, prior_var=None):
     """Random-walk Kalman filter + RTS smoother of measurements `z` (variances `r`) at `t`."""
     k = len(z)
@@ -244,11 +291,16 @@ class DriftTracker:
 
     def update(self, Xn: np.ndarray) -> float:
         """Fold one train of normalised spectra into the estimate; return the new shift."""
-        n = len(Xn)
+        if len(Xn) == 0:
+            return self.shift
+        return self.update_mean(np.asarray(Xn, dtype=np.float64).mean(axis=0), len(Xn))
+
+    def update_mean(self, mean: np.ndarray, n: int) -> float:
+        """Fold a train given by the mean of its `n` normalised spectra into the estimate."""
         if n == 0:
             return self.shift
-        mean = np.asarray(Xn, dtype=np.float64).mean(axis=0, keepdims=True)
-        z, r = self.model.estimate(mean, np.array([n], dtype=np.float64))
+        z, r = self.model.estimate(np.asarray(mean, np.float64)[None, :],
+                                   np.array([n], dtype=np.float64))
         p = self.variance + self.model.rate * (self._since + n / 2)
         if not np.isfinite(p):
             self.shift, self.variance = float(z[0]), float(r[0])

@@ -115,7 +115,12 @@ class MembersStage:
             weights, bias, comb = fit_weights(heldout, yh, C, self.weighting)
         skill, _, _ = region_skill(heldout, yh, C)
         T = fit_temperature(heldout, yh, weights, bias, comb)
-        combined = combine(heldout, weights, bias, T, comb)
+        # the held-out score of the stack itself: its weights are fitted on held-out
+        # predictions too, so they are re-fitted without each fold and scored on it (the
+        # score of weights fitted on the same predictions would flatter it: with many
+        # members they fit chance patterns, e.g. 0.73 on random labels)
+        combined = _nested_stack(heldout, yh, C, folds.fold[held] if k else None,
+                                 self.weighting)
         bacc, ll = plan_score(combined, yh, C)
         lin_bacc = plan_score(heldout[:, -1], yh, C)[0] if use_linear else float("nan")
         self.heldout_score_ = {
@@ -219,4 +224,20 @@ def _mean_difference_sigmas(Xn, y, n_classes, keep) -> float:
             z = np.abs(means[a] - means[b]) / se * (keep > 0)
             best = max(best, float(z.max()))
     return best
+
+
+def _nested_stack(heldout, y, n_classes, fold, weighting):
+    """Stacked log-probabilities of each held-out row from weights fitted without its fold."""
+    mode = "heldout" if weighting == "heldout" else weighting
+    if fold is None or np.unique(fold).size < 2:
+        w, b, comb = fit_weights(heldout, y, n_classes, mode)
+        return combine(heldout, w, b, fit_temperature(heldout, y, w, b, comb), comb)
+    out = np.full((len(y), n_classes), np.nan)
+    for f in np.unique(fold):
+        test = fold == f
+        train = ~test
+        w, b, comb = fit_weights(heldout[train], y[train], n_classes, mode)
+        T = fit_temperature(heldout[train], y[train], w, b, comb)
+        out[test] = combine(heldout[test], w, b, T, comb)
+    return out
 
