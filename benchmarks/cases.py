@@ -176,6 +176,8 @@ def build_xrd(seed, *, variant="phase", n_points=4023, refs_per_state=2, where="
     y = np.asarray(s.labels).astype(str)
     rng = np.random.default_rng(2_000 + seed)
     gap, span, far = (max(1, round(stretch * v)) for v in (NEAR_GAP, NEAR_SPAN, FAR_SPAN))
+    # short (--quick) ramps: pools never smaller than twice the references they give
+    span, far = max(span, gap + 2 * refs_per_state), max(far, 2 * refs_per_state)
     before, after = np.arange(0, lo), np.arange(hi, n_patterns)
     if where == "near":
         pools = (before[-span:-gap], after[gap:span])

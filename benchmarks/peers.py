@@ -135,8 +135,8 @@ class LedoitWolfLDA(ClassifierMixin, BaseEstimator):
     on standardised features, weighted by the class priors; coefficients solve covariance @ w
     = class means), but the solve uses Woodbury's identity: the shrunk covariance is a
     diagonal plus a rank-n term, so a fit costs O(n^2 m) instead of O(m^3) (12 s for 6
-    spectra of 3,000 points with scikit-learn, minutes at 8,000 points). ``test_peers``-style
-    check: the coefficients match scikit-learn's to ~1e-8 (see README.md).
+    spectra of 3,000 points with scikit-learn, minutes at 8,000 points). ``python
+    benchmarks/peers.py`` checks that its decisions match scikit-learn's (to ~1e-14).
     """
 
     def fit(self, X, y):
@@ -391,5 +391,32 @@ PEERS = {
                 f"{CNN_FEW_SHOT_STEPS} steps)"),
 }
 
+def check_lda_matches_sklearn(random_state=0) -> float:
+    """Largest relative difference of LedoitWolfLDA's decision values from scikit-learn's
+    ``LinearDiscriminantAnalysis(solver='lsqr', shrinkage='auto')`` on random problems."""
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    rng = np.random.default_rng(random_state)
+    worst = 0.0
+    for n, m, n_classes in ((9, 300, 3), (40, 200, 2), (300, 150, 5)):
+        X = rng.standard_normal((n, m)) * rng.uniform(0.5, 2, m) + rng.standard_normal(m)
+        y = np.arange(n) % n_classes
+        X[y == 1, :5] += 1.0
+        test = rng.standard_normal((50, m))
+        ours = LedoitWolfLDA().fit(X, y).decision_function(test)
+        theirs = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto").fit(X, y)
+        theirs = theirs.decision_function(test)
+        if n_classes == 2:
+            ours = ours[:, 1] - ours[:, 0]
+        worst = max(worst, float(np.abs(ours - theirs).max() / np.abs(theirs).max()))
+    return worst
+
+
 __all__ = ["PEERS", "PEERS_VERSION", "Peer", "snv", "LogRegCV", "PLSDACV", "ShrinkageLDA",
            "MiniRocketRidge", "SmallCNN"]
+
+
+if __name__ == "__main__":
+    difference = check_lda_matches_sklearn()
+    print(f"LedoitWolfLDA vs scikit-learn: largest relative difference {difference:.1e}")
+    raise SystemExit(0 if difference < 1e-8 else 1)
