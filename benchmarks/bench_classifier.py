@@ -329,7 +329,8 @@ def case_table(results, peers) -> list[str]:
                 else f"{PEERS[s['best_peer']].name} {_fmt(s['best_score'])}")
         drift = _fmt(s.get("drift_run")) if "drift_run" in s else ""
         lines.append(
-            f"| {r['name']} | {s['n_runs']} | {_fmt(s['specstate'])} | {best} | {gap} | "
+            f"| {r['name']}{' *' if r['seen'] else ''} | {s['n_runs']} | {_fmt(s['specstate'])} | "
+            f"{best} | {gap} | "
             f"{_fmt(s['worst'])} | {_fmt(s.get('no_linear'))} | {drift} | {_warned_cell(s)} | "
             f"{_fmt(s['noise_limit'])} | {_fmt(s['heldout'])} | {_fmt(s['fit_s'], 1)} | "
             f"{MARK[s.get('peer_mark')]} | {MARK[s.get('limit_mark')]} | "
