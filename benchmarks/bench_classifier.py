@@ -243,7 +243,9 @@ def markers(runs, s, photon_counting, expect_chance=False) -> dict:
     """'ok' / 'se' (within 2 paired SE) / 'FAIL' / None (not applicable) per criterion."""
     out = {}
     if s.get("gap") is not None and not expect_chance:  # random labels: no peer to beat
-        if s["gap"] >= -PEER_TOLERANCE:
+        if s["errors"]:  # a fit or predict that raised fails the case
+            out["peer_mark"] = "FAIL"
+        elif s["gap"] >= -PEER_TOLERANCE:
             out["peer_mark"] = "ok"
         elif s.get("gap_se") is not None and s["gap"] >= -PAIRED_SE_FACTOR * s["gap_se"]:
             out["peer_mark"] = "se"
@@ -328,8 +330,10 @@ def case_table(results, peers) -> list[str]:
         best = ("–" if "best_peer" not in s
                 else f"{PEERS[s['best_peer']].name} {_fmt(s['best_score'])}")
         drift = _fmt(s.get("drift_run")) if "drift_run" in s else ""
+        failed = f" ({s['errors']} failed)" if s["errors"] else ""
         lines.append(
-            f"| {r['name']}{' *' if r['seen'] else ''} | {s['n_runs']} | {_fmt(s['specstate'])} | "
+            f"| {r['name']}{' *' if r['seen'] else ''} | {s['n_runs']} | {_fmt(s['specstate'])}"
+            f"{failed} | "
             f"{best} | {gap} | "
             f"{_fmt(s['worst'])} | {_fmt(s.get('no_linear'))} | {drift} | {_warned_cell(s)} | "
             f"{_fmt(s['noise_limit'])} | {_fmt(s['heldout'])} | {_fmt(s['fit_s'], 1)} | "
