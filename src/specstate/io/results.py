@@ -55,7 +55,8 @@ from ._result_tables import (
     write_spectra_csv,
 )
 
-__all__ = ["write_results", "read_results", "read_trains", "file_sha256", "NexusResults",
+__all__ = ["write_results", "read_results", "read_trains", "read_state_means",
+           "read_provenance", "file_sha256", "NexusResults",
            "CsvTable", "spectra_rows", "train_rows", "train_columns", "summarize_trains",
            "RESULT_SUFFIXES"]
 
@@ -150,6 +151,12 @@ def write_results(
                                model_path=model_path, inputs=input_files_of(spectra, inputs),
                                parameters=parameters, program=program, file_name=path.name)
             out.append(classification, summarize_trains(classification))
+            if spectra is not None:
+                from ..means import StateMeans
+
+                out.write_state_means(StateMeans.of(classification, spectra.intensity),
+                                      axis=spectra.axis, axis_name=spectra.axis_name,
+                                      axis_unit=spectra.axis_unit)
     logger.info("Wrote %d results to %s.", n, path)
     return path
 
@@ -330,6 +337,84 @@ def read_trains(path):
             for k, v in variables.items()}
     return xr.Dataset(data, coords={S.TRAIN_ID: tid, "class": np.array(classes, dtype=object)},
                       attrs={"file": str(path)})
+
+
+def read_state_means(path):
+    """Read the run's per-state mean spectra of a NeXus results file, if it has them.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A results file.
+
+    Returns
+    -------
+    specstate.means.StateMeans or None
+        None for a CSV table or a file written before results kept their means.
+    """
+    from ..means import StateMeans
+
+    path = Path(path)
+    if path.suffix.lower() in CSV_SUFFIXES:
+        return None
+    with open_hdf5(path, what="a results file") as f:
+        where = f"{S.ENTRY}/{S.STATE_MEANS}"
+        if where not in f:
+            return None
+        g = f[where]
+        names = g[S.STATE].asstr()[()].tolist()
+        counts = g[S.N_SPECTRA][()].astype(np.int64)
+        mean = g[S.MEAN][()].astype(np.float64)
+        axis = g[S.AXIS][()] if S.AXIS in g else None
+        sums = np.nan_to_num(mean) * counts[:, None]
+        attrs = g[S.AXIS].attrs if S.AXIS in g else {}
+        return StateMeans(names[:-1], sums, counts, axis,
+                          str(attrs.get(S.LONG_NAME, "")), str(attrs.get(S.UNITS, "")))
+
+
+def read_provenance(path) -> dict:
+    """What a NeXus results file records of how it was made.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A results file.
+
+    Returns
+    -------
+    dict
+        ``program``, ``date``, ``model_file`` and ``model_checksum`` (SHA-256) where
+        recorded, ``inputs`` (list of str) and ``parameters`` (dict of str); empty for a CSV
+        table (which records none).
+    """
+    path = Path(path)
+    if path.suffix.lower() in CSV_SUFFIXES:
+        return {}
+    out: dict = {}
+    with open_hdf5(path, what="a results file") as f:
+        where = f"{S.ENTRY}/{S.PROCESS}"
+        if where not in f:
+            return out
+        p = f[where]
+
+        def text(ds):
+            value = ds[()]
+            return value.decode() if isinstance(value, bytes) else str(value)
+
+        for key, name in ((S.PROGRAM, "program"), (S.DATE, "date")):
+            if key in p:
+                out[name] = text(p[key])
+        note = p.get(S.MODEL_NOTE)
+        if note is not None:
+            if "file_name" in note:
+                out["model_file"] = text(note["file_name"])
+            if S.CHECKSUM in note:
+                out["model_checksum"] = text(note[S.CHECKSUM])
+        if S.INPUT_FILES in p:
+            out["inputs"] = p[S.INPUT_FILES].asstr()[()].tolist()
+        if S.PROCESS_PARAMETERS in p:
+            out["parameters"] = {k: text(v) for k, v in p[S.PROCESS_PARAMETERS].items()}
+    return out
 
 
 #: suffixes of NeXus results files (re-exported for the CLI's checks)
