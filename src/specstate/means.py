@@ -64,8 +64,8 @@ class StateMeans:
             return self.sums / np.where(self.counts > 0, self.counts, np.nan)[:, None]
 
     @classmethod
-    def of(cls, classification: Classification, intensity, axis=None,
-           rows=None) -> StateMeans:
+    def of(cls, classification: Classification, intensity, axis=None, rows=None, *,
+           axis_name: str = "", axis_unit: str = "") -> StateMeans:
         """The per-state sums of classified spectra.
 
         Parameters
@@ -79,6 +79,8 @@ class StateMeans:
         rows : array-like of int, optional
             Row of `intensity` of each result (a train's classified spectra among all of
             its spectra); rows without a result count nowhere.
+        axis_name, axis_unit : str
+            Name and unit of the axis.
 
         Returns
         -------
@@ -106,7 +108,8 @@ class StateMeans:
         if not np.isfinite(sums).all():
             sums = np.zeros((k + 1, x.shape[1]), np.float64)
             np.add.at(sums, codes[take], x[rows[take]].astype(np.float64))
-        return cls(classes, sums, counts, None if axis is None else np.asarray(axis, float))
+        return cls(classes, sums, counts, None if axis is None else np.asarray(axis, float),
+                   str(axis_name or ""), str(axis_unit or ""))
 
     def add(self, other: StateMeans | None) -> StateMeans:
         """These sums plus `other`'s (classes matched by name; new ones appended).

@@ -109,6 +109,7 @@ OUTPUT_KINDS = {
     "results": ("a results file", None),
     "model": ("a model file (HDF5)", None),
     "plot": ("a figure or live page", (".png", ".html")),
+    "report": ("an HTML page", (".html", ".htm")),
 }
 
 
@@ -116,7 +117,7 @@ def _kind_suffixes(kind: str) -> tuple[str, ...]:
     from ..io import _files
 
     return {"results": _files.RESULT_SUFFIXES, "model": _files.MODEL_SUFFIXES,
-            "plot": OUTPUT_KINDS["plot"][1]}[kind]
+            "plot": OUTPUT_KINDS["plot"][1], "report": OUTPUT_KINDS["report"][1]}[kind]
 
 
 @dataclass
