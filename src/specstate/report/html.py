@@ -159,7 +159,8 @@ def report_html(mp: ModelPanel | None, rp: RunPanel | None, *, title: str = "spe
                                               "</div>")
     head = "".join(f'<p class="note">{html.escape(n)}</p>' for n in notes)
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(title)}</title>{B.inline_js()}{script}"
+            f"<title>{html.escape(title)}</title><link rel=\"icon\" href=\"data:,\">"
+            f"{B.inline_js()}{script}"
             f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{head}{body}"
             f"<footer>specstate {__version__}: zoom with the mouse wheel, pan by dragging, "
             "hover a point for its spectrum, state and probability; click a legend entry to "

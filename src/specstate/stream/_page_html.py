@@ -86,7 +86,7 @@ _SCRIPT = """
     if (pending && sources()) { const p = pending; pending = null; draw(p); }
     if (sources() && !pending) clearInterval(timer);
   }, 100);
-  apply(__INITIAL_PAYLOAD__);
+  apply(JSON.parse(document.getElementById("payload").textContent));
   if (LIVE) {
     const es = new EventSource("events");
     es.onmessage = e => apply(JSON.parse(e.data));
@@ -156,4 +156,5 @@ def page_html(panel, classes, *, live: bool = True) -> str:
           .replace("__COLOURS__", json.dumps(list(B.STATE_COLOURS))))
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>specstate watch</title><link rel=\"icon\" href=\"data:,\">{B.inline_js()}{script}<style>{_STYLE}</style>"
-            f"</head><body>{body}{js}</body></html>\n")
+            f"</head><body>{body}<script type=\"application/json\" id=\"payload\">"
+            f"__INITIAL_PAYLOAD__</script>{js}</body></html>\n")
