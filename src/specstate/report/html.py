@@ -115,10 +115,10 @@ def _run_section(rp: RunPanel, mp: ModelPanel | None) -> tuple[str, dict]:
                "means": B.means_figure(rp, mp)}
     text = ("<h2>The run</h2>" + B.table_html(rp.summary, "run-summary")
             + "".join(f'<p class="note">{html.escape(n)}</p>' for n in rp.notes)
-            + "{run}{quality}"
+            + "{means}{run}{quality}"
             + "<p>Transitions: dashed lines; the shaded band between the last stable point "
               "of the old state and the first of the new one is the low-confidence "
-              "interval.</p>{means}")
+              "interval.</p>")
     return text, figures
 
 
