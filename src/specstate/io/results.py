@@ -163,16 +163,22 @@ def write_results(
 
 # ----------------------------------------------------------------------------- reading
 def _read_csv(path: Path) -> tuple[list[str], dict]:
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
-    if not rows:
-        raise SpectraFileError(f"'{path}' is empty; expected a specstate results table.")
-    header, body = rows[0], rows[1:]
-    return header, {h: [r[i] if i < len(r) else "" for r in body] for i, h in enumerate(header)}
+    """Header and columns (arrays of str) of a CSV table, read by pandas' C parser."""
+    import pandas as pd
+
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False,
+                         encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        raise SpectraFileError(f"'{path}' is empty; expected a specstate results table."
+                               ) from None
+    header = [str(h) for h in df.columns]
+    return header, {h: df[h].to_numpy(dtype=object) for h in header}
 
 
 def _floats(values) -> np.ndarray:
-    return np.array([float(v) if v != "" else math.nan for v in values], np.float32)
+    values = np.asarray(values, dtype=object)
+    return np.where(values == "", "nan", values).astype(np.float32)
 
 
 def read_results(path):
