@@ -8,8 +8,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 from specstate.cli.main import main
 
 from ._helpers import KEY, SOURCE, train

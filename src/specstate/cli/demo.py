@@ -59,8 +59,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``specstate demo``."""
     parser.add_argument(
         "-o", "--out", "--output", dest="output", metavar="DIR", type=Path, default=DEFAULT_DIR,
-                        help=f"folder for {REPORT_NAME}, {FIGURE_NAME}, {MODEL_NAME} and {RESULTS_NAME} "
-                             f"(default ./{DEFAULT_DIR})")
+                        help=f"folder for {REPORT_NAME}, {FIGURE_NAME}, {MODEL_NAME} and "
+                             f"{RESULTS_NAME} (default ./{DEFAULT_DIR})")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the simulation and "
                         "the fit (default 0)")
     parser.add_argument("--quick", action="store_true",

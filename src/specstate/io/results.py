@@ -24,9 +24,7 @@ temporary file and renamed. A CSV file is one table: one row per spectrum (``cla
 
 from __future__ import annotations
 
-import csv
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 

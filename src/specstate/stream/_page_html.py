@@ -155,6 +155,7 @@ def page_html(panel, classes, *, live: bool = True) -> str:
     js = (_SCRIPT.replace("__LIVE__", "true" if live else "false")
           .replace("__COLOURS__", json.dumps(list(B.STATE_COLOURS))))
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>specstate watch</title><link rel=\"icon\" href=\"data:,\">{B.inline_js()}{script}<style>{_STYLE}</style>"
+            f"<title>specstate watch</title><link rel=\"icon\" href=\"data:,\">"
+            f"{B.inline_js()}{script}<style>{_STYLE}</style>"
             f"</head><body>{body}<script type=\"application/json\" id=\"payload\">"
             f"__INITIAL_PAYLOAD__</script>{js}</body></html>\n")

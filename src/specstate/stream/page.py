@@ -359,11 +359,12 @@ class LivePage:
 
         async def events(request):
             async def stream():
-                seen = -1
+                seen, sent = -1, -math.inf
                 try:
                     while not page._stop.is_set():
-                        if page.version != seen:
-                            seen = page.version
+                        now = time.monotonic()
+                        if page.version != seen and now - sent >= page.interval:
+                            seen, sent = page.version, now  # at most 1/interval a second
                             yield f"data: {page._payload}\n\n"
                         await asyncio.sleep(_STREAM_POLL_S)
                 except asyncio.CancelledError:  # the browser went away: end this stream only
