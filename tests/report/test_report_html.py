@@ -190,3 +190,25 @@ def test_report_loads_in_the_browser_without_errors(run, tmp_path, browser):
     assert browser.js_errors() == []
     if os.environ.get("SPECSTATE_SCREENSHOTS"):
         drv.save_screenshot(str(SCREENSHOT))
+
+
+def test_fit_and_classify_plot_dir_write_the_report_panels(run, tmp_path, monkeypatch,
+                                                           capsys):
+    from specstate import SpectraClassifier
+    from specstate.cli import fit as fit_cli
+
+    d, _, _ = run
+    monkeypatch.setattr(fit_cli, "make_classifier", lambda args: SpectraClassifier(
+        random_state=0, max_iter=20, augment=False, weighting="reference", n_threads=1))
+    assert main(["fit", str(d / "ramp.h5"), "--labels", "0:10=bcc,30:40=hcp", "-o",
+                 str(tmp_path / "m.h5"), "--plot", str(tmp_path / "fit")]) == 0
+    assert sorted(p.name for p in (tmp_path / "fit").iterdir()) == ["references.png",
+                                                                     "regions.png"]
+    assert main(["classify", str(d / "model.h5"), str(d / "ramp.h5"), "--plot",
+                 str(tmp_path / "cls")]) == 0
+    assert sorted(p.name for p in (tmp_path / "cls").iterdir()) == [
+        "references.png", "regions.png", "run.png", "state_means.png"]
+    assert "Wrote references.png" in capsys.readouterr().out
+    assert main(["classify", str(d / "model.h5"), str(d / "ramp.h5"), str(d / "ramp.h5"),
+                 "-o", str(tmp_path / "many"), "--plot", str(tmp_path / "x")]) == 2
+    assert "--plot draws the panels of one input" in capsys.readouterr().err

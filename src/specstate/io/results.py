@@ -85,6 +85,7 @@ def write_results(
     parameters: Mapping | None = None,
     program: str = "specstate classify",
     extra_columns: Mapping | None = None,
+    state_means=None,
 ) -> Path:
     """Write per-spectrum results (and per-train ones, with train ids) as CSV or NeXus.
 
@@ -111,6 +112,8 @@ def write_results(
         What wrote the file.
     extra_columns : mapping of str to array, optional
         CSV only: further per-spectrum columns after ``spectrum`` (the demo's true state).
+    state_means : specstate.means.StateMeans, optional
+        NeXus: the run's per-state sums (default: computed from `spectra` when given).
 
     Returns
     -------
@@ -149,12 +152,15 @@ def write_results(
                                model_path=model_path, inputs=input_files_of(spectra, inputs),
                                parameters=parameters, program=program, file_name=path.name)
             out.append(classification, summarize_trains(classification))
-            if spectra is not None:
+            if state_means is None and spectra is not None:
                 from ..means import StateMeans
 
-                out.write_state_means(StateMeans.of(classification, spectra.intensity),
-                                      axis=spectra.axis, axis_name=spectra.axis_name,
-                                      axis_unit=spectra.axis_unit)
+                state_means = StateMeans.of(classification, spectra.intensity,
+                                            axis=spectra.axis, axis_name=spectra.axis_name,
+                                            axis_unit=spectra.axis_unit)
+            if state_means is not None:
+                out.write_state_means(state_means, axis_name=state_means.axis_name,
+                                      axis_unit=state_means.axis_unit)
     logger.info("Wrote %d results to %s.", n, path)
     return path
 

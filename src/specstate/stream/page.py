@@ -134,8 +134,10 @@ class LivePage:
         self._payload = "{}"
         self.version = 0
         self._html_cache: dict = {}
-        self._stop = threading.Event()
+        self._stop = threading.Event()  # ends the event streams
+        self._stop_publisher = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._publisher_thread = None
         self._server = None
         self._socket = None
         self._set_model(model, classes)
@@ -303,14 +305,14 @@ class LivePage:
             sock.listen(64)
             self._socket = sock
             self._start_server(sock)
-        t = threading.Thread(target=self._publisher, name="specstate-live-page", daemon=True)
-        t.start()
-        self._threads.append(t)
+        self._publisher_thread = threading.Thread(target=self._publisher, daemon=True,
+                                                  name="specstate-live-page")
+        self._publisher_thread.start()
         return self
 
     def _publisher(self) -> None:
         last_snapshot = -math.inf
-        while not self._stop.wait(self.interval):
+        while not self._stop_publisher.wait(self.interval):
             if self._inbox or self._new_model is not None or self._due_silent():
                 self._build_payload()
             if self.snapshot is not None and \
@@ -381,12 +383,17 @@ class LivePage:
 
     def close(self) -> None:
         """Publish what is left (last snapshot written), stop the server and threads."""
+        self._stop_publisher.set()
+        if self._publisher_thread is not None:  # first: then nothing else drains the inbox
+            self._publisher_thread.join(timeout=5)
+            self._publisher_thread = None
         self._build_payload()
         if self.snapshot is not None:
             self.write_snapshot()
-        self._stop.set()
         if self._server is not None:
+            time.sleep(self.interval + 2 * _STREAM_POLL_S)  # open pages get the last update
             self._server.should_exit = True
+        self._stop.set()
         for t in self._threads:
             t.join(timeout=5)
         self._threads = []
