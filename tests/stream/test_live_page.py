@@ -129,3 +129,17 @@ def test_serve_option_refuses_a_bad_port(model_path, capsys):
     assert main(["watch", str(model_path), "tcp://127.0.0.1:1", "--serve", "localhost:http"]
                 ) == 2
     assert "--serve expects [HOST:]PORT" in capsys.readouterr().err
+
+
+def test_a_busy_serve_port_exits_2_before_writing_results(model_path, tmp_path, capsys):
+    import socket
+
+    out = tmp_path / "r.nxs"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert main(["watch", str(model_path), "tcp://127.0.0.1:1", "--serve",
+                     f"127.0.0.1:{port}", "-o", str(out)]) == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+    assert not out.exists()

@@ -232,3 +232,14 @@ def check_output_folder(path, *, option: str = "-o") -> Output:
     if path.exists() and not path.is_dir():
         raise SpectraFileError(f"{option} '{path}' is a file; expected a folder.")
     return Output(path, _writable_ancestor(path, option, path), is_folder=True)
+
+
+def require(module: str, extra: str, what: str) -> None:
+    """Raise a one-sentence error when an optional dependency `what` needs is missing."""
+    import importlib.util
+
+    from ..exceptions import SpecstateError
+
+    if importlib.util.find_spec(module) is None:
+        raise SpecstateError(f"{what} needs {module}, which is not installed; install it with "
+                             f"pip install 'specstate[{extra}]'.")

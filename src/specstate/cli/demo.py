@@ -123,6 +123,7 @@ def run_demo(output: Path = DEFAULT_DIR, *, seed: int = 0, quick: bool = False,
 
     _require("torch", "train")
     _require("matplotlib", "plot")
+    _require("bokeh", "report")
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     spectra = simulate_xrd_ramp(random_state=seed, **(QUICK_RAMP if quick else {}))

@@ -36,8 +36,9 @@ def run(args: argparse.Namespace) -> int:
     """Run ``specstate report``."""
     from ..exceptions import SpectraFileError
     from ..report.html import panels_of, report_html
-    from ._common import check_output, check_output_folder
+    from ._common import check_output, check_output_folder, require
 
+    require("bokeh", "report", "The HTML report")
     source = Path(args.input)
     if not source.is_file():
         raise SpectraFileError(f"The file '{source}' does not exist.")

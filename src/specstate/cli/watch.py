@@ -144,8 +144,11 @@ def run(args: argparse.Namespace) -> int:
     serve = None
     if args.serve is not None:
         from ..stream.page import parse_serve
+        from ._common import require
 
         serve = parse_serve(args.serve)
+        for module in ("bokeh", "starlette", "uvicorn"):
+            require(module, "serve", "The live page (--serve)")
     watcher = Watcher(
         args.model, args.source, source_name=args.source_name, key=args.key,
         monitor=args.monitor, min_monitor=args.min_monitor, sub=args.sub,
@@ -157,14 +160,12 @@ def run(args: argparse.Namespace) -> int:
     classes = watcher.classes
     if isinstance(watcher.source, FolderSource):  # never read our own output as input
         watcher.source.exclude.update(Path(f).resolve() for f in (args.out, args.plot) if f)
-    sink = None
-    if out_file is not None:
-        out_file.create_parent()
-        sink = open_sink(out_file.path, classes, checkpoint_every=args.checkpoint_every,
-                         metadata={"model": args.model, "source": args.source},
-                         model=watcher.model.clf)
     plot = page = None
     snapshot = plot_file is not None and plot_file.path.suffix.lower() == ".html"
+    if snapshot:
+        from ._common import require
+
+        require("bokeh", "report", "The live page snapshot (--plot FILE.html)")
     if args.plot is not None:
         if plot_file is not None:
             plot_file.create_parent()
@@ -177,6 +178,17 @@ def run(args: argparse.Namespace) -> int:
                         snapshot=plot_file.path if snapshot else None).start()
         if page.url:
             print(f"live page: {page.url}", flush=True)
+    sink = None
+    if out_file is not None:  # after the page: a busy port leaves no results file behind
+        out_file.create_parent()
+        try:
+            sink = open_sink(out_file.path, classes, checkpoint_every=args.checkpoint_every,
+                             metadata={"model": args.model, "source": args.source},
+                             model=watcher.model.clf)
+        except BaseException:
+            if page is not None:
+                page.close()
+            raise
     term = _Terminal(sys.stdout)
     interrupted = False
     try:
