@@ -143,3 +143,30 @@ def test_a_busy_serve_port_exits_2_before_writing_results(model_path, tmp_path, 
                      f"127.0.0.1:{port}", "-o", str(out)]) == 2
     assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_the_snapshot_file_loads_in_the_browser_and_shows_the_last_train(model, states,
+                                                                        tmp_path, browser):
+    import numpy as np
+
+    from specstate.means import StateMeans
+    from specstate.stream.page import LivePage
+
+    x = train(states, "hcp")
+    result = model.classify(x)
+    from specstate.results import TrainSummary
+
+    t = TrainSummary(4242, n_spectra=len(x), name="snap")
+    t.fill(result.with_ids(pulse_ids=np.arange(len(x))))
+    t.state_means = StateMeans.of(t.classification, x)
+    page = LivePage(model, snapshot=tmp_path / "live.html")
+    page.publish(t)
+    page.close()
+    d = browser.driver
+    d.get((tmp_path / "live.html").as_uri())
+    browser.wait_for("document.getElementById('train-id').textContent === '4242'")
+    assert d.find_element("id", "state").text == "hcp"
+    n = browser.wait_for("Bokeh.documents.length > 0 && Bokeh.documents[0]"
+                         ".get_model_by_name('train_mean').data.y.length")
+    assert n > 0
+    assert browser.js_errors() == []  # and no connection attempted: a snapshot needs no server
