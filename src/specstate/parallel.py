@@ -100,10 +100,13 @@ class InputResult:
         With the spectra's ids (index, file, train and pulse id where known).
     input_files : list of str
         The files the task read (for the provenance).
+    state_means : specstate.means.StateMeans, optional
+        Per-state sums of the task's spectra (the results file keeps the per-state means).
     """
 
     classification: Classification
     input_files: list = field(default_factory=list)
+    state_means: object | None = None
 
     @classmethod
     def concatenate(cls, parts: Sequence[InputResult]) -> InputResult:
@@ -111,7 +114,12 @@ class InputResult:
         files = []
         for p in parts:
             files.extend(f for f in p.input_files if f not in files)
-        return cls(Classification.concatenate([p.classification for p in parts]), files)
+        means = None
+        for p in parts:
+            if p.state_means is not None:
+                means = p.state_means if means is None else means.add(p.state_means)
+        return cls(Classification.concatenate([p.classification for p in parts]), files,
+                   means)
 
 
 #: Task flag: the task reads a whole input (not a chunk of its trains).
@@ -152,7 +160,11 @@ def classify_input(model_path, path, read_kwargs: Mapping | None = None) -> Inpu
     # `specstate classify` does; chunks of a run are classified apart with the fitted mode
     result = model.classify(spectra, drift=model.run_drift() if whole else None)
     result = result.with_ids(spectra)
-    return InputResult(result, input_files_of(spectra, None))
+    from .means import StateMeans
+
+    means = StateMeans.of(result, spectra.intensity, axis=spectra.axis,
+                          axis_name=spectra.axis_name, axis_unit=spectra.axis_unit)
+    return InputResult(result, input_files_of(spectra, None), means)
 
 
 def output_names(inputs: Sequence, suffix: str) -> list[str]:
@@ -424,7 +436,8 @@ def classify_many(
             try:
                 out = write_results(out_dir / names[i], result, None, model,
                                     model_path=model_path, inputs=joined.input_files,
-                                    parameters=params, program="specstate classify")
+                                    parameters=params, program="specstate classify",
+                                    state_means=joined.state_means)
             except Exception as exc:  # noqa: BLE001 - report and go on with the others
                 status[i].error = _error_text(exc)
                 continue

@@ -331,6 +331,9 @@ class TrainSummary:
     classification : Classification or None
         The per-spectrum results of the train's classified spectra, with their train and
         pulse ids (None when nothing was classified).
+    state_means : specstate.means.StateMeans or None
+        Sum and number of the train's spectra per state (the run's per-state mean spectra
+        add these up; the live page shows the train's mean spectrum); None where not known.
     """
 
     train_id: int | None
@@ -352,6 +355,7 @@ class TrainSummary:
     model_reloaded: bool = False
     monitor_mean: float = math.nan
     classification: Classification | None = field(default=None, repr=False)
+    state_means: object | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -377,4 +381,4 @@ class TrainSummary:
 #: Fields of :class:`TrainSummary` that are the train's own numbers (the columns of a table).
 TRAIN_FIELDS = tuple(f.name for f in fields(TrainSummary)
                      if f.name not in ("classification", "alert", "counts", "fractions",
-                                       "errors", "model_reloaded"))
+                                       "errors", "model_reloaded", "state_means"))

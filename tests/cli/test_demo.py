@@ -33,6 +33,11 @@ def test_demo_quick_writes_figure_model_and_results(tmp_path, capsys):
     assert "Inside the window (4 patterns" in out
     assert "true window 64–67" in out
     assert "separability" in out
+    # a newcomer ends with an HTML report to open: the model and the run, self-contained
+    report = out_dir / "report.html"
+    assert f"Open {report} in a browser" in out
+    text = report.read_text()
+    assert "Fit plan" in text and "bcc (spectra)" in text and "run_points" in text
 
 
 def test_demo_without_matplotlib_says_what_to_install(tmp_path, capsys, monkeypatch):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from specstate.io.euxfel import read_run
-from specstate.io.results import read_results
+from specstate.io.results import read_results, read_state_means
 from specstate.parallel import SYNCHRONOUS, classify_many, output_names
 
 from .mockrun import PULSES_DEFAULT, SPEC_KEY, SPEC_SOURCE, write_mock_run
@@ -39,6 +39,14 @@ def _check_same(path, spectra, result):
     np.testing.assert_array_equal(back.train_id.values, spectra.train_ids)
     if spectra.pulse_ids is not None:
         np.testing.assert_array_equal(back.pulse_id.values, spectra.pulse_ids)
+    if path.suffix == ".nxs":  # the per-state means, joined over the chunks of a run
+        means = read_state_means(path)
+        for k, c in enumerate(means.classes):
+            mine = result.labels.astype(str) == c
+            assert means.counts[k] == mine.sum()
+            if mine.any():
+                np.testing.assert_allclose(means.mean[k], spectra.intensity[mine].mean(0),
+                                           rtol=1e-4)
 
 
 @pytest.mark.parametrize("scheduler, chunk_trains", [(None, 4), (SYNCHRONOUS, None)])

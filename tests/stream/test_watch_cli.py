@@ -1,6 +1,7 @@
 """`specstate watch` through specstate.cli.main.main([...])."""
 
 import csv
+import json
 import os
 import signal
 import threading
@@ -61,7 +62,7 @@ def test_watch_bridge_writes_csv_plot_and_prints_summary(states, model_path, tmp
 
 def test_watch_folder_writes_the_one_nexus_layout_that_read_results_reads(xrd, model_path,
                                                                            tmp_path, capsys):
-    from specstate.io.results import read_results, read_trains
+    from specstate.io.results import read_results, read_state_means, read_trains
 
     folder = tmp_path / "in"
     folder.mkdir()
@@ -92,7 +93,20 @@ def test_watch_folder_writes_the_one_nexus_layout_that_read_results_reads(xrd, m
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "live.html"]
     assert sorted(p.name for p in folder.iterdir()) == [
         "pattern_1.xy", "pattern_2.xy", "pattern_3.xy", "pattern_4.xy", "results.nxs"]
-    assert "http-equiv=\"refresh\"" in html.read_text()
+    # --plot FILE.html: a snapshot of the live page, with the last train's payload
+    page = html.read_text()
+    assert "snapshot (rewritten every few seconds" in page and "EventSource" in page
+    payload = json.loads(page.split('id="payload">', 1)[1].split("</script>", 1)[0])
+    assert payload["train_id"] == 3 and payload["state"] == "hcp"
+    assert payload["timeline"]["train_id"] == [0, 1, 2, 3]
+    # the run's per-state mean spectra are in the file, and specstate report reads it
+    means = read_state_means(out)
+    assert means.names == ["bcc", "hcp", "unknown"] and means.counts.tolist() == [2, 2, 0]
+    assert np.allclose(means.mean[1], xrd.intensity[picks[2:]].mean(axis=0), rtol=1e-5)
+    report = tmp_path / "report.html"
+    assert main(["report", str(out), "-o", str(report)]) == 0
+    text = report.read_text()
+    assert "pattern_3.xy" in text and "specstate watch" in text
 
 
 def test_ctrl_c_prints_summary_and_exits_0_keeping_csv_rows(xrd, model_path, tmp_path,

@@ -109,6 +109,7 @@ OUTPUT_KINDS = {
     "results": "results as NeXus or CSV",
     "model": "the model as HDF5",
     "plot": "the live view as PNG or HTML",
+    "report": "the report as HTML",
 }
 
 
@@ -116,7 +117,7 @@ def _kind_suffixes(kind: str) -> tuple[str, ...]:
     from ..io import _files
 
     return {"results": _files.RESULT_SUFFIXES, "model": _files.MODEL_SUFFIXES,
-            "plot": _files.PLOT_SUFFIXES}[kind]
+            "plot": _files.PLOT_SUFFIXES, "report": (".html", ".htm")}[kind]
 
 
 @dataclass
@@ -229,3 +230,14 @@ def check_output_folder(path, *, option: str = "-o") -> Output:
     if path.exists() and not path.is_dir():
         raise SpectraFileError(f"{option} '{path}' is a file; expected a folder.")
     return Output(path, _writable_ancestor(path, option, path), is_folder=True)
+
+
+def require(module: str, extra: str, what: str) -> None:
+    """Raise a one-sentence error when an optional dependency `what` needs is missing."""
+    import importlib.util
+
+    from ..exceptions import SpecstateError
+
+    if importlib.util.find_spec(module) is None:
+        raise SpecstateError(f"{what} needs {module}, which is not installed; install it with "
+                             f"pip install 'specstate[{extra}]'.")

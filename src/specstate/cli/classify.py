@@ -60,6 +60,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--chunk-trains", type=int, metavar="N",
                    help="split each EuXFEL run into tasks of N trains")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--plot", metavar="DIR", type=Path,
+                        help="one input: also write the report's panels (the run, its "
+                             "per-state mean spectra, the model) as PNG files into DIR")
     parser.add_argument("--unordered", action="store_true",
                         help="the spectra are not in acquisition order: do not locate "
                              "transitions (also skipped for files without a run number in "
@@ -130,9 +133,10 @@ def _transition_lines(result, classes, spectra, unordered: bool) -> list[str]:
 def _run_single(args, model_path: Path) -> int:
     from ..classifier import SpectraClassifier
     from ..io.results import write_results
-    from ._common import check_output
+    from ._common import check_output, check_output_folder
 
     target = check_output(args.output, ("results",)) if args.output else None
+    plot_dir = check_output_folder(args.plot, option="--plot") if args.plot else None
     model = SpectraClassifier.load(model_path)
     spectra = read_input(args.data[0], args)
     # one run in acquisition order: its energy-scale drift is tracked along it
@@ -153,7 +157,25 @@ def _run_single(args, model_path: Path) -> int:
         print(line)
     for line in _transition_lines(result, model.classes_, spectra, args.unordered):
         print(line)
+    if plot_dir is not None:
+        _save_panels(plot_dir, model, model_path, result, spectra)
     return EXIT_OK
+
+
+def _save_panels(plot_dir, model, model_path, result, spectra) -> None:
+    """The report's panels of this run as PNG files (``--plot DIR``)."""
+    from ..means import StateMeans
+    from ..report.panels import model_panel, run_panel
+    from ..report.png import save_panels
+
+    means = None
+    if len(result):
+        means = StateMeans.of(result, spectra.intensity, axis=spectra.axis,
+                              axis_name=spectra.axis_name, axis_unit=spectra.axis_unit)
+    plot_dir.create_parent()
+    files = save_panels(plot_dir.path, model_panel(model, str(model_path)),
+                        run_panel(result, state_means=means))
+    print(f"Wrote {', '.join(f.name for f in files)} into {plot_dir.path}")
 
 
 def _quiet_dask() -> None:
@@ -178,6 +200,11 @@ def _run_many(args, model_path: Path) -> int:
     if not args.output:
         raise SpectraFormatError(
             "Several inputs (or --dask) need -o FOLDER for the per-input results files."
+        )
+    if args.plot:
+        raise SpectraFormatError(
+            "--plot draws the panels of one input; with several, run specstate report on "
+            "each results file in the -o folder."
         )
     out = Path(args.output)
     if out.suffix.lower() in RESULT_SUFFIXES or out.is_file():

@@ -5,7 +5,8 @@ around patterns 185–194), fits a classifier on four extreme patterns (two per 
 ends of the ramp, as the reference did), classifies every pattern, and reports honestly:
 per-spectrum accuracy against the simulator's truth outside the transition window, what the
 classifier says inside it, where the transition was located against the true window, and the
-regions it found. Writes ``demo.png``, ``model.h5`` and ``results.csv`` into the output folder.
+regions it found. Writes ``report.html`` (the interactive report: open it in a browser),
+``demo.png``, ``model.h5`` and ``results.csv`` into the output folder.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ import numpy as np
 
 from ..exceptions import SpecstateError
 
-HELP = "fit and classify a simulated XRD pressure ramp; print the accuracy, save a figure"
+HELP = ("fit and classify a simulated XRD pressure ramp; print the accuracy, write an HTML "
+        "report")
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_DIR = Path("specstate-demo")
 FIGURE_NAME, MODEL_NAME, RESULTS_NAME = "demo.png", "model.h5", "results.csv"
+REPORT_NAME = "report.html"
 MIXED = "mixed"  # the simulator's label of the patterns inside the transition window
 # References per state, taken at either far end of the ramp (the reference used two).
 REFS_PER_STATE = 2
@@ -56,8 +59,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``specstate demo``."""
     parser.add_argument(
         "-o", "--out", "--output", dest="output", metavar="DIR", type=Path, default=DEFAULT_DIR,
-                        help=f"folder for {FIGURE_NAME}, {MODEL_NAME} and {RESULTS_NAME} "
-                             f"(default ./{DEFAULT_DIR})")
+                        help=f"folder for {REPORT_NAME}, {FIGURE_NAME}, {MODEL_NAME} and "
+                             f"{RESULTS_NAME} (default ./{DEFAULT_DIR})")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the simulation and "
                         "the fit (default 0)")
     parser.add_argument("--quick", action="store_true",
@@ -113,11 +116,14 @@ def run_demo(output: Path = DEFAULT_DIR, *, seed: int = 0, quick: bool = False,
     from ..classifier import SpectraClassifier
     from ..datasets import simulate_xrd_ramp
     from ..io.results import write_results
+    from ..means import StateMeans
     from ..report import demo_figure, regions_table, save_figure
+    from ..report.html import write_report
     from ..transitions import locate_transitions, transition_error
 
     _require("torch", "train")
     _require("matplotlib", "plot")
+    _require("bokeh", "report")
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     spectra = simulate_xrd_ramp(random_state=seed, **(QUICK_RAMP if quick else {}))
@@ -185,7 +191,13 @@ def run_demo(output: Path = DEFAULT_DIR, *, seed: int = 0, quick: bool = False,
               f"outside the window; true window {lo}–{hi}",
     )
     figure_path = save_figure(fig, output / FIGURE_NAME)
+    report_path = write_report(
+        output / REPORT_NAME, model=clf, classification=result.with_ids(spectra),
+        state_means=StateMeans.of(result, spectra.intensity, axis=spectra.axis,
+                                  axis_name=spectra.axis_name, axis_unit=spectra.axis_unit),
+        title=f"specstate demo: simulated XRD pressure ramp, {n} patterns")
     echo(f"Wrote {figure_path}, {model_path}, {results_path}")
+    echo(f"Open {report_path} in a browser: the interactive report of the model and the run.")
     return DemoResult(accuracy, per_state, inside, (lo, hi), transitions, error, fit_s,
                       classify_s, output)
 

@@ -65,6 +65,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true",
                         help="write the model even when its held-out check says the states "
                              "cannot be told apart (the model file records it; loading warns)")
+    parser.add_argument("--plot", metavar="DIR", type=Path,
+                        help="also write the report's panels of the model (references, "
+                             "regions) as PNG files into DIR")
     add_input_arguments(parser)
 
 
@@ -122,9 +125,10 @@ def run(args: argparse.Namespace) -> int:
     """Run ``specstate fit``."""
     from ..labels import resolve_labels
     from ..report.tables import regions_table
-    from ._common import check_output
+    from ._common import check_output, check_output_folder
 
     target = check_output(args.output, ("model",))
+    plot_dir = check_output_folder(args.plot, option="--plot") if args.plot else None
     spectra = read_input(args.data[0] if len(args.data) == 1 else args.data, args)
     assignment = resolve_labels(args.labels, spectra)
     check_two_states(assignment)
@@ -156,4 +160,11 @@ def run(args: argparse.Namespace) -> int:
     score = getattr(clf, "heldout_score_", {}).get("balanced_accuracy", float("nan"))
     print(f"Fitted {len(clf.regions_)} regions + linear member in {seconds:.2f} s "
           f"(held-out balanced accuracy {score:.3f}); model saved to {args.output}")
+    if plot_dir is not None:
+        from ..report.panels import model_panel
+        from ..report.png import save_panels
+
+        plot_dir.create_parent()
+        files = save_panels(plot_dir.path, model_panel(clf, str(args.output)))
+        print(f"Wrote {', '.join(f.name for f in files)} into {plot_dir.path}")
     return 0

@@ -59,7 +59,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--alert-trains", type=int, default=DEFAULT_ALERT_TRAINS, metavar="N",
                    help="trains a new state must hold before an alert (default %(default)s)")
     g.add_argument("--plot", nargs="?", const="", metavar="FILE.png|FILE.html",
-                   help="live view: a window, or a PNG/HTML file refreshed every few seconds")
+                   help="live view: a window, a PNG, or FILE.html: a snapshot of the live "
+                        "page, rewritten every few seconds")
+    g.add_argument("--serve", metavar="[HOST:]PORT",
+                   help="serve the live page (read-only) on PORT, on 127.0.0.1 unless HOST "
+                        "is given (e.g. 0.0.0.0:8050 for the control room)")
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, metavar="N",
                         help="BLAS threads while classifying (default %(default)s: leaves the "
                              "other cores to receiving the stream)")
@@ -137,6 +141,14 @@ def run(args: argparse.Namespace) -> int:
         out_file = check_output(args.out, ("results",))
     if args.plot:
         plot_file = check_output(args.plot, ("plot",), option="--plot")
+    serve = None
+    if args.serve is not None:
+        from ..stream.page import parse_serve
+        from ._common import require
+
+        serve = parse_serve(args.serve)
+        for module in ("bokeh", "starlette", "uvicorn"):
+            require(module, "serve", "The live page (--serve)")
     watcher = Watcher(
         args.model, args.source, source_name=args.source_name, key=args.key,
         monitor=args.monitor, min_monitor=args.min_monitor, sub=args.sub,
@@ -148,23 +160,45 @@ def run(args: argparse.Namespace) -> int:
     classes = watcher.classes
     if isinstance(watcher.source, FolderSource):  # never read our own output as input
         watcher.source.exclude.update(Path(f).resolve() for f in (args.out, args.plot) if f)
-    sink = None
-    if out_file is not None:
-        out_file.create_parent()
-        sink = open_sink(out_file.path, classes, checkpoint_every=args.checkpoint_every,
-                         metadata={"model": args.model, "source": args.source},
-                         model=watcher.model.clf)
-    plot = None
+    plot = page = None
+    snapshot = plot_file is not None and plot_file.path.suffix.lower() == ".html"
+    if snapshot:
+        from ._common import require
+
+        require("bokeh", "report", "The live page snapshot (--plot FILE.html)")
     if args.plot is not None:
         if plot_file is not None:
             plot_file.create_parent()
-        plot = LivePlot(args.plot or None, classes)
+        if not snapshot:
+            plot = LivePlot(args.plot or None, classes)
+    if serve is not None or snapshot:
+        from ..stream.page import LivePage
+
+        page = LivePage(watcher.model.clf, serve=serve,
+                        snapshot=plot_file.path if snapshot else None).start()
+        if page.url:
+            print(f"live page: {page.url}", flush=True)
+    sink = None
+    if out_file is not None:  # after the page: a busy port leaves no results file behind
+        out_file.create_parent()
+        try:
+            sink = open_sink(out_file.path, classes, checkpoint_every=args.checkpoint_every,
+                             metadata={"model": args.model, "source": args.source},
+                             model=watcher.model.clf)
+        except BaseException:
+            if page is not None:
+                page.close()
+            raise
     term = _Terminal(sys.stdout)
     interrupted = False
     try:
         for result in watcher:
             if sink is not None:
                 sink.write(result)
+            if page is not None:
+                if result.model_reloaded:
+                    page.set_model(watcher.model.clf)
+                page.publish(result)
             if result.model_reloaded:
                 term.note(f"model reloaded from {args.model} before train {result.train_id}")
                 classes = watcher.classes
@@ -182,6 +216,8 @@ def run(args: argparse.Namespace) -> int:
             sink.close()
         if plot is not None:
             plot.close()
+        if page is not None:
+            page.close()
     print(("interrupted; " if interrupted else "") + "summary of the watch:")
     print(watcher.summary.format())
     return 0

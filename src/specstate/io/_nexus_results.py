@@ -198,6 +198,42 @@ class NexusResults:
             note.create_dataset(S.CLASSES, data=np.asarray(self.classes, dtype=object),
                                 dtype=_str_dtype())
 
+    def write_state_means(self, means, *, axis=None, axis_name: str = "",
+                          axis_unit: str = "") -> None:
+        """Write (replace) the run's per-state mean spectra, ``/entry/state_means``.
+
+        Parameters
+        ----------
+        means : specstate.means.StateMeans
+            Per-state sums and counts of the whole run so far.
+        axis : array-like of shape (m,), optional
+            The spectra's axis (default: ``means.axis``, else point numbers).
+        axis_name, axis_unit : str
+            Name and unit of the axis.
+        """
+        import h5py
+
+        axis = means.axis if axis is None else axis
+        m = means.sums.shape[1]
+        axis = np.arange(m, dtype=float) if axis is None else np.asarray(axis, float)
+        with h5py.File(self.path, "a") as f:
+            entry = f[S.ENTRY]
+            if S.STATE_MEANS in entry:
+                del entry[S.STATE_MEANS]
+            g = _group(entry, S.STATE_MEANS, S.NXDATA)
+            g.attrs[S.SIGNAL] = S.MEAN
+            g.attrs[S.AXES] = [S.STATE, S.AXIS]
+            g.attrs[S.STATE + S.INDICES_SUFFIX] = 0
+            g.attrs[S.AXIS + S.INDICES_SUFFIX] = 1
+            g.create_dataset(S.MEAN, data=means.mean.astype(np.float32), compression="gzip")
+            g[S.MEAN].attrs[S.LONG_NAME] = "mean spectrum of the run's spectra in each state"
+            g.create_dataset(S.STATE, data=np.asarray(means.names, dtype=object),
+                             dtype=_str_dtype())
+            g[S.N_SPECTRA] = np.asarray(means.counts, np.int64)
+            g[S.AXIS] = axis
+            g[S.AXIS].attrs[S.UNITS] = str(axis_unit or "")
+            g[S.AXIS].attrs[S.LONG_NAME] = str(axis_name or "")
+
     def _columns(self, classes) -> np.ndarray:
         """Column of each of `classes` in the file (new classes are added at the end)."""
         cols = []

@@ -88,6 +88,9 @@ EUXFEL_FILE_PATTERN = r"^(RAW|CORR)-R\d{4}-[A-Za-z0-9]+-S\d{5}\.h5$"
 #         classes (C,) str
 #     /entry/alerts              NXcollection: train_id, confirmed_train_id, previous, state
 #     /entry/regions             NXdata  @signal="weight": region, start, stop, separability
+#     /entry/state_means         NXdata  @signal="mean": mean (K, m) of the spectra in each
+#                                state (the last row: unknown), state (K,), n_spectra (K,),
+#                                axis (m,) @units @long_name (where the spectra are known)
 #     /entry/process             NXprocess: program, version, date, sequence_index,
 #                                parameters/ (NXparameters), model/ (NXnote: file_name,
 #                                checksum @algorithm="sha256", classes), input_files
@@ -97,6 +100,9 @@ SPECTRA_DATA = "spectra"
 TRAINS_DATA = "trains"
 ALERTS = "alerts"
 REGIONS_DATA = "regions"
+STATE_MEANS = "state_means"
+MEAN = "mean"
+AXIS = "axis"
 PROCESS = "process"
 PROCESS_PARAMETERS = "parameters"
 MODEL_NOTE = "model"

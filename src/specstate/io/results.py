@@ -24,9 +24,7 @@ temporary file and renamed. A CSV file is one table: one row per spectrum (``cla
 
 from __future__ import annotations
 
-import csv
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -55,7 +53,8 @@ from ._result_tables import (
     write_spectra_csv,
 )
 
-__all__ = ["write_results", "read_results", "read_trains", "file_sha256", "NexusResults",
+__all__ = ["write_results", "read_results", "read_trains", "read_state_means",
+           "read_provenance", "file_sha256", "NexusResults",
            "CsvTable", "spectra_rows", "train_rows", "train_columns", "summarize_trains",
            "RESULT_SUFFIXES"]
 
@@ -86,6 +85,7 @@ def write_results(
     parameters: Mapping | None = None,
     program: str = "specstate classify",
     extra_columns: Mapping | None = None,
+    state_means=None,
 ) -> Path:
     """Write per-spectrum results (and per-train ones, with train ids) as CSV or NeXus.
 
@@ -112,6 +112,8 @@ def write_results(
         What wrote the file.
     extra_columns : mapping of str to array, optional
         CSV only: further per-spectrum columns after ``spectrum`` (the demo's true state).
+    state_means : specstate.means.StateMeans, optional
+        NeXus: the run's per-state sums (default: computed from `spectra` when given).
 
     Returns
     -------
@@ -150,22 +152,37 @@ def write_results(
                                model_path=model_path, inputs=input_files_of(spectra, inputs),
                                parameters=parameters, program=program, file_name=path.name)
             out.append(classification, summarize_trains(classification))
+            if state_means is None and spectra is not None:
+                from ..means import StateMeans
+
+                state_means = StateMeans.of(classification, spectra.intensity,
+                                            axis=spectra.axis, axis_name=spectra.axis_name,
+                                            axis_unit=spectra.axis_unit)
+            if state_means is not None:
+                out.write_state_means(state_means, axis_name=state_means.axis_name,
+                                      axis_unit=state_means.axis_unit)
     logger.info("Wrote %d results to %s.", n, path)
     return path
 
 
 # ----------------------------------------------------------------------------- reading
 def _read_csv(path: Path) -> tuple[list[str], dict]:
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
-    if not rows:
-        raise SpectraFileError(f"'{path}' is empty; expected a specstate results table.")
-    header, body = rows[0], rows[1:]
-    return header, {h: [r[i] if i < len(r) else "" for r in body] for i, h in enumerate(header)}
+    """Header and columns (arrays of str) of a CSV table, read by pandas' C parser."""
+    import pandas as pd
+
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False,
+                         encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        raise SpectraFileError(f"'{path}' is empty; expected a specstate results table."
+                               ) from None
+    header = [str(h) for h in df.columns]
+    return header, {h: df[h].to_numpy(dtype=object) for h in header}
 
 
 def _floats(values) -> np.ndarray:
-    return np.array([float(v) if v != "" else math.nan for v in values], np.float32)
+    values = np.asarray(values, dtype=object)
+    return np.where(values == "", "nan", values).astype(np.float32)
 
 
 def _read_spectra_group(g) -> dict:
@@ -360,6 +377,84 @@ def read_trains(path):
             for k, v in variables.items()}
     return xr.Dataset(data, coords={S.TRAIN_ID: tid, S.CLASS_DIM: np.array(classes, dtype=object)},
                       attrs={"file": str(path)})
+
+
+def read_state_means(path):
+    """Read the run's per-state mean spectra of a NeXus results file, if it has them.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A results file.
+
+    Returns
+    -------
+    specstate.means.StateMeans or None
+        None for a CSV table or a file written before results kept their means.
+    """
+    from ..means import StateMeans
+
+    path = Path(path)
+    if path.suffix.lower() in CSV_SUFFIXES:
+        return None
+    with open_hdf5(path, what="a results file") as f:
+        where = f"{S.ENTRY}/{S.STATE_MEANS}"
+        if where not in f:
+            return None
+        g = f[where]
+        names = g[S.STATE].asstr()[()].tolist()
+        counts = g[S.N_SPECTRA][()].astype(np.int64)
+        mean = g[S.MEAN][()].astype(np.float64)
+        axis = g[S.AXIS][()] if S.AXIS in g else None
+        sums = np.nan_to_num(mean) * counts[:, None]
+        attrs = g[S.AXIS].attrs if S.AXIS in g else {}
+        return StateMeans(names[:-1], sums, counts, axis,
+                          str(attrs.get(S.LONG_NAME, "")), str(attrs.get(S.UNITS, "")))
+
+
+def read_provenance(path) -> dict:
+    """What a NeXus results file records of how it was made.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A results file.
+
+    Returns
+    -------
+    dict
+        ``program``, ``date``, ``model_file`` and ``model_checksum`` (SHA-256) where
+        recorded, ``inputs`` (list of str) and ``parameters`` (dict of str); empty for a CSV
+        table (which records none).
+    """
+    path = Path(path)
+    if path.suffix.lower() in CSV_SUFFIXES:
+        return {}
+    out: dict = {}
+    with open_hdf5(path, what="a results file") as f:
+        where = f"{S.ENTRY}/{S.PROCESS}"
+        if where not in f:
+            return out
+        p = f[where]
+
+        def text(ds):
+            value = ds[()]
+            return value.decode() if isinstance(value, bytes) else str(value)
+
+        for key, name in ((S.PROGRAM, "program"), (S.DATE, "date")):
+            if key in p:
+                out[name] = text(p[key])
+        note = p.get(S.MODEL_NOTE)
+        if note is not None:
+            if "file_name" in note:
+                out["model_file"] = text(note["file_name"])
+            if S.CHECKSUM in note:
+                out["model_checksum"] = text(note[S.CHECKSUM])
+        if S.INPUT_FILES in p:
+            out["inputs"] = p[S.INPUT_FILES].asstr()[()].tolist()
+        if S.PROCESS_PARAMETERS in p:
+            out["parameters"] = {k: text(v) for k, v in p[S.PROCESS_PARAMETERS].items()}
+    return out
 
 
 #: suffixes of NeXus results files (re-exported for the CLI's checks)

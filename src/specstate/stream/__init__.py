@@ -21,6 +21,9 @@ The modules, along the data's way:
   few trains (the one layout of :mod:`specstate.io.results`).
 - :mod:`~specstate.stream.plot`: the live view (PNG/HTML drawn by a separate process, or a
   window).
+- :mod:`~specstate.stream.page`: :class:`LivePage`, the live dashboard in the browser
+  (``watch --serve``; its snapshot is ``watch --plot FILE.html``), fed by
+  :meth:`LivePage.publish`, which never blocks the loop.
 - :mod:`~specstate.stream.results`: the running :class:`WatchSummary` and the error kinds.
 
 Examples
@@ -37,6 +40,7 @@ from .bridge import BridgeSource
 from .folder import FolderSource
 from .loop import Watcher, watch
 from .packets import Idle, Packet
+from .page import LivePage
 from .plot import LivePlot
 from .results import ERROR_KINDS, TrainResult, WatchSummary
 from .sinks import CsvSink, NexusSink, open_sink
@@ -60,4 +64,5 @@ __all__ = [
     "NexusSink",
     "open_sink",
     "LivePlot",
+    "LivePage",
 ]

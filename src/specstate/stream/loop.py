@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import SpecstateError, StreamError
+from ..means import StateMeans
 from ..results import Classification, TrainSummary
 from ..spectra import same_axis
 from .alerts import StateChangeDetector
@@ -290,6 +291,7 @@ class Watcher:
             failure = self._careful(x, beam, result, p, rows)
             if failure is not None:
                 return self._skip(result, p, "classify", f"train {p.train_id}: {failure}")
+        _add_state_means(result, x, rows_all)
         return self._finish(result, p)
 
     def _finish(self, result: TrainSummary, p: Packet) -> TrainSummary:
@@ -396,6 +398,16 @@ class Watcher:
                 log.warning("%s (%d so far): %s", kind, n, message)
         result.latency = time.perf_counter() - p.received
         return result
+
+
+def _add_state_means(result: TrainSummary, x: np.ndarray, rows_all) -> None:
+    """The train's per-state sums (one small matmul), for the run's means and the page."""
+    cls = result.classification
+    if cls is None or cls.pulse_ids is None:
+        return
+    pos = np.asarray(cls.pulse_ids, np.intp)  # rows of the train; `x` holds `rows_all`
+    rows = pos if rows_all is None else np.searchsorted(rows_all, pos)
+    result.state_means = StateMeans.of(cls, x, rows=rows)
 
 
 def _is_power_of_ten(n: int) -> bool:

@@ -123,6 +123,8 @@ class NexusSink:
                                   parameters={k: str(v) for k, v in meta.items()},
                                   program="specstate watch")
         self._pending: list[TrainSummary] = []
+        self._model = model
+        self._means = None  # the run's per-state sums so far (specstate.means.StateMeans)
 
     @property
     def classes(self) -> list[str]:
@@ -140,6 +142,10 @@ class NexusSink:
     def flush(self) -> None:
         """Append the trains kept so far to the file (opened and closed again)."""
         trains, self._pending = self._pending, []
+        for t in trains:
+            if t.state_means is not None:
+                self._means = t.state_means if self._means is None else self._means.add(
+                    t.state_means)
         parts = [t.classification for t in trains if t.classification is not None
                  and len(t.classification)]
         by_classes: list[list[Classification]] = []
@@ -150,10 +156,15 @@ class NexusSink:
                 by_classes.append([part])
         if not by_classes:
             self._file.append(None, trains)
-            return
         for k, block in enumerate(by_classes):
             self._file.append(Classification.concatenate(block),
                               trains if k == len(by_classes) - 1 else ())
+        if self._means is not None and trains:
+            m = self._model
+            self._file.write_state_means(
+                self._means, axis=getattr(m, "axis_", None),
+                axis_name=str(getattr(m, "axis_name_", "") or ""),
+                axis_unit=str(getattr(m, "axis_unit_", "") or ""))
 
     def close(self) -> None:
         """Append what is left."""
