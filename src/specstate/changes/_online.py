@@ -1,0 +1,457 @@
+"""ChangeDetector: label-free, online detection of a change of state in a stream of spectra."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from numbers import Integral, Real
+
+import numpy as np
+
+from ..exceptions import SpectraFormatError
+from ._projection import as_chunk, project, smooth_basis
+from ._threshold import DEFAULT_ARL_HOURS, DEFAULT_RATE_HZ, glr_threshold, lag_grid
+
+__all__ = ["ChangeDetector", "ChangeEvent"]
+
+log = logging.getLogger(__name__)
+
+_WHERE = "ChangeDetector.update"
+#: Default `window`: a change that completes within 50 spectra is a change (the issue's
+#: definition; e.g. a phase transition over ~10 patterns of a pressure ramp).
+DEFAULT_WINDOW = 50
+#: At most this many bumps in the projection (see _projection): ~250 points per bump on a
+#: 4,000-point pattern, wider than any peak; more dimensions raise the threshold (each adds
+#: its chi-square share) without seeing more of a change that spans several peaks.
+_MAX_COMPONENTS = 16
+#: The learning sample must hold several spectra per estimated covariance entry's dimension:
+#: with n spectra and K dimensions the estimated inverse covariance is inflated by
+#: n / (n - K), which the F threshold accounts for, but below ~3 K it costs much power.
+_LEARN_PER_COMPONENT = 4
+#: AR(1) coefficients of the innovations are clipped into (-0.95, 0.95): beyond, the series
+#: is a random walk, which a baseline tracker should follow, not a noise to whiten.
+_MAX_AR = 0.95
+#: Order of the baseline tracker: 3 follows a level, a velocity and an acceleration (Brown's
+#: triple exponential smoothing). A peak gliding across a bump makes the bump's weight move
+#: along a curve, fastest at the start of a ramp; an order-2 (linear) tracker lags behind
+#: such a curve by acceleration x memory^2 and would call it a change.
+_TREND_ORDER = 3
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    """A change of state found by :class:`ChangeDetector`.
+
+    Attributes
+    ----------
+    index : int
+        Estimated first changed spectrum, counting every spectrum given to ``update`` since
+        the detector was made (from 0).
+    detected_at : int
+        The spectrum whose arrival raised the event (same numbering; ``>= index``).
+    score : float
+        The GLR statistic at detection (``|sum of whitened innovations|^2 / l`` over the
+        changed stretch); at least `threshold`.
+    threshold : float
+        The threshold it passed.
+    train_id : int or None
+        Train id of `index` when the spectra came as :class:`~specstate.Spectra` with train
+        ids.
+    detected_train_id : int or None
+        Train id of `detected_at`, likewise.
+    """
+
+    index: int
+    detected_at: int
+    score: float
+    threshold: float
+    train_id: int | None = None
+    detected_train_id: int | None = None
+
+    @property
+    def delay(self) -> int:
+        """Spectra from the estimated change point to the detection."""
+        return self.detected_at - self.index
+
+
+class ChangeDetector:
+    """Detect, online and without references, that the state of the sample changed.
+
+    Each spectrum is divided by its total intensity (cancels the pulse energy) and projected
+    onto `n_components` smooth bumps much wider than a peak (see
+    :mod:`specstate.changes._projection`). A baseline follows the projected spectra with a
+    local linear trend (Holt / Brown double exponential smoothing with memory `memory`), so
+    slow drifts of background, beam, energy scale and slow continuous peak shifts (a
+    compressing sample) are absorbed. The one-step forecast errors (innovations) are
+    whitened with their covariance and lag-1 autocorrelation measured on the first
+    `n_learn` spectra, and a window-limited multivariate GLR test (Lai, JRSS B 57, 613
+    (1995); the multivariate form of the CUSUM/FOCuS likelihood ratio for a mean change of
+    unknown size and direction) looks, at every spectrum, for a mean shift of the last ``l``
+    innovations, ``l`` on a grid up to ``2 * memory``. The threshold follows from the target
+    run length `arl_hours` at `rate` (see :func:`~specstate.changes._threshold.glr_threshold`),
+    not from a tuned constant.
+
+    A change that completes within `window` spectra shows as a step the baseline takes
+    ~`memory` spectra to absorb; a slower motion is followed. After an event the baseline
+    restarts from the spectra after the estimated change point.
+
+    Parameters
+    ----------
+    window : int, default 50
+        A change that completes within this many spectra counts as a change.
+    memory : int, optional
+        Memory (spectra) of the baseline tracker; default ``window // 2``. Longer gathers more
+        evidence on weak changes (noisy single shots) but absorbs less of a fast drift.
+    n_learn : int, optional
+        Spectra at the start used to learn the noise (no detection before); default
+        ``2 * memory``, at least 4 per component.
+    n_components : int, optional
+        Dimension of the projection; default ``min(16, n_learn // 4)``.
+    arl_hours : float, default 8
+        Target mean time between false alarms (hours) at `rate`.
+    rate : float, default 27000
+        Spectra per second of the stream (the European XFEL: 10 trains of 2,700 pulses).
+
+    Attributes
+    ----------
+    n_seen_ : int
+        Spectra given to :meth:`update` so far.
+    threshold_ : float
+        Alarm threshold (after learning).
+    arl_ : float
+        Target run length in spectra (``arl_hours * 3600 * rate``).
+    learned_ : bool
+        Whether the noise has been learned.
+    events_ : list of ChangeEvent
+        Every event so far.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.poisson(100.0, (3000, 64)).astype(np.float32)
+    >>> x[2000:, 20:30] += 30.0  # a new peak
+    >>> det = ChangeDetector()
+    >>> events = det.update(x[:1500]) + det.update(x[1500:])
+    >>> [(e.index, e.detected_at) for e in events]  # doctest: +SKIP
+    [(2000, 2001)]
+    """
+
+    def __init__(self, window: int = DEFAULT_WINDOW, *, memory: int | None = None,
+                 n_learn: int | None = None, n_components: int | None = None,
+                 arl_hours: float = DEFAULT_ARL_HOURS, rate: float = DEFAULT_RATE_HZ):
+        self.window = window
+        self.memory = memory
+        self.n_learn = n_learn
+        self.n_components = n_components
+        self.arl_hours = arl_hours
+        self.rate = rate
+        self._validate()
+        self.n_seen_ = 0
+        self.learned_ = False
+        self.events_: list[ChangeEvent] = []
+        self.threshold_ = math.nan
+        self.arl_ = float(arl_hours) * 3600.0 * float(rate)
+        self._basis = None
+        self._axis = None
+        self._n_points = None
+        self._learn_z: list[np.ndarray] = []
+        self._n_learned = 0
+        self._tids: list[tuple[int, np.ndarray]] = []
+
+    # -- parameters ------------------------------------------------------------------------
+    def _validate(self) -> None:
+        name = type(self).__name__
+
+        def check_int(attr, value, minimum, optional=True):
+            if value is None and optional:
+                return
+            if not (isinstance(value, Integral) and not isinstance(value, bool)
+                    and value >= minimum):
+                raise SpectraFormatError(
+                    f"The '{attr}' parameter of {name} must be an int in [{minimum}, inf)"
+                    f"{' or None' if optional else ''}. Got {value!r} instead."
+                )
+
+        check_int("window", self.window, 1, optional=False)
+        check_int("memory", self.memory, 2)
+        check_int("n_components", self.n_components, 1)
+        check_int("n_learn", self.n_learn, 8)
+        for attr in ("arl_hours", "rate"):
+            value = getattr(self, attr)
+            if not (isinstance(value, Real) and not isinstance(value, bool)
+                    and math.isfinite(value) and value > 0):
+                raise SpectraFormatError(
+                    f"The '{attr}' parameter of {name} must be a float in (0, inf). "
+                    f"Got {value!r} instead."
+                )
+
+    def _plan(self, n_points: int) -> None:
+        """Fix memory, learning size and dimension once the spectra's length is known."""
+        # half the window: the tracker then lags a change that completes within `window` by
+        # more than it is (it needs ~2 memories to follow a new level), while its
+        # acceleration term still follows the curving motion of a compressing sample
+        self.memory_ = int(self.memory if self.memory is not None else max(self.window // 2, 2))
+        n_learn = self.n_learn if self.n_learn is not None else 2 * self.memory_
+        k = self.n_components
+        if k is None:
+            k = max(1, min(_MAX_COMPONENTS, n_learn // _LEARN_PER_COMPONENT, n_points))
+        if k > n_points:
+            raise SpectraFormatError(
+                f"The 'n_components' parameter of ChangeDetector ({k}) must not exceed the "
+                f"number of points of the spectra ({n_points})."
+            )
+        self.n_learn_ = int(max(n_learn, k + 8 + _TREND_ORDER))
+        self.n_components_ = int(k)
+        self.max_lag_ = 2 * self.memory_
+        self.lags_ = lag_grid(self.max_lag_)
+        # Brown's smoothing of order q with discount w: (1 - B)^q z = (1 - w B)^q e
+        w = 1.0 - 1.0 / self.memory_
+        self._num = np.poly1d([1.0, -1.0]) ** _TREND_ORDER
+        self._num = self._num.coeffs.astype(float)
+        self._den = (np.poly1d([1.0, -w]) ** _TREND_ORDER).coeffs.astype(float)
+
+    # -- public API ------------------------------------------------------------------------
+    def update(self, X, axis=None) -> list[ChangeEvent]:
+        """Feed the next spectra in time order; return the changes they reveal.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, n_points), or Spectra
+            The next spectra (a train, a few files). Train ids of a :class:`Spectra` are
+            carried into the events.
+        axis : array-like of shape (n_points,), optional
+            Their axis; checked against the first one given.
+
+        Returns
+        -------
+        list of ChangeEvent
+            Possibly empty; ``detected_at`` of each lies inside this chunk.
+
+        Raises
+        ------
+        SpectraFormatError
+            An empty chunk, spectra of another length or on another axis than the first.
+        NonFiniteError
+            NaN or infinite values.
+        """
+        x, axis, tids = as_chunk(X, axis, _WHERE, self._n_points, self._axis)
+        if self._basis is None:
+            self._n_points = x.shape[1]
+            self._plan(self._n_points)
+            dtype = np.float32 if x.dtype == np.float32 else np.float64
+            self._basis = smooth_basis(self._n_points, self.n_components_, dtype)
+        if self._axis is None and axis is not None:
+            self._axis = axis
+        first = self.n_seen_
+        z, ok = project(x, self._basis)
+        pos = first + np.flatnonzero(ok)
+        z = z[ok]
+        self.n_seen_ += x.shape[0]
+        events: list[ChangeEvent] = []
+        while z.shape[0]:
+            if not self.learned_:
+                need = self.n_learn_ - self._n_learned
+                self._learn_z.append(z[:need])
+                self._n_learned += min(need, z.shape[0])
+                z, pos = z[need:], pos[need:]
+                if self._n_learned < self.n_learn_:
+                    break
+                self._learn(np.concatenate(self._learn_z))
+                self._learn_z = []
+                if not z.shape[0]:
+                    break
+            found, z, pos = self._scan(z, pos)
+            events.extend(found)
+        if tids is not None:
+            self._tids.append((first, np.asarray(tids)))
+            covered = self.n_seen_ - self._tids[0][0]
+            while len(self._tids) > 1 and covered - self._tids[0][1].size > 2 * self.max_lag_:
+                covered -= self._tids.pop(0)[1].size
+            events = [_with_trains(e, self._tids) for e in events]
+        self.events_.extend(events)
+        return events
+
+    # -- learning ----------------------------------------------------------------------------
+    def _learn(self, z: np.ndarray) -> None:
+        """Noise model, initial baseline and threshold from the first spectra.
+
+        1. A least-squares line through the projected learning spectra takes out their slow
+           motion.
+        2. Grains, jitter of the sample and of the beam are correlated from one spectrum to
+           the next: a lag-1 autoregression of the residuals (one coefficient, pooled),
+           ``z_t - phi z_{t-1}``, leaves white noise (a slow signal passes, scaled by
+           ``1 - phi``).
+        3. The baseline tracker starts on the prewhitened series from a polynomial fitted to
+           it; the covariance of its innovations (refined online as more arrive) sets the
+           metric of the GLR test, and with its degrees of freedom the threshold.
+        """
+        n = z.shape[0]
+        t = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
+        design = np.column_stack([np.ones(n), t])
+        coef, *_ = np.linalg.lstsq(design, z, rcond=None)
+        resid = z - design @ coef
+        # one coefficient for all bumps, pooled: a common factor keeps the bumps' mutual
+        # correlations at lag 1 consistent (coefficients per bump would leave cross-lagged
+        # correlations, which the whitening below amplifies in the weak directions)
+        phi = float(np.sum(resid[1:] * resid[:-1]) / max(np.sum(resid[:-1] ** 2), 1e-300))
+        self._phi = float(np.clip(phi, -_MAX_AR, _MAX_AR))
+        self._u_prev = z[-1]
+        v = z[1:] - self._phi * z[:-1]
+        e = self._start_tracker(v)
+        self._syy = e.T @ e
+        # degrees of freedom taken by the fits: the line, the AR coefficient, the polynomial
+        self._n_acc, self._lost = v.shape[0], 3 + _TREND_ORDER
+        self._fit_noise()
+        self._reset_scan()
+        self.learned_ = True
+
+    def _start_tracker(self, v: np.ndarray) -> np.ndarray:
+        """Start the baseline on `v` from a fitted polynomial; its innovations over `v`."""
+        from scipy.signal import lfiltic
+
+        m, q = v.shape[0], _TREND_ORDER
+        t = np.arange(m, dtype=np.float64)
+        design = np.vander(t - (m - 1) / 2.0, q, increasing=True)
+        coef, *_ = np.linalg.lstsq(design, v, rcond=None)
+        # past inputs on the polynomial, past errors 0: the first forecast is its
+        # extrapolation to t = 0
+        past = np.vander(-1.0 - np.arange(q) - (m - 1) / 2.0, q, increasing=True) @ coef
+        self._zi = np.stack([lfiltic(self._num, self._den, np.zeros(q), past[:, j])
+                             for j in range(v.shape[1])], axis=1)
+        return self._innovations(v)
+
+    def _fit_noise(self) -> None:
+        """Metric and threshold of the GLR test from the innovations' covariance."""
+        k = self._syy.shape[0]
+        dof = self._n_acc - self._lost
+        if dof < k + 2:
+            raise SpectraFormatError(
+                f"ChangeDetector cannot learn the noise of {k} dimensions from "
+                f"{self._n_acc + 1} spectra; give n_learn >= {k + self._lost + 4}."
+            )
+        self._m, rank = _whitener(self._syy / dof)
+        self.dof_ = float(dof)
+        self.n_dims_ = rank
+        self.threshold_ = glr_threshold(self.arl_, rank, len(self.lags_), self.dof_)
+        self._n_fit = self._n_acc
+        log.info("change detector noise from %d spectra: %d dimensions, threshold %.1f "
+                 "(one false alarm per %.3g spectra)", self._n_acc, rank, self.threshold_,
+                 self.arl_)
+
+    def _prewhiten(self, z: np.ndarray) -> np.ndarray:
+        """AR(1)-prewhitened projections of the next spectra."""
+        prev = np.vstack([self._u_prev[None, :], z[:-1]])
+        self._u_prev = z[-1]
+        return z - self._phi * prev
+
+    def _innovations(self, v: np.ndarray) -> np.ndarray:
+        """One-step forecast errors of the baseline over `v`; advances it."""
+        from scipy.signal import lfilter
+
+        e, self._zi = lfilter(self._num, self._den, v, axis=0, zi=self._zi)
+        return e
+
+    def _reset_scan(self) -> None:
+        k = self._syy.shape[0]
+        # since the last reset: S_c, the sum of the first c innovations, in rows of P for
+        # counts c = base, base + 1, ... (S_0 = 0); the last max_lag spectra's positions
+        self._p = np.zeros((1, k))
+        self._base = 0
+        self._n_since = 0
+        self._hist_e = np.zeros((0, k))
+        self._hist_pos = np.zeros(0, dtype=np.int64)
+
+    # -- detection ---------------------------------------------------------------------------
+    def _statistic(self, p: np.ndarray, n: int) -> np.ndarray:
+        """Max over the lags of the GLR statistic at each of the `n` new innovations.
+
+        At count ``i`` and lag ``l`` the last ``l`` innovations sum to ``S_i - S_{i-l}``;
+        whitened, its squared norm over ``l`` is the statistic (chi-square with ``K``
+        degrees of freedom under no change and a known covariance).
+        """
+        h = self._n_since
+        stat = np.zeros(n)
+        for lag in self.lags_:
+            i0 = max(lag, h + 1)  # first count with `lag` innovations since the reset
+            if i0 > h + n:
+                break
+            j = np.arange(i0, h + n + 1) - self._base  # rows of P holding S_i
+            w = (p[j] - p[j - lag]) @ self._m
+            out = stat[i0 - h - 1:]
+            np.maximum(out, np.einsum("ij,ij->i", w, w) / lag, out=out)
+        return stat
+
+    def _scan(self, z: np.ndarray, pos: np.ndarray):
+        """Test the next spectra; stop at the first event and hand back the rest."""
+        e = self._innovations(self._prewhiten(z))
+        p = np.vstack([self._p, self._p[-1] + np.cumsum(e, axis=0)])
+        stat = self._statistic(p, z.shape[0])
+        over = np.flatnonzero(stat > self.threshold_)
+        if over.size == 0:
+            self._keep(p, e, pos)
+            return [], z[:0], pos[:0]
+        i = int(over[0])
+        self._keep(p[: self._p.shape[0] + i + 1], e[: i + 1], pos[: i + 1])
+        event = self._event(float(stat[i]))
+        log.info("change at spectrum %d (detected at %d, score %.1f)", event.index,
+                 event.detected_at, event.score)
+        # the new state may move and scatter differently: learn it afresh, from the
+        # spectra after the one that raised the event
+        self.learned_ = False
+        self._n_learned = 0
+        return [event], z[i + 1:], pos[i + 1:]
+
+    def _keep(self, p, e, pos) -> None:
+        """Keep the last max_lag rows; innovations leaving them join the noise estimate."""
+        keep = self.max_lag_
+        self._n_since += e.shape[0]
+        all_e = np.vstack([self._hist_e, e])
+        leaving = all_e[: max(all_e.shape[0] - keep, 0)]
+        if leaving.shape[0]:
+            self._syy += leaving.T @ leaving
+            self._n_acc += leaving.shape[0]
+            if self._n_acc >= 2 * self._n_fit:  # geometric: O(log n) refits in a run
+                self._fit_noise()
+        cut = max(p.shape[0] - (keep + 1), 0)
+        self._p = p[cut:]
+        self._base += cut
+        self._hist_e = all_e[-keep:]
+        self._hist_pos = np.concatenate([self._hist_pos, pos])[-keep:]
+
+    def _event(self, score: float) -> ChangeEvent:
+        """The event at the last kept row; the change point from the best of all lags."""
+        p = self._p
+        lags = np.arange(1, min(self._n_since, self.max_lag_) + 1)
+        w = (p[-1] - p[-1 - lags]) @ self._m
+        stat = np.einsum("ij,ij->i", w, w) / lags
+        lag = int(lags[np.argmax(stat)])
+        return ChangeEvent(index=int(self._hist_pos[-lag]), detected_at=int(self._hist_pos[-1]),
+                           score=score, threshold=float(self.threshold_))
+
+
+def _whitener(c: np.ndarray) -> tuple[np.ndarray, int]:
+    """Matrix W with ``W.T @ c @ W = I`` on the numerical rank of the covariance `c`."""
+    vals, vecs = np.linalg.eigh(c)
+    tol = vals.max() * c.shape[0] * np.finfo(float).eps if vals.size else 0.0
+    keep = vals > max(tol, 0.0)
+    if not keep.any():
+        raise SpectraFormatError(
+            "ChangeDetector could not learn the noise: the first spectra are all identical "
+            "after normalisation by their total intensity."
+        )
+    return vecs[:, keep] / np.sqrt(vals[keep]), int(keep.sum())
+
+
+def _with_trains(event: ChangeEvent, chunks) -> ChangeEvent:
+    """`event` with the train ids of its spectra, from the recent chunks' ``(first, ids)``."""
+    from dataclasses import replace
+
+    def tid(i):
+        for first, ids in chunks:
+            if 0 <= i - first < ids.size:
+                return int(ids[i - first])
+        return None
+
+    return replace(event, train_id=tid(event.index), detected_train_id=tid(event.detected_at))

@@ -1,0 +1,170 @@
+"""The low-dimensional view of a spectrum that change detection works on.
+
+Every spectrum ``x`` (``m`` points) becomes ``K`` numbers: its overlaps with ``K`` smooth,
+evenly spaced Gaussian bumps, divided by its total intensity. Both come from one matrix
+product ``x @ B`` with ``B`` of shape ``(m, K + 1)`` (the last column is all ones), so a train
+costs one BLAS call.
+
+Why this view:
+
+* dividing by the total intensity cancels the pulse-energy (SASE) fluctuation and a slow beam
+  drift, which scale the whole spectrum;
+* the bumps are much wider than a peak, so a peak that moves by a fraction of its width (a
+  compressing sample, a drifting energy scale) moves weight smoothly from one bump to the
+  next, a slow, nearly linear motion that the baseline tracker of
+  :class:`~specstate.changes.ChangeDetector` absorbs; a new peak, a vanished one or a jump of
+  several widths changes the weights at once;
+* summing over many points per bump averages the counting noise, so the ``K`` numbers are
+  close to Gaussian even at a few photons per pixel (single-shot XES).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..exceptions import NonFiniteError, SpectraFormatError
+
+__all__ = ["smooth_basis", "project", "as_chunk"]
+
+#: Width (rms) of a bump in units of the spacing of the bump centres: neighbours overlap so
+#: that a peak between two centres is seen by both (the sum of the bumps is then flat to
+#: ~1e-3 away from the ends), and no finer.
+_BUMP_WIDTH_SPACINGS = 0.85
+
+
+def smooth_basis(n_points: int, n_components: int, dtype=np.float32) -> np.ndarray:
+    """Gaussian bumps evenly spaced over the point index, plus a column of ones.
+
+    Parameters
+    ----------
+    n_points : int
+        Points per spectrum.
+    n_components : int
+        Number of bumps ``K``.
+    dtype : numpy dtype, default float32
+        Dtype of the matrix (that of the spectra, so the product stays in one precision).
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_points, n_components + 1)
+        Bumps normalised to unit sum, then the column of ones (the total intensity).
+    """
+    k = int(n_components)
+    spacing = n_points / k
+    centres = (np.arange(k) + 0.5) * spacing
+    index = np.arange(n_points, dtype=np.float64)[:, None]
+    bumps = np.exp(-0.5 * ((index - centres[None, :]) / (_BUMP_WIDTH_SPACINGS * spacing)) ** 2)
+    bumps /= bumps.sum(axis=0, keepdims=True)
+    return np.hstack([bumps, np.ones((n_points, 1))]).astype(dtype)
+
+
+def project(x: np.ndarray, basis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bump weights per unit total intensity, and which spectra could be normalised.
+
+    Parameters
+    ----------
+    x : numpy.ndarray of shape (n, m)
+        Spectra (finite).
+    basis : numpy.ndarray of shape (m, K + 1)
+        From :func:`smooth_basis`.
+
+    Returns
+    -------
+    z : numpy.ndarray of shape (n, K), float64
+        Projected spectra; rows of spectra without positive total intensity are zero.
+    ok : numpy.ndarray of bool, shape (n,)
+        False for spectra whose total intensity is not positive (no beam): they carry no
+        information on the state and are left out of the statistics.
+    """
+    if x.dtype != basis.dtype:
+        x = x.astype(basis.dtype)
+    p = (x @ basis).astype(np.float64)
+    total = p[:, -1]
+    ok = total > 0
+    z = p[:, :-1]
+    z[ok] /= total[ok, None]
+    z[~ok] = 0.0
+    return z, ok
+
+
+def as_chunk(X, axis, where: str, n_points: int | None = None,
+             ref_axis: np.ndarray | None = None):
+    """Check one chunk of spectra: 2-D, finite, non-empty, the expected length and axis.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, m), or Spectra
+        The spectra (a single spectrum may be 1-D).
+    axis : array-like of shape (m,), optional
+        Their axis values.
+    where : str
+        Who asks, for the error messages (e.g. ``"ChangeDetector.update"``).
+    n_points : int, optional
+        Expected number of points.
+    ref_axis : numpy.ndarray, optional
+        Expected axis values.
+
+    Returns
+    -------
+    x : numpy.ndarray of shape (n, m), float32 or float64
+    axis : numpy.ndarray or None
+    train_ids : numpy.ndarray or None
+        From a :class:`~specstate.Spectra`, else None.
+
+    Raises
+    ------
+    SpectraFormatError
+        Empty chunk, wrong number of points, not 2-D, or another axis.
+    NonFiniteError
+        NaN or infinite values.
+    """
+    from ..spectra import Spectra
+
+    train_ids = None
+    if isinstance(X, Spectra):
+        axis = X.axis if axis is None and X.axis_name != "index" else axis
+        train_ids = X.train_ids
+        X = X.intensity
+    x = np.asarray(X)
+    if x.ndim == 1 and x.size:
+        x = x[None, :]
+    if x.ndim != 2:
+        raise SpectraFormatError(
+            f"{where} expects spectra as a 2-D array (n_spectra, n_points); got shape "
+            f"{x.shape}."
+        )
+    if x.shape[0] == 0:
+        raise SpectraFormatError(f"{where} got an empty chunk (0 spectra); expected at least 1.")
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float64)
+    if n_points is not None and x.shape[1] != n_points:
+        raise SpectraFormatError(
+            f"{where} expects spectra of {n_points} points (as the first ones); got "
+            f"{x.shape[1]}."
+        )
+    if axis is not None:
+        axis = np.asarray(axis, dtype=np.float64).reshape(-1)
+        if axis.shape != (x.shape[1],):
+            raise SpectraFormatError(
+                f"{where}: the axis has {axis.size} values but the spectra have "
+                f"{x.shape[1]} points."
+            )
+        if ref_axis is not None:
+            step = np.abs(np.diff(ref_axis)).min() if ref_axis.size > 1 else 1.0
+            if not np.allclose(axis, ref_axis, rtol=0, atol=0.01 * step):
+                raise SpectraFormatError(
+                    f"{where}: these spectra are on the axis [{axis[0]:g}, {axis[-1]:g}], "
+                    f"not the one of the first spectra [{ref_axis[0]:g}, {ref_axis[-1]:g}]."
+                )
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite = np.isfinite(x.sum(axis=1))
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        exact = ~np.isfinite(x[bad]).all(axis=1)
+        if exact.any():
+            first = int(bad[np.argmax(exact)])
+            raise NonFiniteError(
+                f"{where} expects finite spectra; spectrum {first} of this chunk (and "
+                f"{int(exact.sum()) - 1} more) holds NaN or infinite values."
+            )
+    return x, axis, train_ids
