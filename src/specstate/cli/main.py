@@ -17,7 +17,7 @@ from .._version import __version__
 from ..exceptions import SpecstateError
 
 # Order shown in --help.
-COMMANDS = ("demo", "simulate", "info", "fit", "classify", "watch", "report")
+COMMANDS = ("demo", "simulate", "info", "fit", "classify", "changes", "watch", "report")
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
