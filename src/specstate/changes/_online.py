@@ -10,8 +10,14 @@ from numbers import Integral, Real
 import numpy as np
 
 from ..exceptions import SpectraFormatError
-from ._projection import as_chunk, project, smooth_basis
-from ._threshold import DEFAULT_ARL_HOURS, DEFAULT_RATE_HZ, glr_threshold, lag_grid
+from ._projection import Projection, as_chunk
+from ._threshold import (
+    DEFAULT_ARL_HOURS,
+    DEFAULT_RATE_HZ,
+    chernoff_threshold,
+    estimation_weights,
+    lag_grid,
+)
 
 __all__ = ["ChangeDetector", "ChangeEvent"]
 
@@ -37,6 +43,16 @@ _MAX_AR = 0.95
 #: along a curve, fastest at the start of a ramp; an order-2 (linear) tracker lags behind
 #: such a curve by acceleration x memory^2 and would call it a change.
 _TREND_ORDER = 3
+#: Smallest variance, relative to the largest, of a whitened direction (see _whitener).
+_RANK_TOL = 1e-8
+#: Tracker memory per time constant of the reference spectrum (see _projection.Projection):
+#: the local shifts measure the motion of the last memory/6 spectra (4 of a 25-spectrum
+#: memory), short enough that a compressing sample's peaks move much less than their
+#: width against it, long enough to average the reference's own noise over several spectra.
+_REFERENCE_PER_MEMORY = 6
+#: Default learning length in tracker memories: the tracker's polynomial and the noise
+#: covariance of 2K features need several memories of data (100 spectra by default).
+_LEARN_MEMORIES = 4
 
 
 @dataclass(frozen=True)
@@ -193,16 +209,17 @@ class ChangeDetector:
         # more than it is (it needs ~2 memories to follow a new level), while its
         # acceleration term still follows the curving motion of a compressing sample
         self.memory_ = int(self.memory if self.memory is not None else max(self.window // 2, 2))
-        n_learn = self.n_learn if self.n_learn is not None else 2 * self.memory_
+        n_learn = self.n_learn if self.n_learn is not None else _LEARN_MEMORIES * self.memory_
         k = self.n_components
-        if k is None:
-            k = max(1, min(_MAX_COMPONENTS, n_learn // _LEARN_PER_COMPONENT, n_points))
+        if k is None:  # two features per bump (share and shift)
+            k = max(1, min(_MAX_COMPONENTS, n_learn // (2 * _LEARN_PER_COMPONENT), n_points))
         if k > n_points:
             raise SpectraFormatError(
                 f"The 'n_components' parameter of ChangeDetector ({k}) must not exceed the "
                 f"number of points of the spectra ({n_points})."
             )
-        self.n_learn_ = int(max(n_learn, k + 8 + _TREND_ORDER))
+        self.n_learn_ = int(max(n_learn, 2 * k + 8 + 2 * _TREND_ORDER))
+        self.tau_ = max(1.0, self.memory_ / _REFERENCE_PER_MEMORY)
         self.n_components_ = int(k)
         self.max_lag_ = 2 * self.memory_
         self.lags_ = lag_grid(self.max_lag_)
@@ -241,11 +258,12 @@ class ChangeDetector:
             self._n_points = x.shape[1]
             self._plan(self._n_points)
             dtype = np.float32 if x.dtype == np.float32 else np.float64
-            self._basis = smooth_basis(self._n_points, self.n_components_, dtype)
+            self._proj = Projection(self._n_points, self.n_components_, self.tau_, dtype)
+            self._basis = self._proj.basis
         if self._axis is None and axis is not None:
             self._axis = axis
         first = self.n_seen_
-        z, ok = project(x, self._basis)
+        z, ok = self._proj(x)
         pos = first + np.flatnonzero(ok)
         z = z[ok]
         self.n_seen_ += x.shape[0]
@@ -262,8 +280,14 @@ class ChangeDetector:
                 self._learn_z = []
                 if not z.shape[0]:
                     break
-            found, z, pos = self._scan(z, pos)
+            # up to the next refit of the noise only, so that the result does not depend on
+            # how the stream was cut into chunks
+            until = 2 * self._n_fit - self._n_acc + self.max_lag_ - self._hist_e.shape[0]
+            cut = max(until, 1)
+            found, rest, rest_pos = self._scan(z[:cut], pos[:cut])
             events.extend(found)
+            z = np.concatenate([rest, z[cut:]])
+            pos = np.concatenate([rest_pos, pos[cut:]])
         if tids is not None:
             self._tids.append((first, np.asarray(tids)))
             covered = self.n_seen_ - self._tids[0][0]
@@ -274,11 +298,11 @@ class ChangeDetector:
         return events
 
     # -- learning ----------------------------------------------------------------------------
-    def _learn(self, z: np.ndarray) -> None:
+    def _learn(self, zt: np.ndarray) -> None:
         """Noise model, initial baseline and threshold from the first spectra.
 
-        1. A least-squares line through the projected learning spectra takes out their slow
-           motion.
+        1. A least-squares polynomial of the tracker's order through the projected learning
+           spectra takes out their slow motion.
         2. Grains, jitter of the sample and of the beam are correlated from one spectrum to
            the next: a lag-1 autoregression of the residuals (one coefficient, pooled),
            ``z_t - phi z_{t-1}``, leaves white noise (a slow signal passes, scaled by
@@ -287,9 +311,15 @@ class ChangeDetector:
            it; the covariance of its innovations (refined online as more arrive) sets the
            metric of the GLR test, and with its degrees of freedom the threshold.
         """
+        z, total = zt[:, :-1], zt[:, -1]
+        # shares of a spectrum with fewer counts scatter more (Poisson): their innovations
+        # are scaled by sqrt(total / mean total) to a common variance (the shifts already
+        # are standardised by their counting noise)
+        self._mean_total = float(total.mean())
         n = z.shape[0]
-        t = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
-        design = np.column_stack([np.ones(n), t])
+        t = (np.arange(n, dtype=np.float64) - (n - 1) / 2.0) / n
+        # a polynomial of the tracker's order: what it follows is not noise to model
+        design = np.vander(t, _TREND_ORDER, increasing=True)
         coef, *_ = np.linalg.lstsq(design, z, rcond=None)
         resid = z - design @ coef
         # one coefficient for all bumps, pooled: a common factor keeps the bumps' mutual
@@ -299,10 +329,10 @@ class ChangeDetector:
         self._phi = float(np.clip(phi, -_MAX_AR, _MAX_AR))
         self._u_prev = z[-1]
         v = z[1:] - self._phi * z[:-1]
-        e = self._start_tracker(v)
+        e = self._scale(self._start_tracker(v), total[1:])
         self._syy = e.T @ e
         # degrees of freedom taken by the fits: the line, the AR coefficient, the polynomial
-        self._n_acc, self._lost = v.shape[0], 3 + _TREND_ORDER
+        self._n_acc, self._lost = v.shape[0], 1 + 2 * _TREND_ORDER
         self._fit_noise()
         self._reset_scan()
         self.learned_ = True
@@ -334,10 +364,14 @@ class ChangeDetector:
         self._m, rank = _whitener(self._syy / dof)
         self.dof_ = float(dof)
         self.n_dims_ = rank
-        self.threshold_ = glr_threshold(self.arl_, rank, len(self.lags_), self.dof_)
+        # the estimate's own error: white innovations are not white in its coordinates;
+        # their spread of variances (Marchenko-Pastur) enters the threshold, which thus
+        # falls towards the chi-square one as the estimate gathers more spectra
+        weights = estimation_weights(rank, dof)
+        self.threshold_ = chernoff_threshold(self.arl_, weights, len(self.lags_))
         self._n_fit = self._n_acc
         log.info("change detector noise from %d spectra: %d dimensions, threshold %.1f "
-                 "(one false alarm per %.3g spectra)", self._n_acc, rank, self.threshold_,
+                 "(one false alarm per %.3g spectra)", self._n_acc, self.n_dims_, self.threshold_,
                  self.arl_)
 
     def _prewhiten(self, z: np.ndarray) -> np.ndarray:
@@ -383,15 +417,21 @@ class ChangeDetector:
             np.maximum(out, np.einsum("ij,ij->i", w, w) / lag, out=out)
         return stat
 
-    def _scan(self, z: np.ndarray, pos: np.ndarray):
+    def _scale(self, e: np.ndarray, total: np.ndarray) -> np.ndarray:
+        k = self.n_components_
+        e[:, :k] *= np.sqrt(np.maximum(total, 0.0) / self._mean_total)[:, None]
+        return e
+
+    def _scan(self, zt: np.ndarray, pos: np.ndarray):
         """Test the next spectra; stop at the first event and hand back the rest."""
-        e = self._innovations(self._prewhiten(z))
+        z = zt[:, :-1]
+        e = self._scale(self._innovations(self._prewhiten(z)), zt[:, -1])
         p = np.vstack([self._p, self._p[-1] + np.cumsum(e, axis=0)])
         stat = self._statistic(p, z.shape[0])
         over = np.flatnonzero(stat > self.threshold_)
         if over.size == 0:
             self._keep(p, e, pos)
-            return [], z[:0], pos[:0]
+            return [], zt[:0], pos[:0]
         i = int(over[0])
         self._keep(p[: self._p.shape[0] + i + 1], e[: i + 1], pos[: i + 1])
         event = self._event(float(stat[i]))
@@ -401,7 +441,7 @@ class ChangeDetector:
         # spectra after the one that raised the event
         self.learned_ = False
         self._n_learned = 0
-        return [event], z[i + 1:], pos[i + 1:]
+        return [event], zt[i + 1:], pos[i + 1:]
 
     def _keep(self, p, e, pos) -> None:
         """Keep the last max_lag rows; innovations leaving them join the noise estimate."""
@@ -434,7 +474,11 @@ class ChangeDetector:
 def _whitener(c: np.ndarray) -> tuple[np.ndarray, int]:
     """Matrix W with ``W.T @ c @ W = I`` on the numerical rank of the covariance `c`."""
     vals, vecs = np.linalg.eigh(c)
-    tol = vals.max() * c.shape[0] * np.finfo(float).eps if vals.size else 0.0
+    # directions whose variance is below this share of the largest are numerical, not
+    # noise: the bump shares sum to nearly a constant, and the features come from float32
+    # products (relative rounding ~1e-7, i.e. a variance share ~1e-14; this is 1e-4 in
+    # amplitude, far above rounding yet far below any physical scatter)
+    tol = vals.max() * _RANK_TOL if vals.size else 0.0
     keep = vals > max(tol, 0.0)
     if not keep.any():
         raise SpectraFormatError(

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..exceptions import NonFiniteError, SpectraFormatError
 
-__all__ = ["smooth_basis", "project", "as_chunk"]
+__all__ = ["smooth_basis", "project", "as_chunk", "Projection"]
 
 #: Width (rms) of a bump in units of the spacing of the bump centres: neighbours overlap so
 #: that a peak between two centres is seen by both (the sum of the bumps is then flat to
@@ -32,7 +32,8 @@ __all__ = ["smooth_basis", "project", "as_chunk"]
 _BUMP_WIDTH_SPACINGS = 0.85
 
 
-def smooth_basis(n_points: int, n_components: int, dtype=np.float32) -> np.ndarray:
+def smooth_basis(n_points: int, n_components: int, dtype=np.float32,
+                 moments: bool = False) -> np.ndarray:
     """Gaussian bumps evenly spaced over the point index, plus a column of ones.
 
     Parameters
@@ -55,7 +56,10 @@ def smooth_basis(n_points: int, n_components: int, dtype=np.float32) -> np.ndarr
     index = np.arange(n_points, dtype=np.float64)[:, None]
     bumps = np.exp(-0.5 * ((index - centres[None, :]) / (_BUMP_WIDTH_SPACINGS * spacing)) ** 2)
     bumps /= bumps.sum(axis=0, keepdims=True)
-    return np.hstack([bumps, np.ones((n_points, 1))]).astype(dtype)
+    if not moments:
+        return np.hstack([bumps, np.ones((n_points, 1))]).astype(dtype)
+    offset = (index - centres[None, :]) / spacing
+    return np.hstack([bumps, bumps * offset, np.ones((n_points, 1))]).astype(dtype)
 
 
 def project(x: np.ndarray, basis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -168,3 +172,82 @@ def as_chunk(X, axis, where: str, n_points: int | None = None,
                 f"{int(exact.sum()) - 1} more) holds NaN or infinite values."
             )
     return x, axis, train_ids
+
+
+class Projection:
+    """Bump shares and local peak shifts of each spectrum, relative to a recent reference.
+
+    Two sets of ``K`` numbers per spectrum ``y = x / sum(x)``:
+
+    * the shares ``y @ bumps`` (see :func:`smooth_basis`): where the intensity is;
+    * the local shifts ``((y - r) * r') @ bumps``, with ``r`` an exponentially weighted
+      mean of the previous normalised spectra (time constant `tau` spectra) and ``r'`` its
+      derivative along the points, divided by their counting noise: a peak that moved by
+      ``s`` points since the reference contributes ``-s sum(bump r'^2)``, while a change of
+      its height (grain statistics, absorption) contributes nothing to first order (``r'``
+      is odd about a symmetric peak). Peak positions are what a lattice jump or an energy
+      shift changes; the reference follows the spectra, so a slow compression shows as a
+      steady, slowly varying shift (its speed times `tau`), a jump as a burst.
+
+    Parameters
+    ----------
+    n_points, n_components : int
+        Points per spectrum and number of bumps ``K``.
+    tau : float
+        Time constant (spectra) of the reference.
+    dtype : numpy dtype
+        Precision of the products (that of the spectra).
+    """
+
+    def __init__(self, n_points: int, n_components: int, tau: float, dtype=np.float32):
+        self.basis = smooth_basis(n_points, n_components, dtype)
+        self.bumps = np.ascontiguousarray(self.basis[:, :-1])
+        self.n_features = 2 * int(n_components)
+        self._dtype = dtype
+        self._a = 1.0 / max(float(tau), 1.0)
+        self._ref = None  # reference after the last spectrum
+        self._bumps_sq = self.bumps * self.bumps
+
+    def __call__(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Features ``(n, 2K)`` and total intensity (a last column), and which had any.
+
+        Rows of spectra without positive total intensity (no beam) are zero and left out
+        of the reference; ``ok`` is False for them.
+        """
+        from scipy.signal import lfilter
+
+        if x.dtype != self.basis.dtype:
+            x = x.astype(self.basis.dtype)
+        p = x @ self.basis
+        total = p[:, -1].astype(np.float64)
+        ok = total > 0
+        out = np.zeros((x.shape[0], self.n_features + 1))
+        out[:, -1] = total
+        if not ok.any():
+            return out, ok
+        rows = np.flatnonzero(ok)
+        y = x[rows] * (1.0 / total[rows, None]).astype(x.dtype)
+        k = self.n_features // 2
+        out[rows, :k] = p[rows, :-1] / total[rows, None]
+        if self._ref is None:  # the first spectrum is its own reference
+            self._ref = y[0].copy()
+        a = self._a
+        # reference before each spectrum: r_t = (1 - a) r_{t-1} + a y_{t-1}
+        prev = np.vstack([self._ref[None, :], y[:-1]])
+        ref, _ = lfilter([a], [1.0, -(1.0 - a)], prev[1:], axis=0,
+                         zi=((1.0 - a) * self._ref)[None, :])
+        ref = np.vstack([self._ref[None, :], ref.astype(x.dtype, copy=False)])
+        self._ref = ((1.0 - a) * ref[-1] + a * y[-1]).astype(x.dtype)
+        grad = np.gradient(ref, axis=1) if x.shape[1] > 1 else np.zeros_like(ref)
+        y -= ref
+        y *= grad
+        num = (y @ self.bumps).astype(np.float64)
+        # standardised by its counting noise given the reference: with Poisson counts
+        # var(y_j) = r_j / total, so num has variance sum(bump^2 r'^2 r) / total and
+        # num / sqrt(that) is exactly normal whatever r' is (a plain ratio to a noisy
+        # sum(bump r'^2) would have heavy tails where the spectrum is flat)
+        grad *= grad
+        grad *= np.abs(ref)
+        var = (grad @ self._bumps_sq).astype(np.float64) / total[rows, None]
+        out[rows, k:-1] = num / np.sqrt(np.maximum(var, np.finfo(np.float64).tiny))
+        return out, ok
