@@ -50,6 +50,10 @@ _RANK_TOL = 1e-8
 #: memory), short enough that a compressing sample's peaks move much less than their
 #: width against it, long enough to average the reference's own noise over several spectra.
 _REFERENCE_PER_MEMORY = 6
+#: Shortest time (s) between two updates of the reference spectrum: nothing a sample does
+#: at a beamline (pressure ramps, heating, pumping, drifts) moves a peak noticeably within a
+#: millisecond; at 27,000 spectra/s this is a block of 27 spectra, one matrix product each.
+_REFERENCE_EVERY_S = 1e-3
 #: Default learning length in tracker memories: the tracker's polynomial and the noise
 #: covariance of 2K features need several memories of data (100 spectra by default).
 _LEARN_MEMORIES = 4
@@ -220,6 +224,9 @@ class ChangeDetector:
             )
         self.n_learn_ = int(max(n_learn, 2 * k + 8 + 2 * _TREND_ORDER))
         self.tau_ = max(1.0, self.memory_ / _REFERENCE_PER_MEMORY)
+        # spectra per update of the reference: every spectrum, but no more often than once
+        # per _REFERENCE_EVERY_S of the stream (each update costs a pass over the basis)
+        self.block_ = max(1, int(math.ceil(self.rate * _REFERENCE_EVERY_S)))
         self.n_components_ = int(k)
         self.max_lag_ = 2 * self.memory_
         self.lags_ = lag_grid(self.max_lag_)
@@ -258,7 +265,8 @@ class ChangeDetector:
             self._n_points = x.shape[1]
             self._plan(self._n_points)
             dtype = np.float32 if x.dtype == np.float32 else np.float64
-            self._proj = Projection(self._n_points, self.n_components_, self.tau_, dtype)
+            self._proj = Projection(self._n_points, self.n_components_, self.tau_, dtype,
+                                    block=self.block_)
             self._basis = self._proj.basis
         if self._axis is None and axis is not None:
             self._axis = axis
@@ -411,8 +419,8 @@ class ChangeDetector:
             i0 = max(lag, h + 1)  # first count with `lag` innovations since the reset
             if i0 > h + n:
                 break
-            j = np.arange(i0, h + n + 1) - self._base  # rows of P holding S_i
-            w = (p[j] - p[j - lag]) @ self._m
+            j0, j1 = i0 - self._base, h + n + 1 - self._base  # rows of P holding S_i
+            w = (p[j0:j1] - p[j0 - lag:j1 - lag]) @ self._m
             out = stat[i0 - h - 1:]
             np.maximum(out, np.einsum("ij,ij->i", w, w) / lag, out=out)
         return stat

@@ -195,18 +195,49 @@ class Projection:
         Points per spectrum and number of bumps ``K``.
     tau : float
         Time constant (spectra) of the reference.
+    block : int, optional
+        Spectra per update of the reference (default: `tau`); each update costs one pass
+        over the basis, each block one matrix product.
     dtype : numpy dtype
         Precision of the products (that of the spectra).
     """
 
-    def __init__(self, n_points: int, n_components: int, tau: float, dtype=np.float32):
+    def __init__(self, n_points: int, n_components: int, tau: float, dtype=np.float32,
+                 block: int | None = None):
         self.basis = smooth_basis(n_points, n_components, dtype)
         self.bumps = np.ascontiguousarray(self.basis[:, :-1])
+        self._bumps64 = self.bumps.astype(np.float64)
+        self._bumps_sq = self._bumps64 ** 2
         self.n_features = 2 * int(n_components)
         self._dtype = dtype
-        self._a = 1.0 / max(float(tau), 1.0)
-        self._ref = None  # reference after the last spectrum
-        self._bumps_sq = self.bumps * self.bumps
+        tau = max(float(tau), 1.0)
+        # the reference is updated once per block of spectra (so that a block costs one
+        # matrix product whatever its length); a block never exceeds the time constant
+        self.block = max(1, int(block if block is not None else tau))
+        self._a = 1.0 - (1.0 - 1.0 / tau) ** self.block
+        self._ref = None  # reference of the current block
+        self._grad = np.zeros(n_points)
+        self._k = int(n_components)
+        self._full = np.zeros((n_points, 2 * self._k + 1), dtype=dtype)
+        self._full[:, : self._k + 1] = self.basis
+        self._sum_total = 0.0
+        self._sum = np.zeros(n_points)  # sum of the current block's normalised spectra
+        self._n = 0
+
+    def _set_reference(self, ref: np.ndarray) -> None:
+        self._ref = ref
+        grad = self._grad
+        if ref.size > 1:  # central differences, one-sided at the ends (as numpy.gradient)
+            np.subtract(ref[2:], ref[:-2], out=grad[1:-1])
+            grad[1:-1] *= 0.5
+            grad[0], grad[-1] = ref[1] - ref[0], ref[-1] - ref[-2]
+        k = self._k
+        # one matrix per block: [bumps | ones | bumps * r'], so a block is one product
+        self._full[:, k + 1:] = self._bumps64 * grad[:, None]
+        self._const = (grad * ref) @ self._bumps64
+        grad2 = grad * grad
+        grad2 *= np.abs(ref)
+        self._var = grad2 @ self._bumps_sq
 
     def __call__(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Features ``(n, 2K)`` and total intensity (a last column), and which had any.
@@ -214,40 +245,49 @@ class Projection:
         Rows of spectra without positive total intensity (no beam) are zero and left out
         of the reference; ``ok`` is False for them.
         """
-        from scipy.signal import lfilter
-
-        if x.dtype != self.basis.dtype:
-            x = x.astype(self.basis.dtype)
-        p = x @ self.basis
-        total = p[:, -1].astype(np.float64)
-        ok = total > 0
-        out = np.zeros((x.shape[0], self.n_features + 1))
-        out[:, -1] = total
-        if not ok.any():
-            return out, ok
-        rows = np.flatnonzero(ok)
-        y = x[rows] * (1.0 / total[rows, None]).astype(x.dtype)
-        k = self.n_features // 2
-        out[rows, :k] = p[rows, :-1] / total[rows, None]
-        if self._ref is None:  # the first spectrum is its own reference
-            self._ref = y[0].copy()
-        a = self._a
-        # reference before each spectrum: r_t = (1 - a) r_{t-1} + a y_{t-1}
-        prev = np.vstack([self._ref[None, :], y[:-1]])
-        ref, _ = lfilter([a], [1.0, -(1.0 - a)], prev[1:], axis=0,
-                         zi=((1.0 - a) * self._ref)[None, :])
-        ref = np.vstack([self._ref[None, :], ref.astype(x.dtype, copy=False)])
-        self._ref = ((1.0 - a) * ref[-1] + a * y[-1]).astype(x.dtype)
-        grad = np.gradient(ref, axis=1) if x.shape[1] > 1 else np.zeros_like(ref)
-        y -= ref
-        y *= grad
-        num = (y @ self.bumps).astype(np.float64)
-        # standardised by its counting noise given the reference: with Poisson counts
-        # var(y_j) = r_j / total, so num has variance sum(bump^2 r'^2 r) / total and
-        # num / sqrt(that) is exactly normal whatever r' is (a plain ratio to a noisy
-        # sum(bump r'^2) would have heavy tails where the spectrum is flat)
-        grad *= grad
-        grad *= np.abs(ref)
-        var = (grad @ self._bumps_sq).astype(np.float64) / total[rows, None]
-        out[rows, k:-1] = num / np.sqrt(np.maximum(var, np.finfo(np.float64).tiny))
+        if x.dtype != self._full.dtype:
+            x = x.astype(self._full.dtype)
+        k = self._k
+        n = x.shape[0]
+        out = np.zeros((n, 2 * k + 1))
+        if self._ref is None:  # the first spectra are their own reference
+            seg = x[: self.block].astype(np.float64)
+            tot = seg.sum(axis=1)
+            good = tot > 0
+            if not good.any():
+                out[:, -1] = x.sum(axis=1)
+                return out, out[:, -1] > 0
+            self._set_reference(seg[good].sum(axis=0) / tot[good].sum())
+        tiny = np.finfo(np.float64).tiny
+        ok = np.zeros(n, dtype=bool)
+        start = 0
+        while start < n:
+            stop = min(start + self.block - self._n, n)
+            seg = x[start:stop]
+            p = (seg @ self._full).astype(np.float64)
+            total = p[:, k]
+            good = total > 0
+            ok[start:stop] = good
+            out[start:stop, -1] = total
+            inv = np.where(good, 1.0 / np.where(good, total, 1.0), 0.0)
+            out[start:stop, :k] = p[:, :k] * inv[:, None]
+            num = p[:, k + 1:] * inv[:, None] - self._const
+            # standardised by its counting noise given the reference: with Poisson counts
+            # var(y_j) = r_j / total, so num has variance sum(bump^2 r'^2 r) / total and
+            # num / sqrt(that) is normal whatever r' is (a plain ratio to a noisy
+            # sum(bump r'^2) would have heavy tails where the spectrum is flat)
+            sd = np.sqrt(np.maximum(self._var[None, :] * inv[:, None], tiny))
+            out[start:stop, k:-1] = np.where(good[:, None], num / sd, 0.0)
+            # the reference: total-weighted mean of the block's spectra (those with beam)
+            self._sum += seg[good].sum(axis=0, dtype=np.float64) if not good.all() else \
+                seg.sum(axis=0, dtype=np.float64)
+            self._sum_total += float(total[good].sum())
+            self._n += int(good.sum()) if not good.all() else stop - start
+            start = stop
+            if self._n >= self.block and self._sum_total > 0:  # block complete
+                mean = self._sum / self._sum_total
+                self._set_reference((1.0 - self._a) * self._ref + self._a * mean)
+                self._sum[:] = 0.0
+                self._sum_total = 0.0
+                self._n = 0
         return out, ok
