@@ -31,9 +31,9 @@ DEFAULT_WINDOW = 50
 #: 4,000-point pattern, wider than any peak; more dimensions raise the threshold (each adds
 #: its chi-square share) without seeing more of a change that spans several peaks.
 _MAX_COMPONENTS = 16
-#: The learning sample must hold several spectra per estimated covariance entry's dimension:
-#: with n spectra and K dimensions the estimated inverse covariance is inflated by
-#: n / (n - K), which the F threshold accounts for, but below ~3 K it costs much power.
+#: Learning spectra per feature: a covariance of K features estimated from n spectra spreads
+#: white noise over variances up to (1 - sqrt(K / n))^-2 (Marchenko-Pastur), which the
+#: threshold accounts for; at 4 spectra per feature that is a factor 4, more costs power.
 _LEARN_PER_COMPONENT = 4
 #: AR(1) coefficients of the innovations are clipped into (-0.95, 0.95): beyond, the series
 #: is a random walk, which a baseline tracker should follow, not a noise to whiten.
@@ -98,23 +98,35 @@ class ChangeEvent:
 class ChangeDetector:
     """Detect, online and without references, that the state of the sample changed.
 
-    Each spectrum is divided by its total intensity (cancels the pulse energy) and projected
-    onto `n_components` smooth bumps much wider than a peak (see
-    :mod:`specstate.changes._projection`). A baseline follows the projected spectra with a
-    local linear trend (Holt / Brown double exponential smoothing with memory `memory`), so
-    slow drifts of background, beam, energy scale and slow continuous peak shifts (a
-    compressing sample) are absorbed. The one-step forecast errors (innovations) are
-    whitened with their covariance and lag-1 autocorrelation measured on the first
-    `n_learn` spectra, and a window-limited multivariate GLR test (Lai, JRSS B 57, 613
-    (1995); the multivariate form of the CUSUM/FOCuS likelihood ratio for a mean change of
-    unknown size and direction) looks, at every spectrum, for a mean shift of the last ``l``
-    innovations, ``l`` on a grid up to ``2 * memory``. The threshold follows from the target
-    run length `arl_hours` at `rate` (see :func:`~specstate.changes._threshold.glr_threshold`),
-    not from a tuned constant.
+    What it computes per spectrum, in the order of the data's way:
 
-    A change that completes within `window` spectra shows as a step the baseline takes
-    ~`memory` spectra to absorb; a slower motion is followed. After an event the baseline
-    restarts from the spectra after the estimated change point.
+    1. **Projection** (:class:`~specstate.changes._projection.Projection`, one matrix
+       product per block): the spectrum divided by its total intensity (cancels the pulse
+       energy and a beam drift) is summarised by ``K`` shares on smooth bumps much wider
+       than a peak, and by ``K`` local peak shifts against a reference that follows the
+       recent spectra (time constant ``memory / 6``), standardised by their counting noise.
+       Shares see peaks appear and vanish, shifts see peaks jump; a peak's height changing
+       (grain statistics) does not move a shift.
+    2. **Noise model** from the first `n_learn` spectra: a pooled lag-1 autoregression
+       (grains, jitter correlated from one spectrum to the next) prewhitens the features.
+    3. **Baseline**: Brown's triple exponential smoothing (level, velocity, acceleration;
+       memory `memory`) follows the prewhitened features, so slow drifts of background,
+       beam and energy scale and the slow, curving peak motion of a compressing sample are
+       absorbed. Its one-step forecast errors (innovations) are whitened by their
+       covariance, re-estimated as spectra accumulate.
+    4. **Test**: a window-limited multivariate GLR (Lai, JRSS B 57, 613 (1995); the
+       multivariate form of the CUSUM/FOCuS likelihood ratio for a mean change of unknown
+       size and direction) looks, at every spectrum, for a mean shift of the last ``l``
+       innovations, ``l`` on a grid up to ``2 * memory``. A change completed within
+       `window` spectra is a step the baseline needs ~2 memories to follow: it shows.
+    5. **Threshold** from the target run length `arl_hours` at `rate`: Chernoff bound of
+       the statistic's null distribution, with the spread that the estimated covariance
+       gives white noise (Marchenko-Pastur), union bound over the lags (see
+       :mod:`specstate.changes._threshold`); it falls as the estimate improves. No tuned
+       constant.
+
+    After an event the detector learns afresh from the following `n_learn` spectra (the
+    new state may scatter differently); no event is raised while it learns.
 
     Parameters
     ----------
@@ -124,10 +136,10 @@ class ChangeDetector:
         Memory (spectra) of the baseline tracker; default ``window // 2``. Longer gathers more
         evidence on weak changes (noisy single shots) but absorbs less of a fast drift.
     n_learn : int, optional
-        Spectra at the start used to learn the noise (no detection before); default
-        ``2 * memory``, at least 4 per component.
+        Spectra at the start (and after each event) used to learn the noise (no detection
+        among them); default ``4 * memory``, at least 4 per feature.
     n_components : int, optional
-        Dimension of the projection; default ``min(16, n_learn // 4)``.
+        Number of bumps ``K`` (2K features); default ``min(16, n_learn // 8)``.
     arl_hours : float, default 8
         Target mean time between false alarms (hours) at `rate`.
     rate : float, default 27000

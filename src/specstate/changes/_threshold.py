@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["glr_threshold", "chernoff_threshold", "estimation_weights", "lag_grid",
+__all__ = ["chernoff_threshold", "estimation_weights", "lag_grid",
            "DEFAULT_RATE_HZ", "DEFAULT_ARL_HOURS"]
 
 #: Spectra per second at the European XFEL: 10 trains/s of up to 2,700 pulses.
@@ -28,44 +28,6 @@ def lag_grid(max_lag: int) -> np.ndarray:
     return lags
 
 
-def glr_threshold(arl: float, n_dims: int, n_lags: int, dof: float) -> float:
-    """Threshold on ``|sum of l whitened innovations|^2 / l`` for a false alarm per `arl`.
-
-    Under no change each tested value is Hotelling's T^2 of a mean of ``l`` innovations with
-    a covariance estimated on `dof` degrees of freedom: ``dof K / (dof - K + 1)`` times an
-    F(K, dof - K + 1) variable (chi-square with K degrees of freedom for an exactly known
-    covariance). A false alarm at a spectrum needs at least one of the `n_lags` tests at that
-    spectrum to pass the threshold; by the union bound the alarm probability per spectrum is
-    at most ``n_lags`` times the tail of one test, so the threshold is the quantile of tail
-    ``1 / (arl * n_lags)``. The bound is conservative (the tests at neighbouring spectra and
-    lags are strongly correlated, so alarms are rarer than exceedances), which the benchmark
-    measures on >= 10^7 simulated spectra.
-
-    Parameters
-    ----------
-    arl : float
-        Target average run length between false alarms, in spectra.
-    n_dims : int
-        Dimension K of the innovations.
-    n_lags : int
-        Number of lags tested per spectrum.
-    dof : float
-        Degrees of freedom of the covariance estimate (``inf``: known covariance).
-
-    Returns
-    -------
-    float
-    """
-    from scipy import stats
-
-    tail = 1.0 / (float(arl) * int(n_lags))
-    k = float(n_dims)
-    if not np.isfinite(dof):
-        return float(stats.chi2.isf(tail, k))
-    d2 = float(dof) - k + 1
-    return float(dof * k / d2 * stats.f.isf(tail, k, d2))
-
-
 def chernoff_threshold(arl: float, weights: np.ndarray, n_lags: int) -> float:
     """Threshold on a weighted sum of chi-square(1) for one false alarm per `arl` spectra.
 
@@ -73,9 +35,14 @@ def chernoff_threshold(arl: float, weights: np.ndarray, n_lags: int) -> float:
     independent chi-square(1) variables and weights ``w_i`` the variances of the
     whitened innovations (see :func:`estimation_weights`). The Chernoff bound
     ``P(S > h) <= min_t exp(-t h) prod_i (1 - 2 t w_i)^(-1/2)`` holds for every ``h``, so
-    the ``h`` at which it equals ``1 / (arl * n_lags)`` (union bound over the lags, as in
-    :func:`glr_threshold`) is a threshold that cannot be too low, however the weights are
-    spread. It is within a few percent of the exact quantile in the far tail.
+    the ``h`` at which it equals ``1 / (arl * n_lags)`` is a threshold that cannot be too
+    low for Gaussian innovations, however the weights are spread: a false alarm at a
+    spectrum needs one of its `n_lags` tests to pass, so by the union bound the alarm
+    probability per spectrum is at most ``n_lags`` times the tail of one test. Both bounds
+    are conservative (tests at neighbouring spectra and lags are strongly correlated); the
+    Chernoff one is within ~10 % of the exact quantile in the far tail. Innovations are
+    not exactly Gaussian (counts, a reference estimated from few spectra): the benchmark
+    measures the false-alarm rate that results on >= 10^7 simulated spectra.
 
     Parameters
     ----------
