@@ -43,7 +43,8 @@ _MAX_AR = 0.95
 #: along a curve, fastest at the start of a ramp; an order-2 (linear) tracker lags behind
 #: such a curve by acceleration x memory^2 and would call it a change.
 _TREND_ORDER = 3
-#: Smallest variance, relative to the largest, of a whitened direction (see _whitener).
+#: Smallest variance, relative to the largest, of a whitened direction (see _whitener) in
+#: any case: float32 products round at ~1e-7 in amplitude.
 _RANK_TOL = 1e-8
 #: Tracker memory per time constant of the reference spectrum (see _projection.Projection):
 #: the local shifts measure the motion of the last memory/6 spectra (4 of a 25-spectrum
@@ -54,6 +55,8 @@ _REFERENCE_PER_MEMORY = 6
 #: at a beamline (pressure ramps, heating, pumping, drifts) moves a peak noticeably within a
 #: millisecond; at 27,000 spectra/s this is a block of 27 spectra, one matrix product each.
 _REFERENCE_EVERY_S = 1e-3
+#: Blocks averaged (time constant) by the reference at least (see _plan).
+_REFERENCE_BLOCKS = 4
 #: Default learning length in tracker memories: the tracker's polynomial and the noise
 #: covariance of 2K features need several memories of data (100 spectra by default).
 _LEARN_MEMORIES = 4
@@ -239,6 +242,9 @@ class ChangeDetector:
         # spectra per update of the reference: every spectrum, but no more often than once
         # per _REFERENCE_EVERY_S of the stream (each update costs a pass over the basis)
         self.block_ = max(1, int(math.ceil(self.rate * _REFERENCE_EVERY_S)))
+        # the reference averages several blocks: its own noise enters the shifts squared
+        # (r' and r err together), which at a few spectra gives them heavy tails
+        self.tau_ = max(self.tau_, _REFERENCE_BLOCKS * self.block_)
         self.n_components_ = int(k)
         self.max_lag_ = 2 * self.memory_
         self.lags_ = lag_grid(self.max_lag_)
@@ -342,11 +348,28 @@ class ChangeDetector:
         design = np.vander(t, _TREND_ORDER, increasing=True)
         coef, *_ = np.linalg.lstsq(design, z, rcond=None)
         resid = z - design @ coef
-        # one coefficient for all bumps, pooled: a common factor keeps the bumps' mutual
-        # correlations at lag 1 consistent (coefficients per bump would leave cross-lagged
-        # correlations, which the whitening below amplifies in the weak directions)
-        phi = float(np.sum(resid[1:] * resid[:-1]) / max(np.sum(resid[:-1] ** 2), 1e-300))
-        self._phi = float(np.clip(phi, -_MAX_AR, _MAX_AR))
+        # one coefficient per kind of feature (shares, shifts), pooled over the bumps: a
+        # common factor keeps the bumps' mutual correlations at lag 1 consistent
+        # (coefficients per bump would leave cross-lagged correlations, which the
+        # whitening below amplifies in the weak directions)
+        k = self.n_components_
+        phi = np.empty(z.shape[1])
+        for part in (slice(0, k), slice(k, None)):
+            r = resid[:, part]
+            phi[part] = np.sum(r[1:] * r[:-1]) / max(np.sum(r[:-1] ** 2), 1e-300)
+        # Effective counts per spectrum, measured: the share s = b.y of N Poisson counts
+        # spread as the normalised spectrum r scatters by (b^2.r - s^2) / N. Every
+        # feature is a ratio of counts, Gaussian to first order; a bump holds ~N / K
+        # counts, and the non-linear part of its ratio has a variance ~K / N of the linear
+        # one and is not Gaussian: directions of the features' correlation whose variance
+        # is below K / N of the largest are ruled by it and left out of the test (with
+        # scatter beyond counting, N is smaller: more is left out)
+        share = z[:, :k].mean(axis=0)
+        var = np.maximum(resid[:, :k].var(axis=0), np.finfo(float).tiny)
+        spread = np.abs(self._proj._ref) @ self._proj._bumps_sq - share**2
+        self.effective_counts_ = float(np.median(np.maximum(spread, 0.0) / var))
+        self._rank_tol = k / max(self.effective_counts_, 1.0)
+        self._phi = np.clip(phi, -_MAX_AR, _MAX_AR)
         self._u_prev = z[-1]
         v = z[1:] - self._phi * z[:-1]
         e = self._scale(self._start_tracker(v), total[1:])
@@ -381,7 +404,7 @@ class ChangeDetector:
                 f"ChangeDetector cannot learn the noise of {k} dimensions from "
                 f"{self._n_acc + 1} spectra; give n_learn >= {k + self._lost + 4}."
             )
-        self._m, rank = _whitener(self._syy / dof)
+        self._m, rank = _whitener(self._syy / dof, self._rank_tol)
         self.dof_ = float(dof)
         self.n_dims_ = rank
         # the estimate's own error: white innovations are not white in its coordinates;
@@ -491,21 +514,24 @@ class ChangeDetector:
                            score=score, threshold=float(self.threshold_))
 
 
-def _whitener(c: np.ndarray) -> tuple[np.ndarray, int]:
-    """Matrix W with ``W.T @ c @ W = I`` on the numerical rank of the covariance `c`."""
-    vals, vecs = np.linalg.eigh(c)
-    # directions whose variance is below this share of the largest are numerical, not
-    # noise: the bump shares sum to nearly a constant, and the features come from float32
-    # products (relative rounding ~1e-7, i.e. a variance share ~1e-14; this is 1e-4 in
-    # amplitude, far above rounding yet far below any physical scatter)
-    tol = vals.max() * _RANK_TOL if vals.size else 0.0
-    keep = vals > max(tol, 0.0)
-    if not keep.any():
+def _whitener(c: np.ndarray, rel_tol: float = _RANK_TOL) -> tuple[np.ndarray, int]:
+    """Matrix W with ``W.T @ c @ W = I`` on the well-determined directions of `c`.
+
+    The features differ in units (shares ~1e-3, standardised shifts ~1), so directions are
+    judged on the correlation matrix: those whose variance is below `rel_tol` of the
+    largest are left out (see ``ChangeDetector._learn``), and in any case those below
+    ``_RANK_TOL`` (float32 rounding; the bump shares sum to nearly a constant).
+    """
+    sd = np.sqrt(np.maximum(np.diag(c), 0.0))
+    if not (sd > 0).any():
         raise SpectraFormatError(
             "ChangeDetector could not learn the noise: the first spectra are all identical "
             "after normalisation by their total intensity."
         )
-    return vecs[:, keep] / np.sqrt(vals[keep]), int(keep.sum())
+    sd = np.where(sd > 0, sd, sd.max())
+    vals, vecs = np.linalg.eigh(c / np.outer(sd, sd))
+    keep = vals > vals.max() * max(rel_tol, _RANK_TOL)
+    return (vecs[:, keep] / np.sqrt(vals[keep])) / sd[:, None], int(keep.sum())
 
 
 def _with_trains(event: ChangeEvent, chunks) -> ChangeEvent:
