@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._online import ChangeDetector
-from ._projection import as_chunk, project
+from ._projection import as_chunk
 
 __all__ = ["find_changes"]
 
@@ -21,10 +21,11 @@ def find_changes(X, axis=None, *, window: int = 50, **kwargs) -> np.ndarray:
     The run is screened in time order by :class:`ChangeDetector` (same projection, baseline
     and false-alarm control as online; one pass, a block of spectra per matrix product).
     Each change it finds is then placed by an exact least-squares segmentation
-    (``ruptures.Dynp``, one break, L2 cost) of the projected spectra around it: from the
-    previous change (or ``2 * memory`` spectra before the online estimate) to ``window``
-    spectra after the detection, so spectra after the detection, which an online detector
-    cannot see, place the break too.
+    (``ruptures.Dynp``, one break, L2 cost) of the detector's whitened innovations (the
+    same projection, baseline and noise model) from the previous change, or ``2 * memory``
+    spectra before the online estimate, to the detection: white noise before the change, a
+    shifted mean after it, placed over every spectrum rather than the detector's grid of
+    lags.
 
     Parameters
     ----------
@@ -59,6 +60,7 @@ def find_changes(X, axis=None, *, window: int = 50, **kwargs) -> np.ndarray:
     """
     x, axis, _ = as_chunk(X, axis, _WHERE)
     det = ChangeDetector(window, **kwargs)
+    det._record = []  # the whitened innovations, for the placement below
     events = []
     for start in range(0, x.shape[0], _BLOCK):
         events += det.update(x[start:start + _BLOCK], axis)
@@ -66,24 +68,53 @@ def find_changes(X, axis=None, *, window: int = 50, **kwargs) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     import ruptures
 
-    n = x.shape[0]
-    reach = det.max_lag_
+    pos = np.concatenate([p for p, _ in det._record])
     out = []
     previous = 0
     for event in events:
-        lo = max(previous, event.index - reach)
-        hi = min(n, event.detected_at + window + 1)
-        if hi - lo < 4:  # too short to segment: keep the online estimate
+        # innovations since the previous change (or the last 2 * memory) up to the
+        # detection: white noise, then a shifted mean from the change on; the exact
+        # one-break L2 segmentation places it over every spectrum, not only the lag grid
+        rows = np.flatnonzero((pos >= max(previous, event.index - det.max_lag_))
+                              & (pos <= event.detected_at))
+        # innovations of different learning stretches never mix: take the last stretch
+        stretch = _last_stretch(det._record, rows)
+        if stretch is None or stretch[0].size < 3:
             out.append(event.index)
             previous = event.index
             continue
-        z, ok = project(x[lo:hi], det._basis)
-        z = z[ok]
-        z = (z - z.mean(axis=0)) / np.maximum(z.std(axis=0), np.finfo(float).tiny)
-        rows = np.flatnonzero(ok) + lo
-        algo = ruptures.Dynp(model="l2", min_size=1, jump=1).fit(z)
-        brk = algo.predict(n_bkps=1)[0]
-        index = int(rows[min(brk, rows.size - 1)])
+        where, u = stretch
+        brk = ruptures.Dynp(model="l2", min_size=1, jump=1).fit(u).predict(n_bkps=1)[0]
+        index = int(where[min(brk, where.size - 1)])
         out.append(index)
         previous = index
     return np.asarray(out, dtype=np.int64)
+
+
+def _last_stretch(record, rows):
+    """Positions and innovations of the last run of `rows` with one noise model.
+
+    `rows` index the concatenated record; going back from the last entry, entries are
+    taken while their width (the model's dimension) stays the same.
+    """
+    if rows.size == 0:
+        return None
+    sizes = np.cumsum([0] + [p.size for p, _ in record])
+    parts, width = [], None
+    for i in range(len(record) - 1, -1, -1):
+        lo, hi = sizes[i], sizes[i + 1]
+        sel = rows[(rows >= lo) & (rows < hi)] - lo
+        if sel.size == 0:
+            if parts:
+                break
+            continue
+        p, u = record[i]
+        if width is not None and u.shape[1] != width:
+            break
+        width = u.shape[1]
+        parts.append((p[sel], u[sel]))
+    if not parts:
+        return None
+    parts.reverse()
+    return (np.concatenate([p for p, _ in parts]),
+            np.concatenate([u for _, u in parts]).astype(np.float64))

@@ -194,6 +194,7 @@ class ChangeDetector:
         self._learn_z: list[np.ndarray] = []
         self._n_learned = 0
         self._tids: list[tuple[int, np.ndarray]] = []
+        self._record = None
 
     # -- parameters ------------------------------------------------------------------------
     def _validate(self) -> None:
@@ -469,6 +470,8 @@ class ChangeDetector:
         """Test the next spectra; stop at the first event and hand back the rest."""
         z = zt[:, :-1]
         e = self._scale(self._innovations(self._prewhiten(z)), zt[:, -1])
+        if self._record is not None:  # find_changes: the whitened innovations, kept
+            self._record.append((pos, (e @ self._m).astype(np.float32)))
         p = np.vstack([self._p, self._p[-1] + np.cumsum(e, axis=0)])
         stat = self._statistic(p, z.shape[0])
         over = np.flatnonzero(stat > self.threshold_)
