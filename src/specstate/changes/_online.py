@@ -284,8 +284,7 @@ class ChangeDetector:
             self._n_points = x.shape[1]
             self._plan(self._n_points)
             dtype = np.float32 if x.dtype == np.float32 else np.float64
-            self._proj = Projection(self._n_points, self.n_components_, self.tau_, dtype,
-                                    block=self.block_)
+            self._proj = self._new_projection(dtype)
             self._basis = self._proj.basis
         if self._axis is None and axis is not None:
             self._axis = axis
@@ -295,11 +294,13 @@ class ChangeDetector:
         z = z[ok]
         self.n_seen_ += x.shape[0]
         events: list[ChangeEvent] = []
+        off = 0  # rows of the spectra with beam before z[0]
         while z.shape[0]:
             if not self.learned_:
                 need = self.n_learn_ - self._n_learned
                 self._learn_z.append(z[:need])
                 self._n_learned += min(need, z.shape[0])
+                off += min(need, z.shape[0])
                 z, pos = z[need:], pos[need:]
                 if self._n_learned < self.n_learn_:
                     break
@@ -313,8 +314,14 @@ class ChangeDetector:
             cut = max(until, 1)
             found, rest, rest_pos = self._scan(z[:cut], pos[:cut])
             events.extend(found)
+            off += min(cut, z.shape[0]) - rest.shape[0]
             z = np.concatenate([rest, z[cut:]])
             pos = np.concatenate([rest_pos, pos[cut:]])
+            if found:
+                # a new state: its reference starts from the spectra after the event
+                self._proj = self._new_projection(x.dtype)
+                if z.shape[0]:
+                    z = self._proj(x[ok][off:])[0]
         if tids is not None:
             self._tids.append((first, np.asarray(tids)))
             covered = self.n_seen_ - self._tids[0][0]
@@ -323,6 +330,11 @@ class ChangeDetector:
             events = [_with_trains(e, self._tids) for e in events]
         self.events_.extend(events)
         return events
+
+    def _new_projection(self, dtype) -> Projection:
+        dtype = np.float32 if dtype == np.float32 else np.float64
+        return Projection(self._n_points, self.n_components_, self.tau_, dtype,
+                          block=self.block_)
 
     # -- learning ----------------------------------------------------------------------------
     def _learn(self, zt: np.ndarray) -> None:
