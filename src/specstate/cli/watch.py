@@ -144,6 +144,10 @@ def run(args: argparse.Namespace) -> int:
     from ..stream.results import change_text
 
     changes = _changes(args)
+    if changes is not None:
+        print(f"label-free change detection: a change completes within {args.window} "
+              f"spectra; false-alarm target one per {args.false_alarm_hours:g} h at "
+              f"{args.rate:g} spectra/s", file=sys.stderr)
     watcher = Watcher(
         args.model, args.source, changes=changes, source_name=args.source_name, key=args.key,
         monitor=args.monitor, min_monitor=args.min_monitor, sub=args.sub,
