@@ -1,11 +1,11 @@
 """The low-dimensional view of a spectrum that change detection works on.
 
-Every spectrum ``x`` (``m`` points) becomes ``K`` numbers: its overlaps with ``K`` smooth,
-evenly spaced Gaussian bumps, divided by its total intensity. Both come from one matrix
-product ``x @ B`` with ``B`` of shape ``(m, K + 1)`` (the last column is all ones), so a train
-costs one BLAS call.
+Every spectrum ``x`` (``m`` points) becomes ``2K`` numbers (see :class:`Projection`): its
+overlaps with ``K`` smooth, evenly spaced Gaussian bumps divided by its total intensity (the
+shares), and ``K`` local peak shifts against a recent reference. All come from one matrix
+product per block of spectra, ``x @ [bumps | ones | bumps * r']``.
 
-Why this view:
+Why the shares:
 
 * dividing by the total intensity cancels the pulse-energy (SASE) fluctuation and a slow beam
   drift, which scale the whole spectrum;
@@ -16,6 +16,10 @@ Why this view:
   several widths changes the weights at once;
 * summing over many points per bump averages the counting noise, so the ``K`` numbers are
   close to Gaussian even at a few photons per pixel (single-shot XES).
+
+The shifts see what the shares cannot: peaks that jump by less than a bump's width (a
+lattice collapse, a spin-state shift of an emission line), while grain statistics that
+change a peak's height leave them alone.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import numpy as np
 
 from ..exceptions import NonFiniteError, SpectraFormatError
 
-__all__ = ["smooth_basis", "project", "as_chunk", "Projection"]
+__all__ = ["smooth_basis", "as_chunk", "Projection"]
 
 #: Width (rms) of a bump in units of the spacing of the bump centres: neighbours overlap so
 #: that a peak between two centres is seen by both (the sum of the bumps is then flat to
@@ -60,35 +64,6 @@ def smooth_basis(n_points: int, n_components: int, dtype=np.float32,
         return np.hstack([bumps, np.ones((n_points, 1))]).astype(dtype)
     offset = (index - centres[None, :]) / spacing
     return np.hstack([bumps, bumps * offset, np.ones((n_points, 1))]).astype(dtype)
-
-
-def project(x: np.ndarray, basis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Bump weights per unit total intensity, and which spectra could be normalised.
-
-    Parameters
-    ----------
-    x : numpy.ndarray of shape (n, m)
-        Spectra (finite).
-    basis : numpy.ndarray of shape (m, K + 1)
-        From :func:`smooth_basis`.
-
-    Returns
-    -------
-    z : numpy.ndarray of shape (n, K), float64
-        Projected spectra; rows of spectra without positive total intensity are zero.
-    ok : numpy.ndarray of bool, shape (n,)
-        False for spectra whose total intensity is not positive (no beam): they carry no
-        information on the state and are left out of the statistics.
-    """
-    if x.dtype != basis.dtype:
-        x = x.astype(basis.dtype)
-    p = (x @ basis).astype(np.float64)
-    total = p[:, -1]
-    ok = total > 0
-    z = p[:, :-1]
-    z[ok] /= total[ok, None]
-    z[~ok] = 0.0
-    return z, ok
 
 
 def as_chunk(X, axis, where: str, n_points: int | None = None,
