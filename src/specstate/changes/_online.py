@@ -55,6 +55,8 @@ _REFERENCE_PER_MEMORY = 6
 #: at a beamline (pressure ramps, heating, pumping, drifts) moves a peak noticeably within a
 #: millisecond; at 27,000 spectra/s this is a block of 27 spectra, one matrix product each.
 _REFERENCE_EVERY_S = 1e-3
+#: Quantile of the spectra's total counts that sets the non-linear share (see _learn).
+_LOW_COUNTS_QUANTILE = 0.01
 #: Blocks averaged (time constant) by the reference at least (see _plan).
 _REFERENCE_BLOCKS = 4
 #: Default learning length in tracker memories: the tracker's polynomial and the noise
@@ -381,7 +383,10 @@ class ChangeDetector:
         var = np.maximum(resid[:, :k].var(axis=0), np.finfo(float).tiny)
         spread = np.abs(self._proj._ref) @ self._proj._bumps_sq - share**2
         self.effective_counts_ = float(np.median(np.maximum(spread, 0.0) / var))
-        self._rank_tol = k / max(self.effective_counts_, 1.0)
+        # ... and set by the spectra with fewest counts (weak pulses: SASE), taken as the
+        # 1 % quantile of the learning spectra's totals relative to their mean
+        low = float(np.quantile(total, _LOW_COUNTS_QUANTILE)) / self._mean_total
+        self._rank_tol = k / max(self.effective_counts_ * max(low, 0.0), 1.0)
         self._phi = np.clip(phi, -_MAX_AR, _MAX_AR)
         self._u_prev = z[-1]
         v = z[1:] - self._phi * z[:-1]
