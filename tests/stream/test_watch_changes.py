@@ -60,3 +60,22 @@ def test_a_single_positional_needs_changes(tmp_path, capsys):
     assert "or --changes" in capsys.readouterr().err
     assert main(["watch", str(tmp_path), "--changes", "-o", str(tmp_path / "r.csv")]) == 2
     assert "need a MODEL" in capsys.readouterr().err
+
+
+def test_with_a_model_change_events_come_beside_state_changes(patterns, model_path, capsys):
+    from karabo_bridge import ServerInThread
+
+    with ServerInThread("tcp://127.0.0.1:*", sock="REP") as server:
+        feeder = threading.Thread(target=_serve, args=(server, patterns), daemon=True)
+        feeder.start()
+        status = main(["watch", str(model_path), server.endpoint, "--changes", "--source",
+                       SOURCE, "--key", KEY, "--max-trains", str(N_TRAINS), "--timeout", "20",
+                       "--alert-trains", "2"])
+        feeder.join(timeout=10)
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    assert f"ALERT state change: train {CHANGE_TRAIN}: bcc -> hcp" in captured.err
+    changes = [line for line in captured.err.splitlines() if line.startswith("ALERT change")]
+    assert len(changes) == 1 and f"change point train {CHANGE_TRAIN}," in changes[0]
+    assert f"trains: {N_TRAINS} ({N_TRAINS} classified)" in captured.out
+    assert "label-free changes: 1" in captured.out
