@@ -24,6 +24,9 @@ _LAZY = {
     "TrainSummary": ("specstate.results", "TrainSummary"),
     "Region": ("specstate.regions", "Region"),
     "locate_transitions": ("specstate.transitions", "locate_transitions"),
+    "ChangeDetector": ("specstate.changes", "ChangeDetector"),
+    "ChangeEvent": ("specstate.changes", "ChangeEvent"),
+    "find_changes": ("specstate.changes", "find_changes"),
     "watch": ("specstate.stream", "watch"),
     "classify_many": ("specstate.parallel", "classify_many"),
     "read_results": ("specstate.io.results", "read_results"),
@@ -33,6 +36,7 @@ _LAZY = {
     "preprocessing": ("specstate.preprocessing", None),
     "io": ("specstate.io", None),
     "stream": ("specstate.stream", None),
+    "changes": ("specstate.changes", None),
     "report": ("specstate.report", None),
     "exceptions": ("specstate.exceptions", None),
 }

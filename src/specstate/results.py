@@ -334,6 +334,8 @@ class TrainSummary:
     state_means : specstate.means.StateMeans or None
         Sum and number of the train's spectra per state (the run's per-state mean spectra
         add these up; the live page shows the train's mean spectrum); None where not known.
+    changes : list of ChangeEvent
+        Label-free change events raised by this train (``Watcher(changes=...)``).
     """
 
     train_id: int | None
@@ -356,6 +358,7 @@ class TrainSummary:
     monitor_mean: float = math.nan
     classification: Classification | None = field(default=None, repr=False)
     state_means: object | None = field(default=None, repr=False)
+    changes: list = field(default_factory=list, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -381,4 +384,5 @@ class TrainSummary:
 #: Fields of :class:`TrainSummary` that are the train's own numbers (the columns of a table).
 TRAIN_FIELDS = tuple(f.name for f in fields(TrainSummary)
                      if f.name not in ("classification", "alert", "counts", "fractions",
-                                       "errors", "model_reloaded", "state_means"))
+                                       "errors", "model_reloaded", "state_means",
+                                       "changes"))

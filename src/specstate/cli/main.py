@@ -21,7 +21,7 @@ from .._version import __version__
 from ..exceptions import SpecstateError
 
 # Order shown in --help; each is a module specstate.cli.<name> (a missing one is an error).
-COMMANDS = ("demo", "simulate", "info", "fit", "classify", "watch", "report")
+COMMANDS = ("demo", "simulate", "info", "fit", "classify", "changes", "watch", "report")
 #: How close a mistyped option or command must be to a real one to be suggested (difflib).
 SUGGEST_CUTOFF = 0.6
 _INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)'")

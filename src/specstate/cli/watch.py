@@ -1,4 +1,8 @@
-"""``specstate watch MODEL SOURCE``: classify a live bridge stream or a growing folder."""
+"""``specstate watch [MODEL] SOURCE``: classify a live bridge stream or a growing folder.
+
+With ``--changes`` label-free change events are raised beside the state changes; with a
+single positional argument (the source) and ``--changes`` the watch is label-free only.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ DEFAULT_THREADS = 1
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``specstate watch``."""
+    from ..changes._online import DEFAULT_WINDOW
+    from ..changes._threshold import DEFAULT_ARL_HOURS, DEFAULT_RATE_HZ
     from ..stream.loop import DEFAULT_ALERT_TRAINS, DEFAULT_LATE_AFTER_S
     from ..stream.sinks import DEFAULT_CHECKPOINT_EVERY
     from ..stream.sources import (
@@ -27,7 +33,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         DEFAULT_RECV_TIMEOUT_S,
     )
 
-    parser.add_argument("model", help="saved SpectraClassifier (.h5); reloaded when replaced")
+    parser.add_argument("model", nargs="?", metavar="MODEL",
+                        help="saved SpectraClassifier (.h5); reloaded when replaced; omit it "
+                             "with --changes to watch label-free")
     parser.add_argument("source", help="bridge endpoint tcp://host:port, or a folder where "
                                        ".xy/.h5 files appear")
     g = parser.add_argument_group("bridge")
@@ -47,6 +55,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
                                      "train (default %(default)s)")
     g.add_argument("--late-after", type=float, default=DEFAULT_LATE_AFTER_S, metavar="S",
                    help="a train older than S seconds at receipt is late (default %(default)s)")
+    g = parser.add_argument_group("label-free change detection")
+    g.add_argument("--changes", action="store_true",
+                   help="alert when the spectra change, without references: names the train "
+                        "and the estimated change point. False-alarm target: one per "
+                        f"--false-alarm-hours (default {DEFAULT_ARL_HOURS:g} h) at "
+                        f"--rate (default {DEFAULT_RATE_HZ:g} spectra/s)")
+    g.add_argument("--window", type=int, default=DEFAULT_WINDOW, metavar="N",
+                   help="a change that completes within N spectra is a change "
+                        "(default %(default)s)")
+    g.add_argument("--false-alarm-hours", type=float, default=DEFAULT_ARL_HOURS, metavar="H",
+                   help="target: one false alarm per H hours at --rate (default %(default)s)")
+    g.add_argument("--rate", type=float, default=DEFAULT_RATE_HZ, metavar="HZ",
+                   help="spectra per second the target refers to (default %(default)g)")
     g = parser.add_argument_group("folder")
     g.add_argument("--poll", type=float, default=DEFAULT_POLL_S, metavar="S",
                    help="seconds between polls of the folder (default %(default)s)")
@@ -131,6 +152,23 @@ class _Terminal:
             self._bar = None
 
 
+def _changes(args: argparse.Namespace):
+    """The label-free ChangeDetector asked for, or None; refuses what cannot work."""
+    from ..exceptions import StreamError as SpecstateError
+
+    if not args.changes:
+        if args.model is None:
+            raise SpecstateError("watch needs a MODEL before the SOURCE, or --changes to "
+                                 f"watch {args.source} label-free.")
+        return None
+    if args.model is None and (args.out or args.plot is not None):
+        raise SpecstateError("-o and --plot write states and need a MODEL; label-free "
+                             "change events are printed and in the summary.")
+    from ..changes import ChangeDetector
+
+    return ChangeDetector(args.window, arl_hours=args.false_alarm_hours, rate=args.rate)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``specstate watch``; Ctrl-C prints the summary and exits 0."""
     from ..stream import FolderSource, LivePlot, Watcher, open_sink
@@ -149,8 +187,15 @@ def run(args: argparse.Namespace) -> int:
         serve = parse_serve(args.serve)
         for module in ("bokeh", "starlette", "uvicorn"):
             require(module, "serve", "The live page (--serve)")
+    from ..stream.results import change_text
+
+    changes = _changes(args)
+    if changes is not None:
+        print(f"label-free change detection: a change completes within {args.window} "
+              f"spectra; false-alarm target one per {args.false_alarm_hours:g} h at "
+              f"{args.rate:g} spectra/s", file=sys.stderr)
     watcher = Watcher(
-        args.model, args.source, source_name=args.source_name, key=args.key,
+        args.model, args.source, changes=changes, source_name=args.source_name, key=args.key,
         monitor=args.monitor, min_monitor=args.min_monitor, sub=args.sub,
         alert_trains=args.alert_trains, max_trains=args.max_trains, duration=args.duration,
         idle_timeout=args.timeout, recv_timeout=args.recv_timeout, poll_interval=args.poll,
@@ -204,6 +249,8 @@ def run(args: argparse.Namespace) -> int:
                 classes = watcher.classes
             if result.alert is not None:
                 term.note(f"ALERT state change: {result.alert}")
+            for event in result.changes:
+                term.note(f"ALERT {change_text(event)}")
             line = _line(watcher.summary, result, classes)
             if plot is not None:
                 plot.update(result, status=line)

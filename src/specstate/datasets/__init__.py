@@ -6,9 +6,14 @@
   :func:`xes_expected_counts`, :func:`xes_expected_counts_for` and :func:`xes_noise_limit`
   (the photon-statistics ceiling of any shot-by-shot classifier).
 
+For label-free change detection (:class:`specstate.ChangeDetector`):
+:func:`stationary_stream` (nothing changes, every nuisance moves), :func:`simulate_xrd_melt`
+(a ramp whose sample melts) and :func:`simulate_xes_pump_onset` (the pump starts mid-run).
+
 Everything is computed with numpy from textbook physics; nothing is downloaded.
 """
 
+from ._changes import simulate_xes_pump_onset, simulate_xrd_melt, stationary_stream
 from ._eos import eos_pressure, eos_volume
 from ._xes import (
     XES_LINES,
@@ -31,4 +36,7 @@ __all__ = [
     "XES_LINES",
     "eos_pressure",
     "eos_volume",
+    "stationary_stream",
+    "simulate_xrd_melt",
+    "simulate_xes_pump_onset",
 ]

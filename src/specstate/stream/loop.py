@@ -146,6 +146,10 @@ class Watcher:
         BLAS threads while a train is classified (default: leave as is). With the bridge
         server and its network copies on the same few cores, 1 is fastest: more threads
         compete with them (about 1.4x the rate with 1 than with 2 on a 2-core machine).
+    changes : bool or ChangeDetector, optional
+        Label-free change detection beside the classification: True for a default
+        :class:`~specstate.ChangeDetector`, or one to use; its events land in
+        :attr:`TrainResult.changes`. With changes, `model` may be None (label-free only).
     """
 
     def __init__(self, model, source, *, source_name: str | None = None,
@@ -157,8 +161,12 @@ class Watcher:
                  poll_interval: float = DEFAULT_POLL_S,
                  late_after: float = DEFAULT_LATE_AFTER_S, read_kwargs: dict | None = None,
                  reconnect_after: float = DEFAULT_RECONNECT_AFTER_S,
-                 threads: int | None = None):
-        self.model = _Model(model)
+                 threads: int | None = None, changes=None):
+        self.changes = _change_detector(changes)
+        if model is None and self.changes is None:
+            raise StreamError("Watching needs a model, or label-free change detection "
+                              "(changes=True / --changes); got neither.")
+        self.model = _Model(model) if model is not None else None
         self.source = open_source(source, source_name=source_name, key=key, monitor=monitor,
                                   sub=sub, timeout=recv_timeout, poll_interval=poll_interval,
                                   read_kwargs=read_kwargs, reconnect_after=reconnect_after)
@@ -181,8 +189,8 @@ class Watcher:
 
     @property
     def classes(self) -> list[str]:
-        """Class names of the current model."""
-        return self.model.classes
+        """Class names of the current model (none when watching label-free)."""
+        return self.model.classes if self.model is not None else []
 
     def __iter__(self) -> Iterator[TrainSummary]:
         summary = self.summary
@@ -193,7 +201,7 @@ class Watcher:
         try:
             for item in items:
                 now = time.monotonic()
-                reloaded |= self.model.maybe_reload()
+                reloaded |= self.model is not None and self.model.maybe_reload()
                 if isinstance(item, Idle):
                     summary.timeouts += item.reason == "timeout"
                     summary.reconnects += item.reason == "reconnect"
@@ -239,13 +247,19 @@ class Watcher:
         """
         model = self.model
         result = TrainSummary(p.train_id, name=p.name, errors=dict(p.issues),
-                              counts=dict.fromkeys(model.classes, 0),
-                              fractions=dict.fromkeys(model.classes, math.nan))
+                              counts=dict.fromkeys(self.classes, 0),
+                              fractions=dict.fromkeys(self.classes, math.nan))
         self._order(p, result)
         if p.error is not None:
             return self._skip(result, p, p.error, p.message)
         x = p.spectra
         result.n_spectra = n = x.shape[0]
+        if self.changes is not None:
+            failure = self._detect_changes(x, p, result)
+            if failure is not None:
+                return self._skip(result, p, *failure)
+        if model is None:
+            return self._finish(result, p)
         if x.shape[1] != model.axis.shape[0]:
             return self._skip(result, p, "wrong_length",
                               f"train {p.train_id} has spectra of {x.shape[1]} points; the "
@@ -293,6 +307,33 @@ class Watcher:
                 return self._skip(result, p, "classify", f"train {p.train_id}: {failure}")
         _add_state_means(result, x, rows_all)
         return self._finish(result, p)
+
+    def _detect_changes(self, x: np.ndarray, p: Packet, result: TrainSummary):
+        """Feed the train's finite spectra with beam to the change detector; alert on events.
+
+        Returns ``(kind, message)`` when the train cannot be used, else None.
+        """
+        from ..exceptions import SpecstateError
+        from ..spectra import Spectra
+        from .results import change_text
+
+        keep = _finite_rows(x)
+        if p.monitor is not None and self.min_monitor is not None \
+                and p.monitor.shape == (x.shape[0],):
+            with np.errstate(invalid="ignore"):
+                keep &= p.monitor >= self.min_monitor
+        if not keep.any():
+            return None
+        rows = x if keep.all() else x[keep]
+        tid = p.train_id if p.train_id is not None else -1
+        try:
+            result.changes = self.changes.update(
+                Spectra(rows, train_ids=np.full(rows.shape[0], tid)))
+        except SpecstateError as exc:
+            return "wrong_length", f"train {p.train_id}: {exc}"
+        for event in result.changes:
+            log.warning("label-free %s", change_text(event))
+        return None
 
     def _finish(self, result: TrainSummary, p: Packet) -> TrainSummary:
         result.alert = self.detector.update(p.train_id if p.train_id is not None else -1,
@@ -408,6 +449,20 @@ def _add_state_means(result: TrainSummary, x: np.ndarray, rows_all) -> None:
     pos = np.asarray(cls.pulse_ids, np.intp)  # rows of the train; `x` holds `rows_all`
     rows = pos if rows_all is None else np.searchsorted(rows_all, pos)
     result.state_means = StateMeans.of(cls, x, rows=rows)
+
+
+def _change_detector(changes):
+    """None, a default ChangeDetector for True, or the detector given."""
+    if changes is None or changes is False:
+        return None
+    from ..changes import ChangeDetector
+
+    if changes is True:
+        return ChangeDetector()
+    if not hasattr(changes, "update"):
+        raise StreamError("'changes' must be True or a ChangeDetector; got a "
+                          f"{type(changes).__name__}.")
+    return changes
 
 
 def _is_power_of_ten(n: int) -> bool:

@@ -71,6 +71,8 @@ class WatchSummary:
     dropped : int
         Of the skipped trains, those received but dropped because classifying was behind
         (the others never arrived).
+    changes : list of ChangeEvent
+        Every label-free change event.
     """
 
     trains: int = 0
@@ -89,6 +91,7 @@ class WatchSummary:
     reconnects: int = 0
     model_reloads: int = 0
     dropped: int = 0
+    changes: list = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
     last_train_id: int | None = None
     _recent: deque = field(default_factory=deque, repr=False)
@@ -116,6 +119,7 @@ class WatchSummary:
             self._latencies.append(result.latency)
         if result.alert is not None:
             self.alerts.append(result.alert)
+        self.changes.extend(result.changes)
         self._recent.append((now, result.n_spectra))
         while self._recent and now - self._recent[0][0] > RATE_WINDOW_S:
             self._recent.popleft()
@@ -155,6 +159,8 @@ class WatchSummary:
             + (f", unknown spectra: {self.unknown}" if self.unknown else ""),
             f"alerts: {len(self.alerts)}",
             *(f"  {a}" for a in self.alerts),
+            *([f"label-free changes: {len(self.changes)}",
+               *(f"  {change_text(c)}" for c in self.changes)] if self.changes else []),
             "errors: " + _counts(self.errors),
             f"skipped trains: {self.skipped} ({self.dropped} dropped while classifying was "
             f"behind), late trains: {self.late}, "
@@ -162,6 +168,15 @@ class WatchSummary:
             f"model reloads: {self.model_reloads}",
         ]
         return "\n".join(lines)
+
+
+def change_text(event) -> str:
+    """One line for a label-free :class:`~specstate.ChangeEvent`: trains and spectra."""
+    at = f"train {event.detected_train_id}" if event.detected_train_id is not None else \
+        f"spectrum {event.detected_at}"
+    since = f"train {event.train_id}, " if event.train_id is not None else ""
+    return (f"change detected at {at}; estimated change point {since}spectrum "
+            f"{event.index} (score {event.score:.0f}, threshold {event.threshold:.0f})")
 
 
 def _counts(counter) -> str:
