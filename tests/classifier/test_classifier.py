@@ -92,7 +92,9 @@ def test_float32_is_not_copied_to_float64(fitted):
     clf.predict_proba(X)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert peak < 0.5 * X.nbytes  # a float64 copy would be 2 x X.nbytes
+    # a float64 copy alone would be 2 x X.nbytes; the float32 activations of the members
+    # (hidden units, linear member and 32 novelty projections per region) stay below 1.5 x
+    assert peak < 1.5 * X.nbytes
 
 
 def test_save_load_roundtrip(fitted, tmp_path):
