@@ -151,7 +151,8 @@ def test_csv_columns(run_result, tmp_path):
     path = write_results(tmp_path / "r.csv", result, spectra, model)
     header = path.read_text().splitlines()[0].split(",")
     assert header == (["spectrum", "train_id", "state"]
-                      + [f"p_{c}" for c in model.classes_] + ["confidence", "ambiguous"])
+                      + [f"p_{c}" for c in model.classes_]
+                      + ["confidence", "ambiguous", "novelty", "novel"])
     assert len(path.read_text().splitlines()) == len(spectra) + 1
 
 

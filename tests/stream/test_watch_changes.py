@@ -47,7 +47,7 @@ def test_label_free_alert_names_the_train_of_the_change(patterns, capsys):
         feeder.join(timeout=10)
     captured = capsys.readouterr()
     assert status == 0, captured.err
-    alerts = [line for line in captured.err.splitlines() if line.startswith("ALERT change")]
+    alerts = [line for line in captured.out.splitlines() if line.startswith("ALERT change")]
     assert len(alerts) == 1, captured.err
     assert f"estimated change point train {CHANGE_TRAIN}," in alerts[0]
     assert "detected at train 13" in alerts[0]  # the same train or the next few
@@ -74,8 +74,8 @@ def test_with_a_model_change_events_come_beside_state_changes(patterns, model_pa
         feeder.join(timeout=10)
     captured = capsys.readouterr()
     assert status == 0, captured.err
-    assert f"ALERT state change: train {CHANGE_TRAIN}: bcc -> hcp" in captured.err
-    changes = [line for line in captured.err.splitlines() if line.startswith("ALERT change")]
+    assert f"ALERT state change: train {CHANGE_TRAIN}: bcc -> hcp" in captured.out
+    changes = [line for line in captured.out.splitlines() if line.startswith("ALERT change")]
     assert len(changes) == 1 and f"change point train {CHANGE_TRAIN}," in changes[0]
     assert f"trains: {N_TRAINS} ({N_TRAINS} classified)" in captured.out
     assert "label-free changes: 1" in captured.out

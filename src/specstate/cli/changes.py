@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``specstate changes``."""
     from ..changes import find_changes
     from ..exceptions import SpectraFormatError
-    from ..io._common import atomic_path
+    from ..io._files import atomic_write
 
     for name, value in (("--window", args.window), ("--false-alarm-hours",
                                                     args.false_alarm_hours),
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
                          rate=args.rate)
     rows = [(k + 1, *_where(spectra, int(i))) for k, i in enumerate(found)]
     if out is not None:
-        with atomic_path(out) as tmp, tmp.open("w", newline="") as f:
+        with atomic_write(out) as tmp, tmp.open("w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(_COLUMNS)
             writer.writerows(rows)
