@@ -62,3 +62,28 @@ def test_rate_changes_at_predict_time_without_refitting(fitted, tmp_path):
     back = SpectraClassifier.load(tmp_path / "m.h5")
     np.testing.assert_allclose(back.classify(known).novelty, clf.classify(known).novelty,
                                rtol=1e-4)
+
+
+def test_nexus_results_record_the_novelty_rate_and_method(fitted, tmp_path):
+    import h5py
+
+    from specstate import Spectra
+    from specstate.io.results import write_results
+
+    clf, rng = fitted
+    X = _state(rng, 20, [80, 200])
+    spectra = Spectra(X)
+    result = clf.classify(spectra).with_ids(spectra)
+    path = write_results(tmp_path / "r.nxs", result, spectra, clf)
+    with h5py.File(path, "r") as f:
+        found = {}
+
+        def keep(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                found[name.rsplit("/", 1)[-1]] = obj[()]
+
+        f.visititems(keep)
+    assert float(found["novelty_rate"]) == pytest.approx(0.01)
+    method = found["novelty_method"]
+    assert (method.decode() if isinstance(method, bytes) else str(method)) == "conformal"
+    assert "novelty" in found and "novel" in found

@@ -144,7 +144,13 @@ class NexusResults:
             p[S.DATE] = now
             p[S.SEQUENCE_INDEX] = 1
             pg = _group(p, S.PROCESS_PARAMETERS, S.NXPARAMETERS)
-            for key, value in dict(parameters or {}).items():
+            params = dict(parameters or {})
+            nov = getattr(model, "novelty_", None)
+            if nov is not None:  # how `novel` was decided: the calibrated rate and method
+                params.setdefault("novelty_rate", float(nov.rate))
+                params.setdefault("novelty_method", str(nov.method))
+                params.setdefault("novelty_threshold", float(nov.threshold()))
+            for key, value in params.items():
                 _put_parameter(pg, str(key), value)
             note = _group(p, S.MODEL_NOTE, S.NXNOTE)
             note[S.NOTE_TYPE] = "application/x-hdf5"
