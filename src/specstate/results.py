@@ -336,6 +336,8 @@ class TrainSummary:
         add these up; the live page shows the train's mean spectrum); None where not known.
     changes : list of ChangeEvent
         Label-free change events raised by this train (``Watcher(changes=...)``).
+    unknown_alert : UnknownAlert or None
+        The unknown-spectra alert confirmed by this train, if any.
     """
 
     train_id: int | None
@@ -359,6 +361,7 @@ class TrainSummary:
     classification: Classification | None = field(default=None, repr=False)
     state_means: object | None = field(default=None, repr=False)
     changes: list = field(default_factory=list, repr=False)
+    unknown_alert: object | None = None
 
     @property
     def ok(self) -> bool:
@@ -385,4 +388,4 @@ class TrainSummary:
 TRAIN_FIELDS = tuple(f.name for f in fields(TrainSummary)
                      if f.name not in ("classification", "alert", "counts", "fractions",
                                        "errors", "model_reloaded", "state_means",
-                                       "changes"))
+                                       "changes", "unknown_alert"))

@@ -25,7 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``specstate watch``."""
     from ..changes._online import DEFAULT_WINDOW
     from ..changes._threshold import DEFAULT_ARL_HOURS, DEFAULT_RATE_HZ
-    from ..stream.loop import DEFAULT_ALERT_TRAINS, DEFAULT_LATE_AFTER_S
+    from ..stream.loop import DEFAULT_ALERT_TRAINS, DEFAULT_LATE_AFTER_S, DEFAULT_UNKNOWN_ALERT
     from ..stream.sinks import DEFAULT_CHECKPOINT_EVERY
     from ..stream.sources import (
         DEFAULT_POLL_S,
@@ -79,6 +79,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                                      "(default %(default)s)")
     g.add_argument("--alert-trains", type=int, default=DEFAULT_ALERT_TRAINS, metavar="N",
                    help="trains a new state must hold before an alert (default %(default)s)")
+    g.add_argument("--unknown-alert", type=float, default=DEFAULT_UNKNOWN_ALERT, metavar="F",
+                   help="alert when at least this share of a train's spectra is unlike every "
+                        "fitted state for --alert-trains trains (default %(default)s)")
     g.add_argument("--plot", nargs="?", const="", metavar="FILE.png|FILE.html",
                    help="live view: a window, a PNG, or FILE.html: a snapshot of the live "
                         "page, rewritten every few seconds")
@@ -197,7 +200,8 @@ def run(args: argparse.Namespace) -> int:
     watcher = Watcher(
         args.model, args.source, changes=changes, source_name=args.source_name, key=args.key,
         monitor=args.monitor, min_monitor=args.min_monitor, sub=args.sub,
-        alert_trains=args.alert_trains, max_trains=args.max_trains, duration=args.duration,
+        alert_trains=args.alert_trains, unknown_alert=args.unknown_alert,
+        max_trains=args.max_trains, duration=args.duration,
         idle_timeout=args.timeout, recv_timeout=args.recv_timeout, poll_interval=args.poll,
         late_after=args.late_after, reconnect_after=args.reconnect_after,
         threads=args.threads if args.threads > 0 else None,
@@ -251,6 +255,8 @@ def run(args: argparse.Namespace) -> int:
                 term.note(f"ALERT state change: {result.alert}")
             for event in result.changes:
                 term.note(f"ALERT {change_text(event)}")
+            if result.unknown_alert is not None:
+                term.note(f"ALERT {result.unknown_alert}")
             line = _line(watcher.summary, result, classes)
             if plot is not None:
                 plot.update(result, status=line)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from ..exceptions import SpecstateError
 from .results import Alert
 
-__all__ = ["StateChangeDetector"]
+__all__ = ["StateChangeDetector", "UnknownAlert", "UnknownDetector"]
 
 
 class StateChangeDetector:
@@ -59,3 +60,65 @@ class StateChangeDetector:
             return None
         return Alert(train_id=start, confirmed_train_id=train_id, previous=previous,
                      state=state, time=time.time())
+
+
+@dataclass(frozen=True)
+class UnknownAlert:
+    """Trains in which a large share of the spectra is unlike every fitted state.
+
+    Attributes
+    ----------
+    train_id : int
+        First train of the run of trains at or above the threshold.
+    confirmed_train_id : int
+        Train at which it was confirmed.
+    fraction : float
+        Share of unknown spectra in the confirming train.
+    """
+
+    train_id: int
+    confirmed_train_id: int
+    fraction: float
+
+    def __str__(self) -> str:
+        return (f"unknown spectra: {100 * self.fraction:.0f} % of train "
+                f"{self.confirmed_train_id} (since train {self.train_id})")
+
+
+class UnknownDetector:
+    """Alert once when the unknown share of trains stays >= `threshold` for `n_trains`.
+
+    Parameters
+    ----------
+    threshold : float, default 0.5
+        Share of novel spectra in a train that counts.
+    n_trains : int, default 3
+        Consecutive such trains before the alert (as for state changes).
+    """
+
+    def __init__(self, threshold: float = 0.5, n_trains: int = 3):
+        if not 0 < float(threshold) <= 1:
+            raise SpecstateError(
+                f"The 'unknown_alert' parameter must be a share in (0, 1]. Got {threshold!r}."
+            )
+        self.threshold = float(threshold)
+        self.n_trains = int(n_trains)
+        self._run = 0
+        self._start: int | None = None
+        self._alerted = False
+
+    def update(self, train_id: int, unknown: int, n_scored: int) -> UnknownAlert | None:
+        """Feed one train's unknown count out of `n_scored` spectra; an alert or None."""
+        if n_scored <= 0:
+            return None
+        fraction = unknown / n_scored
+        if fraction < self.threshold:
+            self._run, self._alerted = 0, False
+            return None
+        if self._run == 0:
+            self._start = train_id
+        self._run += 1
+        if self._run < self.n_trains or self._alerted:
+            return None
+        self._alerted = True
+        return UnknownAlert(self._start, train_id, fraction)

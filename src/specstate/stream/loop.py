@@ -16,7 +16,7 @@ from ..exceptions import SpecstateError, StreamError
 from ..means import StateMeans
 from ..results import Classification, TrainSummary
 from ..spectra import same_axis
-from .alerts import StateChangeDetector
+from .alerts import StateChangeDetector, UnknownDetector
 from .packets import (
     DEFAULT_POLL_S,
     DEFAULT_RECONNECT_AFTER_S,
@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 DEFAULT_LATE_AFTER_S = 1.0
 #: Default number of trains a new state must hold before an alert (no flapping on one train).
 DEFAULT_ALERT_TRAINS = 3
+#: Share of unknown (novel) spectra in a train that raises the unknown alert (half the train
+#: unlike every fitted state: more unknown than known).
+DEFAULT_UNKNOWN_ALERT = 0.5
 #: What classifying a bad train raises (data the classifier refuses: NaN where it looks, a
 #: wrong axis); anything else is a bug and is raised, not counted.
 BAD_TRAIN_ERRORS = (SpecstateError, ValueError, FloatingPointError)
@@ -150,6 +153,9 @@ class Watcher:
         Label-free change detection beside the classification: True for a default
         :class:`~specstate.ChangeDetector`, or one to use; its events land in
         :attr:`TrainResult.changes`. With changes, `model` may be None (label-free only).
+    unknown_alert : float, default 0.5
+        Share of novel spectra (unlike every fitted state) in `alert_trains` consecutive
+        trains that raises ``TrainSummary.unknown_alert``.
     """
 
     def __init__(self, model, source, *, source_name: str | None = None,
@@ -161,7 +167,8 @@ class Watcher:
                  poll_interval: float = DEFAULT_POLL_S,
                  late_after: float = DEFAULT_LATE_AFTER_S, read_kwargs: dict | None = None,
                  reconnect_after: float = DEFAULT_RECONNECT_AFTER_S,
-                 threads: int | None = None, changes=None):
+                 threads: int | None = None, changes=None,
+                 unknown_alert: float = DEFAULT_UNKNOWN_ALERT):
         self.changes = _change_detector(changes)
         if model is None and self.changes is None:
             raise StreamError("Watching needs a model, or label-free change detection "
@@ -172,6 +179,7 @@ class Watcher:
                                   read_kwargs=read_kwargs, reconnect_after=reconnect_after)
         self.min_monitor = None if min_monitor is None else float(min_monitor)
         self.detector = StateChangeDetector(alert_trains)
+        self.unknown_detector = UnknownDetector(unknown_alert, alert_trains)
         self.max_trains = max_trains
         self.duration = duration
         self.idle_timeout = idle_timeout
@@ -340,6 +348,11 @@ class Watcher:
                                             result.state)
         if result.alert is not None:
             log.warning("state change at %s", result.alert)
+        result.unknown_alert = self.unknown_detector.update(
+            p.train_id if p.train_id is not None else -1, result.unknown,
+            result.n_classified + result.unknown)
+        if result.unknown_alert is not None:
+            log.warning("%s", result.unknown_alert)
         result.latency = time.perf_counter() - p.received
         return result
 
