@@ -15,10 +15,9 @@ from sklearn.utils.validation import check_is_fitted
 from .drift import EVIDENCE_P, DriftTracker, fit_drift_model
 from .plan import (
     BASELINE_CANDIDATES,
-    INPUTS_PER_PEAK,
-    MAX_LINEAR_FEATURES,
     linear_features,
     linear_heldout,
+    linear_pool,
     one_reference,
 )
 from .plan import score as plan_score
@@ -45,7 +44,7 @@ class DriftStage:
         m = Xn.shape[1]
         sigma = BASELINE_CANDIDATES[0] * width if 6 * BASELINE_CANDIDATES[0] * width <= m / 2 \
             else 0.0
-        pool = max(1, int(round(width / INPUTS_PER_PEAK)), int(np.ceil(m / MAX_LINEAR_FEATURES)))
+        pool = linear_pool(width, m)
         aligned = dm.align(Xn, dm.estimate(Xn, prior=True)[0])
         off = plan_score(linear_heldout(linear_features(Xn, sigma, keep, pool), yi, C, folds),
                          yi, C)

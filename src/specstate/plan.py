@@ -31,7 +31,8 @@ from .models._linear import highpass, pool_columns
 
 __all__ = [
     "FitPlan", "Folds", "choose_baseline", "choose_normalization", "describe_shifts",
-    "linear_features", "linear_heldout", "make_folds", "one_reference", "score",
+    "linear_features", "linear_heldout", "linear_pool", "make_folds", "one_reference",
+    "score",
 ]
 
 #: Spectra count as intensities (counts) when every total is positive and the mean
@@ -241,6 +242,11 @@ def describe_shifts(sm) -> str:
 
 
 
+def linear_pool(width: float, m: int) -> int:
+    """Points averaged into one input of the linear member (see :data:`INPUTS_PER_PEAK`)."""
+    return max(1, int(round(width / INPUTS_PER_PEAK)), int(np.ceil(m / MAX_LINEAR_FEATURES)))
+
+
 def choose_baseline(Xn, yi, C, keep, width, m, spectral, folds, plan, requested):
     """Baseline width and linear pooling by the linear member's held-out score.
 
@@ -248,8 +254,7 @@ def choose_baseline(Xn, yi, C, keep, width, m, spectral, folds, plan, requested)
     """
     lin_pool = 1
     if spectral:
-        lin_pool = max(1, int(round(width / INPUTS_PER_PEAK)))
-        lin_pool = max(lin_pool, int(np.ceil(m / MAX_LINEAR_FEATURES)))
+        lin_pool = linear_pool(width, m)
     if requested != "auto" or not spectral:
         sigma = 0.0 if requested == "auto" else float(requested or 0.0)
         return sigma, lin_pool, linear_features(Xn, sigma, keep, lin_pool)
