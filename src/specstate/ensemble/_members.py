@@ -47,7 +47,7 @@ class MembersStage:
         inputs = params = None
         member_copies = []
         if use_networks:
-            inputs = region_inputs(Xan, ya, C, boundaries, sigma, pool, keep, 0)
+            inputs = region_inputs(Xan, groups, boundaries, sigma, pool, keep, 0)
             # with augmentation, every fold copy and member is trained twice: on the
             # augmented copies and on the originals alone; the held-out originals decide
             V = 2 if draw is not None else 1
@@ -177,6 +177,7 @@ class MembersStage:
             y=yh, heldout_pred=combined.argmax(axis=1), linear_pred=lin_pred,
             n_classes=len(self.classes_), weights=weights,
             temperature_at_bound=temperature_at_bound(T), mean_difference_sigmas=sig,
+            heldout_log_loss=plan_score(combined, yh, len(self.classes_))[1],
         )
         if folds.k == 0:
             report.problems.append(folds.protocol)

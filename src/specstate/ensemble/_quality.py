@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import binomtest
 
-__all__ = ["QualityReport", "assess_quality", "balanced_accuracy", "CHANCE_MARGIN"]
+__all__ = [
+    "QualityReport", "assess_quality", "balanced_accuracy", "prior_log_loss", "CHANCE_MARGIN",
+]
 
 #: A held-out balanced accuracy within this of chance (1/C) cannot be told from guessing
 #: (the issue's threshold; with 10 references per state chance alone scatters ±0.1).
@@ -51,8 +53,15 @@ def balanced_accuracy(y: np.ndarray, pred: np.ndarray, n_classes: int) -> float:
     return float(np.mean(acc)) if acc else float("nan")
 
 
+def prior_log_loss(y: np.ndarray, n_classes: int) -> float:
+    """Log-loss of guessing every spectrum with the states' shares among `y` (their entropy)."""
+    p = np.bincount(y, minlength=n_classes) / max(np.size(y), 1)
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum())
+
+
 def assess_quality(*, y, heldout_pred, linear_pred, n_classes, weights, temperature_at_bound,
-                   mean_difference_sigmas=None) -> QualityReport:
+                   mean_difference_sigmas=None, heldout_log_loss=None) -> QualityReport:
     """Run the checks on the held-out evidence of a fit.
 
     Parameters
@@ -69,6 +78,13 @@ def assess_quality(*, y, heldout_pred, linear_pred, n_classes, weights, temperat
         Whether the calibration temperature sits at an end of its range.
     mean_difference_sigmas : float, optional
         Largest class-mean difference of the references in standard errors of their noise.
+    heldout_log_loss : float, optional
+        Mean log-loss of the held-out probabilities. When it is no better than guessing by
+        the states' shares (:func:`prior_log_loss`), the probabilities carry no evidence,
+        whatever the accuracy says: a balanced accuracy of a few tens of references can sit
+        0.15 above chance by luck and by the selection of members (seen on random labels),
+        while a proper score of calibrated probabilities cannot beat the prior by luck
+        for long.
 
     Returns
     -------
@@ -94,6 +110,14 @@ def assess_quality(*, y, heldout_pred, linear_pred, n_classes, weights, temperat
             f"the held-out balanced accuracy ({bacc:.2f}) is more than {LINEAR_MARGIN} below "
             f"the linear member's alone ({lin:.2f})"
         )
+    if heldout_log_loss is not None and np.isfinite(heldout_log_loss) and y.size:
+        prior = prior_log_loss(y, n_classes)
+        if heldout_log_loss >= prior:
+            report.problems.append(
+                f"the held-out log-loss ({heldout_log_loss:.3f}) is no better than guessing "
+                f"by the states' shares ({prior:.3f})"
+            )
+            report.separable = False
     if temperature_at_bound:
         report.problems.append("the calibration temperature sits at the end of its range")
     if counts.min() >= MIN_FOR_TEST and np.isfinite(bacc) and report.separable:

@@ -32,17 +32,32 @@ class RegionInputs:
         self.n_inputs = n_inputs  # (R,)
 
 
-def region_inputs(Xn, y, n_classes, boundaries, sigma, pool, keep, margin) -> RegionInputs:
-    """Inputs of every region network for normalised spectra `Xn` (n, m) of classes `y`."""
+def region_inputs(Xn, groups, boundaries, sigma, pool, keep, margin) -> RegionInputs:
+    """Inputs of every region network for normalised spectra `Xn` (n, m).
+
+    Each input is centred and scaled without the labels: by its scatter around the
+    reference each row came from (`groups`: with augmentation, the nuisances and noise
+    the copies carry, the scale the networks must learn to ignore), or, when every row is
+    its own reference, by its plain standard deviation (as scikit-learn's StandardScaler).
+    A scale measured within the states would use the labels of every reference, including
+    those held out to score the networks: on random labels it up-weighted the inputs where
+    chance had lined the labels up (6 labellings of one pattern: 4 refused instead of 6).
+    """
     m = Xn.shape[1]
     ops, feats, mus, sds = [], [], [], []
-    onehot = np.eye(n_classes)[y]
-    cnt = onehot.sum(axis=0)
+    groups = np.asarray(groups)
+    _, g, cnt = np.unique(groups, return_inverse=True, return_counts=True)
+    by_group = cnt.size < groups.size  # some reference has copies
     for a, b in zip(boundaries[:-1], boundaries[1:]):
         lo, hi, A = region_operator(m, int(a), int(b), sigma, pool, keep, margin)
         F = Xn[:, lo:hi] @ A
-        cm = (onehot.T @ F) / np.maximum(cnt, 1)[:, None]
-        within = np.sqrt(((F - cm[y]) ** 2).sum(axis=0) / max(len(F) - n_classes, 1))
+        if by_group:
+            gm = np.zeros((cnt.size, F.shape[1]))
+            np.add.at(gm, g, F)
+            gm /= cnt[:, None]
+            within = np.sqrt(((F - gm[g]) ** 2).sum(axis=0) / max(len(F) - cnt.size, 1))
+        else:
+            within = F.std(axis=0)
         sd = np.maximum(within, STD_FLOOR * max(float(within.mean()), np.finfo(float).tiny))
         sd = np.where(sd > 0, sd, 1.0)
         mu = F.mean(axis=0)
@@ -51,7 +66,7 @@ def region_inputs(Xn, y, n_classes, boundaries, sigma, pool, keep, margin) -> Re
         mus.append(mu)
         sds.append(sd)
     n_in = np.array([f.shape[1] for f in feats])
-    padded = np.zeros((len(y), len(ops), int(n_in.max())), dtype=np.float32)
+    padded = np.zeros((len(Xn), len(ops), int(n_in.max())), dtype=np.float32)
     for r, f in enumerate(feats):
         padded[:, r, :f.shape[1]] = f
     return RegionInputs(ops, mus, sds, padded, n_in)
