@@ -22,7 +22,10 @@ Methods:
   every raw pixel (divided by the spectrum's total, standardised by the first 50 spectra),
   threshold log(ARL x pixels) (Bonferroni over pixels); online.
 - ``oracle``: CUSUM of the exact Poisson log-likelihood ratio of the known pre- and
-  post-change expected spectra (XES), threshold log(ARL) (Lorden: ARL >= exp(h)).
+  post-change expected spectra (ramps: the noise-free run without and with its transition;
+  XES: unpumped and pumped shots), threshold log(ARL) (Lorden: ARL >= exp(h)), the same
+  target. ``delay_ratio`` compares delays as Lorden's ``T - v + 1`` (spectra seen from the
+  first changed one to the alarm, included): (delay + 1) / (oracle_delay + 1).
 
 Usage::
 
@@ -84,6 +87,47 @@ def _score_online(events, start, stop, slack):
     return delay, len(false)
 
 
+def _cusum_oracle(x, mu0, mu1, arl, start):
+    """CUSUM of the exact Poisson log-likelihood ratio of known expected counts.
+
+    `mu0`, `mu1`: expected counts of every spectrum without and with the change (XES: the
+    unpumped and pumped shot; a ramp: the same run without its transition and with it, so
+    equal before `start`); threshold log(arl), Lorden's bound (ARL >= exp(h)), the same
+    target as the detector. Returns (detection index or None, alarms before `start`).
+    """
+    mu0, mu1 = np.maximum(mu0, 1e-9), np.maximum(mu1, 1e-9)
+    llr = np.sum(x * np.log(mu1 / mu0) - (mu1 - mu0), axis=1)
+    h, s, false = math.log(arl), 0.0, 0
+    for i, v in enumerate(llr):  # the oracle is a reference, not a fast path
+        s = max(0.0, s + v)
+        if s > h:
+            if i < start:
+                false += 1
+                s = 0.0
+                continue
+            return i, false
+    return None, false
+
+
+def _ratio(delay, oracle):
+    """Delay over the oracle's, both as Lorden's T - v + 1 (spectra seen from the change)."""
+    if math.isnan(delay) or math.isnan(oracle):
+        return math.nan
+    return (delay + 1) / (oracle + 1)
+
+
+def _ramp_means(case, seed, n):
+    """Expected counts of a ramp with and without its change (noise-free, same seed)."""
+    if case == "melt":
+        mu1 = simulate_xrd_melt(random_state=seed, noise=False).intensity
+        mu0 = simulate_xrd_melt(random_state=seed, noise=False, melt=(n - 1, n)).intensity
+    else:
+        mu1 = simulate_xrd_ramp(variant=case, random_state=seed, noise=False).intensity
+        mu0 = simulate_xrd_ramp(variant=case, random_state=seed, noise=False,
+                                transition=(n - 1, n)).intensity
+    return mu0.astype(np.float64), mu1.astype(np.float64)
+
+
 def _ruptures_raw(x):
     import ruptures
 
@@ -129,8 +173,13 @@ def bench_ramps(seeds, focus_stride):
             extra_off = int(max(off.size - 1, 0))
             rb, _ = _ruptures_raw(x)
             err_rb = int(np.min(np.abs(rb - start))) if rb.size else math.nan
+            mu0, mu1 = _ramp_means(case, seed, x.shape[0])
+            det_o, fa_o = _cusum_oracle(x.astype(np.float64), mu0, mu1, arl, start)
+            oracle = det_o - start if det_o is not None else math.nan
             row = dict(case=case, seed=seed, window=f"{start}-{stop}", delay=delay,
-                       false_alarms=fa, offline_error=err_off, offline_extra=extra_off,
+                       false_alarms=fa, oracle_delay=oracle, oracle_false=fa_o,
+                       delay_ratio=_ratio(delay, oracle),
+                       offline_error=err_off, offline_extra=extra_off,
                        ruptures_error=err_rb, ruptures_extra=int(max(rb.size - 1, 0)))
             if focus_stride:
                 det_at, cp, _ = _focus_raw(x, arl, focus_stride)
@@ -156,19 +205,10 @@ def bench_xes(seeds, n=40_000, onset=20_000):
         ev_m, _ = _online(x, 2700, memory=2700)
         delay_m, fa_m = _score_online(ev_m, onset, onset + 1, 5)
         # oracle: CUSUM of the exact log-likelihood ratio, known expected counts
-        mu0 = np.maximum(xes_expected_counts_for(off, False), 1e-9)
-        mu1 = np.maximum(xes_expected_counts_for(off, True), 1e-9)
-        llr = np.sum(x * np.log(mu1 / mu0) - (mu1 - mu0), axis=1)
-        h, s, det_at, fa_o = math.log(arl), 0.0, None, 0
-        for i, v in enumerate(llr):  # the oracle is a reference, not a fast path
-            s = max(0.0, s + v)
-            if s > h:
-                if i < onset:
-                    fa_o += 1
-                    s = 0.0
-                    continue
-                det_at = i
-                break
+        mu0 = xes_expected_counts_for(off, False)
+        mu1 = xes_expected_counts_for(off, True)
+        det_at, fa_o = _cusum_oracle(x, mu0, mu1, arl, onset)
+        oracle = (det_at - onset) if det_at is not None else math.nan
         # ruptures on raw single shots costs ~2 min per 10^4 shots of 300 pixels here: it
         # gets the 4,000 shots around the onset only
         lo = onset - _XES_RUPTURES_HALF
@@ -176,8 +216,8 @@ def bench_xes(seeds, n=40_000, onset=20_000):
         rb = rb + lo
         rows.append(dict(seed=seed, delay=delay, false_alarms=fa, delay_memory2700=delay_m,
                          false_alarms_memory2700=fa_m,
-                         oracle_delay=(det_at - onset) if det_at is not None else math.nan,
-                         oracle_false=fa_o,
+                         oracle_delay=oracle, oracle_false=fa_o,
+                         delay_ratio=_ratio(delay, oracle),
                          offline_error=_err(find_changes(x), onset),
                          ruptures_error=_err(rb, onset), ruptures_extra=max(rb.size - 1, 0),
                          ruptures_s=rb_s, seconds=dt))
@@ -262,14 +302,15 @@ def main(argv=None):
         stat = bench_stationary(max(1, n_stat // 1_000_000), 1_000_000)
         speed = bench_speed(4 if a.quick else 20)
     print("## XRD ramps (a pattern per second; false-alarm target 1 per 8 h)\n")
-    cols = ["case", "seed", "window", "delay", "false_alarms", "offline_error",
+    cols = ["case", "seed", "window", "delay", "false_alarms", "oracle_delay",
+            "delay_ratio", "offline_error",
             "offline_extra", "ruptures_error", "ruptures_extra"]
     if "focus_delay" in ramps[0]:
         cols += ["focus_delay", "focus_false"]
     print(_table(ramps, cols))
     print("\n## XES pump onset at shot 20,000 (27,000 shots/s; target 1 per 8 h)\n")
     print(_table(xes, ["seed", "delay", "false_alarms", "delay_memory2700",
-                       "false_alarms_memory2700", "oracle_delay", "oracle_false",
+                       "false_alarms_memory2700", "oracle_delay", "oracle_false", "delay_ratio",
                        "offline_error", "ruptures_error", "ruptures_extra", "ruptures_s"]))
     print("\n## Stationary streams (nuisances drawn per stream of 10^6 spectra)\n")
     rows = [dict(target=k, **v) for k, v in stat.items() if isinstance(v, dict)]
