@@ -62,8 +62,9 @@ _REFERENCE_BLOCKS = 4
 #: Largest spread (in variance) that the noise estimate's own error may give a whitened
 #: direction (Marchenko-Pastur edge 1 / (1 - sqrt(n_features / memory))^2, which the
 #: threshold covers). It sets the default noise memory, the shortest that keeps within it:
-#: an effective ~11,000 innovations for 24 features (a memory of ~5,500). The features' noise covariance is not constant:
-#: it depends on where the peaks sit on the pixel and bump grid, and a stream whose energy
+#: an effective ~11,000 innovations for 24 features (a memory of ~5,500). The features'
+#: noise covariance is not constant: it depends on where the peaks sit on the pixel and
+#: bump grid, and a stream whose energy
 #: scale drifted by 2.6 points varied 3x in the variance of one whitened direction
 #: (benchmarks/README.md); an estimate over the whole run averages that and its
 #: threshold is too low wherever the variance is above the average.

@@ -35,6 +35,10 @@ __all__ = ["smooth_basis", "as_chunk", "Projection"]
 #: that a peak between two centres is seen by both (the sum of the bumps is then flat to
 #: ~1e-3 away from the ends), and no finer.
 _BUMP_WIDTH_SPACINGS = 0.85
+#: Relative size below which a direction of the shares' counting covariance counts as null
+#: in the decorrelation of the shifts (see Projection._project): the bump shares sum to
+#: nearly a constant, so one direction is ~1e-3 of the others; float64 rounding is ~1e-16.
+_PINV_RCOND = 1e-10
 #: References (blocks) projected together at most: their gradients take this many spectra's
 #: worth of memory, whatever the chunk's length when the reference is renewed every spectrum.
 _REFS_PER_PIECE = 128
@@ -202,6 +206,11 @@ class Projection:
         self.bumps = np.ascontiguousarray(self.basis[:, :-1])
         self._bumps64 = self.bumps.astype(np.float64)
         self._bumps_sq = self._bumps64 ** 2
+        # products of bump pairs per point, for the shares' counting covariance (see
+        # _project): B_l B_m, and B_l B_k for the shift weights
+        k = int(n_components)
+        self._pairs = (self._bumps64[:, :, None] * self._bumps64[:, None, :]).reshape(
+            n_points, k * k)
         self.n_features = 2 * int(n_components)
         self._dtype = dtype
         tau = max(float(tau), 1.0)
@@ -287,11 +296,28 @@ class Projection:
         self._ref = refs[-1]
         const = (grads * refs) @ self._bumps64
         var = (grads * grads * np.abs(refs)) @ self._bumps_sq
+        # the shifts are made uncorrelated with the shares under counting noise: with
+        # Poisson counts a normalised spectrum scatters as (diag(r) - r r^T) / total, so
+        # the weights a_k = bump_k * r' of shift k lose their least-squares part on the
+        # bumps in that metric, c = (B^T S B)^+ B^T S a. Where a bump sees no peak, r' is
+        # the reference's own noise, and the correlation of its shift with the shares
+        # would change with every reference (and with where the peaks sit), which no
+        # learned covariance follows.
+        absr = np.abs(refs)
+        shares_r = refs @ self._bumps64
+        gram = (absr @ self._pairs).reshape(-1, k, k) - shares_r[:, :, None] * shares_r[:, None, :]
+        cross = (((absr * grads) @ self._pairs).reshape(-1, k, k)
+                 - shares_r[:, :, None] * const[:, None, :])
+        coef = np.linalg.pinv(gram, rcond=_PINV_RCOND, hermitian=True) @ cross
+        var = np.maximum(var - const**2 - np.einsum("rlk,rlk->rk", cross, coef),
+                         np.finfo(np.float64).tiny)
         q = (u @ self.bumps).astype(np.float64)
         inv = np.where(good, 1.0 / np.where(good, total, 1.0), 0.0)
         out[:, -1] = total
         np.multiply(p[:, :k], inv[:, None], out=out[:, :k])
         num = q * inv[:, None] - const[which]
+        # minus the part on the shares: (y - r) @ B @ c (see above)
+        num -= np.einsum("nl,nlk->nk", out[:, :k] - shares_r[which], coef[which])
         # standardised by its counting noise given the reference: with Poisson counts
         # var(y_j) = r_j / total, so num has variance sum(bump^2 r'^2 r) / total and
         # num / sqrt(that) is normal whatever r' is (a plain ratio to a noisy
