@@ -40,10 +40,13 @@ import json
 import math
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from scipy import stats
 from threadpoolctl import threadpool_limits
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_stream's model
 
 from specstate import ChangeDetector, find_changes
 from specstate.datasets import (
@@ -256,21 +259,45 @@ def bench_stationary(n_streams, per_stream, seed=0):
 
 
 def bench_speed(n_trains=20, n_points=4000, pulses=2700):
-    """Spectra/s of ChangeDetector.update and of find_changes on 4,000-point trains."""
+    """Spectra/s on 2,700 x 4,000-point float32 trains: one row per measurement.
+
+    ``ChangeDetector.update`` with 1 BLAS thread (in ``watch`` the other core classifies) and
+    with 2; the classifier of ``watch`` (``SpectraClassifier.classify``, fitted on simulated
+    XRD patterns as in ``bench_stream.py``) alone and after ``update`` on the same train, both
+    on 2 threads, as ``watch --changes`` with a model does them; ``find_changes`` offline.
+    """
+    from bench_stream import build_model
+
     rng = np.random.default_rng(0)
     train = rng.poisson(20.0, (pulses, n_points)).astype(np.float32)
+    model = build_model(n_points, None)
+    rows = []
+
+    def rate(step, threads, name):
+        with threadpool_limits(threads, "blas"):
+            step()  # warm: the detector learns on the first train
+            t = time.perf_counter()
+            for _ in range(n_trains):
+                step()
+            value = n_trains * pulses / (time.perf_counter() - t)
+        rows.append(dict(what=name, blas_threads=threads, spectra_per_s=value))
+
     det = ChangeDetector()
-    det.update(train)
-    t = time.perf_counter()
-    for _ in range(n_trains):
-        det.update(train)
-    online = n_trains * pulses / (time.perf_counter() - t)
+    rate(lambda: det.update(train), 1, "ChangeDetector.update")
+    det2 = ChangeDetector()
+    rate(lambda: det2.update(train), 2, "ChangeDetector.update")
+    rate(lambda: model.classify(train), 2, "classify (watch's classifier)")
+    det3 = ChangeDetector()
+    rate(lambda: (det3.update(train), model.classify(train)), 2,
+         "update + classify (watch --changes with a model)")
     run = np.concatenate([train] * 8)
-    t = time.perf_counter()
-    find_changes(run)
-    offline = run.shape[0] / (time.perf_counter() - t)
-    return dict(update_spectra_per_s=online, find_changes_spectra_per_s=offline,
-                find_changes_s_per_1e6=1e6 / offline)
+    with threadpool_limits(1, "blas"):
+        t = time.perf_counter()
+        find_changes(run)
+        offline = run.shape[0] / (time.perf_counter() - t)
+    rows.append(dict(what="find_changes", blas_threads=1, spectra_per_s=offline,
+                     s_per_1e6=1e6 / offline))
+    return rows
 
 
 def _fmt(v):
@@ -300,7 +327,7 @@ def main(argv=None):
         ramps = bench_ramps(seeds, a.focus_stride if not a.quick else 8)
         xes = bench_xes(seeds[:2] if a.quick else seeds[:3])
         stat = bench_stationary(max(1, n_stat // 1_000_000), 1_000_000)
-        speed = bench_speed(4 if a.quick else 20)
+    speed = bench_speed(4 if a.quick else 20)
     print("## XRD ramps (a pattern per second; false-alarm target 1 per 8 h)\n")
     cols = ["case", "seed", "window", "delay", "false_alarms", "oracle_delay",
             "delay_ratio", "offline_error",
@@ -317,10 +344,8 @@ def main(argv=None):
     print(_table(rows, ["target", "target_rate", "alarms", "spectra", "rate_upper95"]))
     print(f"\nChangeDetector.update (64-point spectra, 1 BLAS thread): "
           f"{stat['spectra_per_s']:.0f} spectra/s")
-    print(f"\n## Speed (2,700 x 4,000-point float32 trains, 1 BLAS thread)\n\n"
-          f"ChangeDetector.update: {speed['update_spectra_per_s']:.0f} spectra/s; "
-          f"find_changes: {speed['find_changes_spectra_per_s']:.0f} spectra/s "
-          f"({speed['find_changes_s_per_1e6']:.0f} s per 10^6 spectra)")
+    print("\n## Speed (2,700 x 4,000-point float32 trains)\n")
+    print(_table(speed, ["what", "blas_threads", "spectra_per_s", "s_per_1e6"]))
     if a.out:
         with open(a.out, "w") as f:
             json.dump({"ramps": ramps, "xes": xes, "stationary": stat, "speed": speed}, f,
