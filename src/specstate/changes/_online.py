@@ -118,11 +118,12 @@ class ChangeDetector:
 
     What it computes per spectrum, in the order of the data's way:
 
-    1. **Projection** (:class:`~specstate.changes._projection.Projection`, one matrix
-       product per block): the spectrum divided by its total intensity (cancels the pulse
+    1. **Projection** (:class:`~specstate.changes._projection.Projection`, two matrix
+       products per chunk): the spectrum divided by its total intensity (cancels the pulse
        energy and a beam drift) is summarised by ``K`` shares on smooth bumps much wider
        than a peak, and by ``K`` local peak shifts against a reference that follows the
-       recent spectra (time constant ``memory / 6``), standardised by their counting noise.
+       recent spectra (time constant ``memory / 6``), uncorrelated with the shares and
+       standardised under counting noise.
        Shares see peaks appear and vanish, shifts see peaks jump; a peak's height changing
        (grain statistics) does not move a shift.
     2. **Noise model** from the first `n_learn` spectra: a pooled lag-1 autoregression
@@ -132,7 +133,9 @@ class ChangeDetector:
        beam and energy scale and the slow, curving peak motion of a compressing sample are
        absorbed. Its one-step forecast errors (innovations) are whitened by their
        covariance, re-estimated as spectra arrive with older ones fading (memory
-       `noise_memory`): where peaks sit on the pixel grid changes that covariance.
+       `noise_memory`): where peaks sit on the pixel grid changes that covariance. Share
+       innovations are first scaled to the counting variance of the spectra they filter
+       (with SASE, a spectrum's own counts set only ~92 % of it).
     4. **Test**: a window-limited multivariate GLR (Lai, JRSS B 57, 613 (1995); the
        multivariate form of the CUSUM/FOCuS likelihood ratio for a mean change of unknown
        size and direction) looks, at every spectrum, for a mean shift of the last ``l``

@@ -185,7 +185,12 @@ class Projection:
       its height (grain statistics, absorption) contributes nothing to first order (``r'``
       is odd about a symmetric peak). Peak positions are what a lattice jump or an energy
       shift changes; the reference follows the spectra, so a slow compression shows as a
-      steady, slowly varying shift (its speed times `tau`), a jump as a burst.
+      steady, slowly varying shift (its speed times `tau`), a jump as a burst. The shift
+      weights ``bump * r'`` lose their least-squares part on the bumps in the Poisson
+      metric of the reference (``diag(r) - r r^T``), so that under counting noise the
+      shifts are uncorrelated with the shares whatever the reference: where a bump sees no
+      peak, ``r'`` is the reference's own noise, and that correlation would otherwise
+      change with every reference.
 
     Parameters
     ----------
