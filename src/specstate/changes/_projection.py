@@ -212,10 +212,10 @@ class Projection:
         self._bumps64 = self.bumps.astype(np.float64)
         self._bumps_sq = self._bumps64 ** 2
         # products of bump pairs per point, for the shares' counting covariance (see
-        # _project): B_l B_m, and B_l B_k for the shift weights
+        # _project): B_l B_m for l <= m (both matrices there are symmetric)
         k = int(n_components)
-        self._pairs = (self._bumps64[:, :, None] * self._bumps64[:, None, :]).reshape(
-            n_points, k * k)
+        self._upper = np.triu_indices(k)
+        self._pairs = self._bumps64[:, self._upper[0]] * self._bumps64[:, self._upper[1]]
         self.n_features = 2 * int(n_components)
         self._dtype = dtype
         tau = max(float(tau), 1.0)
@@ -310,9 +310,14 @@ class Projection:
         # learned covariance follows.
         absr = np.abs(refs)
         shares_r = refs @ self._bumps64
-        gram = (absr @ self._pairs).reshape(-1, k, k) - shares_r[:, :, None] * shares_r[:, None, :]
-        cross = (((absr * grads) @ self._pairs).reshape(-1, k, k)
-                 - shares_r[:, :, None] * const[:, None, :])
+        # sum_j w_j B_jl B_jm for the weights w = |r| and |r| r': one product for both
+        both = np.vstack([absr, absr * grads]) @ self._pairs
+        sym = np.empty((both.shape[0], k, k))
+        sym[:, self._upper[0], self._upper[1]] = both
+        sym[:, self._upper[1], self._upper[0]] = both
+        nr = refs.shape[0]
+        gram = sym[:nr] - shares_r[:, :, None] * shares_r[:, None, :]
+        cross = sym[nr:] - shares_r[:, :, None] * const[:, None, :]
         coef = np.linalg.pinv(gram, rcond=_PINV_RCOND, hermitian=True) @ cross
         var = np.maximum(var - const**2 - np.einsum("rlk,rlk->rk", cross, coef),
                          np.finfo(np.float64).tiny)
