@@ -64,10 +64,9 @@ _REFERENCE_BLOCKS = 4
 #: threshold covers). It sets the default noise memory, the shortest that keeps within it:
 #: an effective ~11,000 innovations for 24 features (a memory of ~5,500). The features'
 #: noise covariance is not constant: it depends on where the peaks sit on the pixel and
-#: bump grid, and a stream whose energy
-#: scale drifted by 2.6 points varied 3x in the variance of one whitened direction
-#: (benchmarks/README.md); an estimate over the whole run averages that and its
-#: threshold is too low wherever the variance is above the average.
+#: bump grid (a stream whose energy scale drifted by 2.6 points varied 3x in the variance
+#: of one whitened direction, benchmarks/README.md); an estimate over the whole run
+#: averages that, and its threshold is too low wherever the variance is above the average.
 _NOISE_SPREAD = 1.1
 #: Refits of the noise estimate per memory of it, once it is full: it moves by at most
 #: ~1/8 of its weight between refits.
