@@ -22,7 +22,10 @@ Methods:
   every raw pixel (divided by the spectrum's total, standardised by the first 50 spectra),
   threshold log(ARL x pixels) (Bonferroni over pixels); online.
 - ``oracle``: CUSUM of the exact Poisson log-likelihood ratio of the known pre- and
-  post-change expected spectra (XES), threshold log(ARL) (Lorden: ARL >= exp(h)).
+  post-change expected spectra (ramps: the noise-free run without and with its transition;
+  XES: unpumped and pumped shots), threshold log(ARL) (Lorden: ARL >= exp(h)), the same
+  target. ``delay_ratio`` compares delays as Lorden's ``T - v + 1`` (spectra seen from the
+  first changed one to the alarm, included): (delay + 1) / (oracle_delay + 1).
 
 Usage::
 
@@ -37,10 +40,13 @@ import json
 import math
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from scipy import stats
 from threadpoolctl import threadpool_limits
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_stream's model
 
 from specstate import ChangeDetector, find_changes
 from specstate.datasets import (
@@ -82,6 +88,47 @@ def _score_online(events, start, stop, slack):
     false = [e for e in events if not (start - slack <= e.index < stop + slack)]
     delay = inside[0].detected_at - start if inside else math.nan
     return delay, len(false)
+
+
+def _cusum_oracle(x, mu0, mu1, arl, start):
+    """CUSUM of the exact Poisson log-likelihood ratio of known expected counts.
+
+    `mu0`, `mu1`: expected counts of every spectrum without and with the change (XES: the
+    unpumped and pumped shot; a ramp: the same run without its transition and with it, so
+    equal before `start`); threshold log(arl), Lorden's bound (ARL >= exp(h)), the same
+    target as the detector. Returns (detection index or None, alarms before `start`).
+    """
+    mu0, mu1 = np.maximum(mu0, 1e-9), np.maximum(mu1, 1e-9)
+    llr = np.sum(x * np.log(mu1 / mu0) - (mu1 - mu0), axis=1)
+    h, s, false = math.log(arl), 0.0, 0
+    for i, v in enumerate(llr):  # the oracle is a reference, not a fast path
+        s = max(0.0, s + v)
+        if s > h:
+            if i < start:
+                false += 1
+                s = 0.0
+                continue
+            return i, false
+    return None, false
+
+
+def _ratio(delay, oracle):
+    """Delay over the oracle's, both as Lorden's T - v + 1 (spectra seen from the change)."""
+    if math.isnan(delay) or math.isnan(oracle):
+        return math.nan
+    return (delay + 1) / (oracle + 1)
+
+
+def _ramp_means(case, seed, n):
+    """Expected counts of a ramp with and without its change (noise-free, same seed)."""
+    if case == "melt":
+        mu1 = simulate_xrd_melt(random_state=seed, noise=False).intensity
+        mu0 = simulate_xrd_melt(random_state=seed, noise=False, melt=(n - 1, n)).intensity
+    else:
+        mu1 = simulate_xrd_ramp(variant=case, random_state=seed, noise=False).intensity
+        mu0 = simulate_xrd_ramp(variant=case, random_state=seed, noise=False,
+                                transition=(n - 1, n)).intensity
+    return mu0.astype(np.float64), mu1.astype(np.float64)
 
 
 def _ruptures_raw(x):
@@ -129,8 +176,13 @@ def bench_ramps(seeds, focus_stride):
             extra_off = int(max(off.size - 1, 0))
             rb, _ = _ruptures_raw(x)
             err_rb = int(np.min(np.abs(rb - start))) if rb.size else math.nan
+            mu0, mu1 = _ramp_means(case, seed, x.shape[0])
+            det_o, fa_o = _cusum_oracle(x.astype(np.float64), mu0, mu1, arl, start)
+            oracle = det_o - start if det_o is not None else math.nan
             row = dict(case=case, seed=seed, window=f"{start}-{stop}", delay=delay,
-                       false_alarms=fa, offline_error=err_off, offline_extra=extra_off,
+                       false_alarms=fa, oracle_delay=oracle, oracle_false=fa_o,
+                       delay_ratio=_ratio(delay, oracle),
+                       offline_error=err_off, offline_extra=extra_off,
                        ruptures_error=err_rb, ruptures_extra=int(max(rb.size - 1, 0)))
             if focus_stride:
                 det_at, cp, _ = _focus_raw(x, arl, focus_stride)
@@ -156,19 +208,10 @@ def bench_xes(seeds, n=40_000, onset=20_000):
         ev_m, _ = _online(x, 2700, memory=2700)
         delay_m, fa_m = _score_online(ev_m, onset, onset + 1, 5)
         # oracle: CUSUM of the exact log-likelihood ratio, known expected counts
-        mu0 = np.maximum(xes_expected_counts_for(off, False), 1e-9)
-        mu1 = np.maximum(xes_expected_counts_for(off, True), 1e-9)
-        llr = np.sum(x * np.log(mu1 / mu0) - (mu1 - mu0), axis=1)
-        h, s, det_at, fa_o = math.log(arl), 0.0, None, 0
-        for i, v in enumerate(llr):  # the oracle is a reference, not a fast path
-            s = max(0.0, s + v)
-            if s > h:
-                if i < onset:
-                    fa_o += 1
-                    s = 0.0
-                    continue
-                det_at = i
-                break
+        mu0 = xes_expected_counts_for(off, False)
+        mu1 = xes_expected_counts_for(off, True)
+        det_at, fa_o = _cusum_oracle(x, mu0, mu1, arl, onset)
+        oracle = (det_at - onset) if det_at is not None else math.nan
         # ruptures on raw single shots costs ~2 min per 10^4 shots of 300 pixels here: it
         # gets the 4,000 shots around the onset only
         lo = onset - _XES_RUPTURES_HALF
@@ -176,8 +219,8 @@ def bench_xes(seeds, n=40_000, onset=20_000):
         rb = rb + lo
         rows.append(dict(seed=seed, delay=delay, false_alarms=fa, delay_memory2700=delay_m,
                          false_alarms_memory2700=fa_m,
-                         oracle_delay=(det_at - onset) if det_at is not None else math.nan,
-                         oracle_false=fa_o,
+                         oracle_delay=oracle, oracle_false=fa_o,
+                         delay_ratio=_ratio(delay, oracle),
                          offline_error=_err(find_changes(x), onset),
                          ruptures_error=_err(rb, onset), ruptures_extra=max(rb.size - 1, 0),
                          ruptures_s=rb_s, seconds=dt))
@@ -216,21 +259,45 @@ def bench_stationary(n_streams, per_stream, seed=0):
 
 
 def bench_speed(n_trains=20, n_points=4000, pulses=2700):
-    """Spectra/s of ChangeDetector.update and of find_changes on 4,000-point trains."""
+    """Spectra/s on 2,700 x 4,000-point float32 trains: one row per measurement.
+
+    ``ChangeDetector.update`` with 1 BLAS thread (in ``watch`` the other core classifies) and
+    with 2; the classifier of ``watch`` (``SpectraClassifier.classify``, fitted on simulated
+    XRD patterns as in ``bench_stream.py``) alone and after ``update`` on the same train, both
+    on 2 threads, as ``watch --changes`` with a model does them; ``find_changes`` offline.
+    """
+    from bench_stream import build_model
+
     rng = np.random.default_rng(0)
     train = rng.poisson(20.0, (pulses, n_points)).astype(np.float32)
+    model = build_model(n_points, None)
+    rows = []
+
+    def rate(step, threads, name):
+        with threadpool_limits(threads, "blas"):
+            step()  # warm: the detector learns on the first train
+            t = time.perf_counter()
+            for _ in range(n_trains):
+                step()
+            value = n_trains * pulses / (time.perf_counter() - t)
+        rows.append(dict(what=name, blas_threads=threads, spectra_per_s=value))
+
     det = ChangeDetector()
-    det.update(train)
-    t = time.perf_counter()
-    for _ in range(n_trains):
-        det.update(train)
-    online = n_trains * pulses / (time.perf_counter() - t)
+    rate(lambda: det.update(train), 1, "ChangeDetector.update")
+    det2 = ChangeDetector()
+    rate(lambda: det2.update(train), 2, "ChangeDetector.update")
+    rate(lambda: model.classify(train), 2, "classify (watch's classifier)")
+    det3 = ChangeDetector()
+    rate(lambda: (det3.update(train), model.classify(train)), 2,
+         "update + classify (watch --changes with a model)")
     run = np.concatenate([train] * 8)
-    t = time.perf_counter()
-    find_changes(run)
-    offline = run.shape[0] / (time.perf_counter() - t)
-    return dict(update_spectra_per_s=online, find_changes_spectra_per_s=offline,
-                find_changes_s_per_1e6=1e6 / offline)
+    with threadpool_limits(1, "blas"):
+        t = time.perf_counter()
+        find_changes(run)
+        offline = run.shape[0] / (time.perf_counter() - t)
+    rows.append(dict(what="find_changes", blas_threads=1, spectra_per_s=offline,
+                     s_per_1e6=1e6 / offline))
+    return rows
 
 
 def _fmt(v):
@@ -260,26 +327,25 @@ def main(argv=None):
         ramps = bench_ramps(seeds, a.focus_stride if not a.quick else 8)
         xes = bench_xes(seeds[:2] if a.quick else seeds[:3])
         stat = bench_stationary(max(1, n_stat // 1_000_000), 1_000_000)
-        speed = bench_speed(4 if a.quick else 20)
+    speed = bench_speed(4 if a.quick else 20)
     print("## XRD ramps (a pattern per second; false-alarm target 1 per 8 h)\n")
-    cols = ["case", "seed", "window", "delay", "false_alarms", "offline_error",
+    cols = ["case", "seed", "window", "delay", "false_alarms", "oracle_delay",
+            "delay_ratio", "offline_error",
             "offline_extra", "ruptures_error", "ruptures_extra"]
     if "focus_delay" in ramps[0]:
         cols += ["focus_delay", "focus_false"]
     print(_table(ramps, cols))
     print("\n## XES pump onset at shot 20,000 (27,000 shots/s; target 1 per 8 h)\n")
     print(_table(xes, ["seed", "delay", "false_alarms", "delay_memory2700",
-                       "false_alarms_memory2700", "oracle_delay", "oracle_false",
+                       "false_alarms_memory2700", "oracle_delay", "oracle_false", "delay_ratio",
                        "offline_error", "ruptures_error", "ruptures_extra", "ruptures_s"]))
     print("\n## Stationary streams (nuisances drawn per stream of 10^6 spectra)\n")
     rows = [dict(target=k, **v) for k, v in stat.items() if isinstance(v, dict)]
     print(_table(rows, ["target", "target_rate", "alarms", "spectra", "rate_upper95"]))
     print(f"\nChangeDetector.update (64-point spectra, 1 BLAS thread): "
           f"{stat['spectra_per_s']:.0f} spectra/s")
-    print(f"\n## Speed (2,700 x 4,000-point float32 trains, 1 BLAS thread)\n\n"
-          f"ChangeDetector.update: {speed['update_spectra_per_s']:.0f} spectra/s; "
-          f"find_changes: {speed['find_changes_spectra_per_s']:.0f} spectra/s "
-          f"({speed['find_changes_s_per_1e6']:.0f} s per 10^6 spectra)")
+    print("\n## Speed (2,700 x 4,000-point float32 trains)\n")
+    print(_table(speed, ["what", "blas_threads", "spectra_per_s", "s_per_1e6"]))
     if a.out:
         with open(a.out, "w") as f:
             json.dump({"ramps": ramps, "xes": xes, "stationary": stat, "speed": speed}, f,

@@ -133,6 +133,7 @@ def test_bad_input_is_one_clear_error():
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"window": 0}, "'window' parameter of ChangeDetector must be an int in \\[1, inf\\)"),
     ({"memory": 1.5}, "'memory' parameter"),
+    ({"noise_memory": 1}, "'noise_memory' parameter of ChangeDetector must be an int in"),
     ({"arl_hours": -1.0}, "'arl_hours' parameter of ChangeDetector must be a float"),
     ({"rate": float("nan")}, "'rate' parameter"),
 ])

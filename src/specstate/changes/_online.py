@@ -59,6 +59,18 @@ _REFERENCE_EVERY_S = 1e-3
 _LOW_COUNTS_QUANTILE = 0.01
 #: Blocks averaged (time constant) by the reference at least (see _plan).
 _REFERENCE_BLOCKS = 4
+#: Largest spread (in variance) that the noise estimate's own error may give a whitened
+#: direction (Marchenko-Pastur edge 1 / (1 - sqrt(n_features / memory))^2, which the
+#: threshold covers). It sets the default noise memory, the shortest that keeps within it:
+#: an effective ~11,000 innovations for 24 features (a memory of ~5,500). The features'
+#: noise covariance is not constant: it depends on where the peaks sit on the pixel and
+#: bump grid (a stream whose energy scale drifted by 2.6 points varied 3x in the variance
+#: of one whitened direction, benchmarks/README.md); an estimate over the whole run
+#: averages that, and its threshold is too low wherever the variance is above the average.
+_NOISE_SPREAD = 1.1
+#: Refits of the noise estimate per memory of it, once it is full: it moves by at most
+#: ~1/8 of its weight between refits.
+_REFITS_PER_MEMORY = 8
 #: Default learning length in tracker memories: the tracker's polynomial and the noise
 #: covariance of 2K features need several memories of data (100 spectra by default).
 _LEARN_MEMORIES = 4
@@ -105,11 +117,12 @@ class ChangeDetector:
 
     What it computes per spectrum, in the order of the data's way:
 
-    1. **Projection** (:class:`~specstate.changes._projection.Projection`, one matrix
-       product per block): the spectrum divided by its total intensity (cancels the pulse
+    1. **Projection** (:class:`~specstate.changes._projection.Projection`, two matrix
+       products per chunk): the spectrum divided by its total intensity (cancels the pulse
        energy and a beam drift) is summarised by ``K`` shares on smooth bumps much wider
        than a peak, and by ``K`` local peak shifts against a reference that follows the
-       recent spectra (time constant ``memory / 6``), standardised by their counting noise.
+       recent spectra (time constant ``memory / 6``), uncorrelated with the shares and
+       standardised under counting noise.
        Shares see peaks appear and vanish, shifts see peaks jump; a peak's height changing
        (grain statistics) does not move a shift.
     2. **Noise model** from the first `n_learn` spectra: a pooled lag-1 autoregression
@@ -118,7 +131,10 @@ class ChangeDetector:
        memory `memory`) follows the prewhitened features, so slow drifts of background,
        beam and energy scale and the slow, curving peak motion of a compressing sample are
        absorbed. Its one-step forecast errors (innovations) are whitened by their
-       covariance, re-estimated as spectra accumulate.
+       covariance, re-estimated as spectra arrive with older ones fading (memory
+       `noise_memory`): where peaks sit on the pixel grid changes that covariance. Share
+       innovations are first scaled to the counting variance of the spectra they filter
+       (with SASE, a spectrum's own counts set only ~92 % of it).
     4. **Test**: a window-limited multivariate GLR (Lai, JRSS B 57, 613 (1995); the
        multivariate form of the CUSUM/FOCuS likelihood ratio for a mean change of unknown
        size and direction) looks, at every spectrum, for a mean shift of the last ``l``
@@ -145,6 +161,12 @@ class ChangeDetector:
         among them); default ``4 * memory``, at least 4 per feature.
     n_components : int, optional
         Number of bumps ``K`` (2K features); default ``min(16, n_learn // 8)``.
+    noise_memory : int, optional
+        Memory (innovations) of the noise covariance estimate, which forgets older ones
+        exponentially: the noise of the features changes as peaks move on the pixel grid.
+        Default: the shortest memory whose own estimation error spreads a whitened variance
+        by at most 10 % (an effective count ``2M - 1 = 2K / (1 - 1.1^-1/2)^2``: M ~ 5,500
+        for K = 12), which the threshold covers.
     arl_hours : float, default 8
         Target mean time between false alarms (hours) at `rate`.
     rate : float, default 27000
@@ -177,11 +199,13 @@ class ChangeDetector:
 
     def __init__(self, window: int = DEFAULT_WINDOW, *, memory: int | None = None,
                  n_learn: int | None = None, n_components: int | None = None,
+                 noise_memory: int | None = None,
                  arl_hours: float = DEFAULT_ARL_HOURS, rate: float = DEFAULT_RATE_HZ):
         self.window = window
         self.memory = memory
         self.n_learn = n_learn
         self.n_components = n_components
+        self.noise_memory = noise_memory
         self.arl_hours = arl_hours
         self.rate = rate
         self._validate()
@@ -216,6 +240,7 @@ class ChangeDetector:
         check_int("memory", self.memory, 2)
         check_int("n_components", self.n_components, 1)
         check_int("n_learn", self.n_learn, 8)
+        check_int("noise_memory", self.noise_memory, 2)
         for attr in ("arl_hours", "rate"):
             value = getattr(self, attr)
             if not (isinstance(value, Real) and not isinstance(value, bool)
@@ -249,6 +274,10 @@ class ChangeDetector:
         # (r' and r err together), which at a few spectra gives them heavy tails
         self.tau_ = max(self.tau_, _REFERENCE_BLOCKS * self.block_)
         self.n_components_ = int(k)
+        # an exponential memory M weighs like 2M - 1 equal innovations
+        n_eff = 2 * k / (1.0 - _NOISE_SPREAD**-0.5) ** 2
+        self.noise_memory_ = int(self.noise_memory if self.noise_memory is not None else
+                                 math.ceil((n_eff + 1) / 2))
         self.max_lag_ = 2 * self.memory_
         self.lags_ = lag_grid(self.max_lag_)
         # Brown's smoothing of order q with discount w: (1 - B)^q z = (1 - w B)^q e
@@ -312,7 +341,7 @@ class ChangeDetector:
                     break
             # up to the next refit of the noise only, so that the result does not depend on
             # how the stream was cut into chunks
-            until = 2 * self._n_fit - self._n_acc + self.max_lag_ - self._hist_e.shape[0]
+            until = self._n_next - self._n_acc + self.max_lag_ - self._hist_e.shape[0]
             cut = max(until, 1)
             found, rest, rest_pos = self._scan(z[:cut], pos[:cut])
             events.extend(found)
@@ -389,9 +418,11 @@ class ChangeDetector:
         self._rank_tol = k / max(self.effective_counts_ * max(low, 0.0), 1.0)
         self._phi = np.clip(phi, -_MAX_AR, _MAX_AR)
         self._u_prev = z[-1]
+        self._share_weights(total[0])
         v = z[1:] - self._phi * z[:-1]
         e = self._scale(self._start_tracker(v), total[1:])
         self._syy = e.T @ e
+        self._wsum = self._w2sum = float(e.shape[0])  # weights of the estimate (all 1 so far)
         # degrees of freedom taken by the fits: the line, the AR coefficient, the polynomial
         self._n_acc, self._lost = v.shape[0], 1 + 2 * _TREND_ORDER
         self._fit_noise()
@@ -416,13 +447,15 @@ class ChangeDetector:
     def _fit_noise(self) -> None:
         """Metric and threshold of the GLR test from the innovations' covariance."""
         k = self._syy.shape[0]
-        dof = self._n_acc - self._lost
+        # exponentially weighted (memory noise_memory_): effective count of innovations
+        n_eff = self._wsum**2 / self._w2sum
+        dof = n_eff - self._lost
         if dof < k + 2:
             raise SpectraFormatError(
                 f"ChangeDetector cannot learn the noise of {k} dimensions from "
                 f"{self._n_acc + 1} spectra; give n_learn >= {k + self._lost + 4}."
             )
-        self._m, rank = _whitener(self._syy / dof, self._rank_tol)
+        self._m, rank = _whitener(self._syy / self._wsum * (n_eff / dof), self._rank_tol)
         self.dof_ = float(dof)
         self.n_dims_ = rank
         # the estimate's own error: white innovations are not white in its coordinates;
@@ -431,6 +464,10 @@ class ChangeDetector:
         weights = estimation_weights(rank, dof)
         self.threshold_ = chernoff_threshold(self.arl_, weights, len(self.lags_))
         self._n_fit = self._n_acc
+        # next refit: at doublings while the estimate is young, then every
+        # 1 / _REFITS_PER_MEMORY of its memory (it follows a noise that drifts)
+        self._n_next = self._n_acc + max(1, min(self._n_acc,
+                                                self.noise_memory_ // _REFITS_PER_MEMORY))
         log.info("change detector noise from %d spectra: %d dimensions, threshold %.1f "
                  "(one false alarm per %.3g spectra)", self._n_acc, self.n_dims_, self.threshold_,
                  self.arl_)
@@ -478,9 +515,48 @@ class ChangeDetector:
             np.maximum(out, np.einsum("ij,ij->i", w, w) / lag, out=out)
         return stat
 
+    def _share_weights(self, first_total: float) -> None:
+        """Weights that give each share innovation its counting variance (see _scale).
+
+        A share of ``N`` counts scatters with a variance ``~1 / N``; its innovation is a
+        filter of the shares of this and the previous spectra (prewhitening, then the
+        baseline's forecast error), with impulse response ``h``, so its variance is
+        ``sum_i h_i^2 / N_{t-i}``: ``_h2`` are the ``h_i^2``, normalised, up to where the
+        rest is below float64 rounding, and ``_inv_past`` the past ``mean N / N``.
+        """
+        from scipy.signal import lfilter
+
+        num = np.convolve(self._num, [1.0, -float(self._phi[0])])
+        n_taps = 8 * _TREND_ORDER * self.memory_
+        while True:  # the response decays as w^i: lengthen until its tail is negligible
+            impulse = np.zeros(n_taps)
+            impulse[0] = 1.0
+            h2 = lfilter(num, self._den, impulse) ** 2
+            tail = np.cumsum(h2[::-1])[::-1]  # sum of h2 from each tap on
+            if tail[n_taps // 2] <= np.finfo(float).eps * tail[0]:
+                break
+            n_taps *= 2
+        h2 = h2[: int(np.count_nonzero(tail > np.finfo(float).eps * tail[0]))]
+        self._h2 = h2 / h2.sum()
+        self._inv_past = np.ones(h2.size - 1)  # before the first spectrum: the mean
+        if self._inv_past.size:
+            self._inv_past[-1] = self._mean_total / max(float(first_total),
+                                                        np.finfo(float).tiny)
+
     def _scale(self, e: np.ndarray, total: np.ndarray) -> np.ndarray:
+        """Share innovations scaled to the counting variance at the mean total.
+
+        With pulse energies that scatter (SASE), the variance of a share innovation is that
+        of its filter over the last spectra's counts (see _share_weights); scaling by the
+        present spectrum's counts alone would leave it heteroscedastic, a mixture whose
+        far tail is heavier than the threshold assumes.
+        """
         k = self.n_components_
-        e[:, :k] *= np.sqrt(np.maximum(total, 0.0) / self._mean_total)[:, None]
+        inv = self._mean_total / np.maximum(total, np.finfo(float).tiny)
+        series = np.concatenate([self._inv_past, inv])
+        var = np.convolve(series, self._h2, mode="valid")
+        self._inv_past = series[series.size - self._inv_past.size:]
+        e[:, :k] /= np.sqrt(var)[:, None]
         return e
 
     def _scan(self, zt: np.ndarray, pos: np.ndarray):
@@ -513,15 +589,25 @@ class ChangeDetector:
         all_e = np.vstack([self._hist_e, e])
         leaving = all_e[: max(all_e.shape[0] - keep, 0)]
         if leaving.shape[0]:
-            self._syy += leaving.T @ leaving
-            self._n_acc += leaving.shape[0]
-            if self._n_acc >= 2 * self._n_fit:  # geometric: O(log n) refits in a run
+            self._accumulate(leaving)
+            if self._n_acc >= self._n_next:
                 self._fit_noise()
         cut = max(p.shape[0] - (keep + 1), 0)
         self._p = p[cut:]
         self._base += cut
         self._hist_e = all_e[-keep:]
         self._hist_pos = np.concatenate([self._hist_pos, pos])[-keep:]
+
+    def _accumulate(self, e: np.ndarray) -> None:
+        """Add innovations to the noise estimate, older ones fading (memory noise_memory_)."""
+        n = e.shape[0]
+        lam = 1.0 - 1.0 / self.noise_memory_
+        w = lam ** np.arange(n - 1, -1, -1, dtype=np.float64)
+        fade = lam**n
+        self._syy = fade * self._syy + (e * w[:, None]).T @ e
+        self._wsum = fade * self._wsum + float(w.sum())
+        self._w2sum = fade**2 * self._w2sum + float((w * w).sum())
+        self._n_acc += n
 
     def _event(self, score: float) -> ChangeEvent:
         """The event at the last kept row; the change point from the best of all lags."""

@@ -2,8 +2,9 @@
 
 Every spectrum ``x`` (``m`` points) becomes ``2K`` numbers (see :class:`Projection`): its
 overlaps with ``K`` smooth, evenly spaced Gaussian bumps divided by its total intensity (the
-shares), and ``K`` local peak shifts against a recent reference. All come from one matrix
-product per block of spectra, ``x @ [bumps | ones | bumps * r']``.
+shares), and ``K`` local peak shifts against a recent reference. All come from two matrix
+products per chunk of spectra, ``x @ [bumps | ones]`` and ``(x * r') @ bumps`` (``r'`` that
+of each spectrum's reference).
 
 Why the shares:
 
@@ -34,6 +35,13 @@ __all__ = ["smooth_basis", "as_chunk", "Projection"]
 #: that a peak between two centres is seen by both (the sum of the bumps is then flat to
 #: ~1e-3 away from the ends), and no finer.
 _BUMP_WIDTH_SPACINGS = 0.85
+#: Relative size below which a direction of the shares' counting covariance counts as null
+#: in the decorrelation of the shifts (see Projection._project): the bump shares sum to
+#: nearly a constant, so one direction is ~1e-3 of the others; float64 rounding is ~1e-16.
+_PINV_RCOND = 1e-10
+#: References (blocks) projected together at most: their gradients take this many spectra's
+#: worth of memory, whatever the chunk's length when the reference is renewed every spectrum.
+_REFS_PER_PIECE = 128
 
 
 def smooth_basis(n_points: int, n_components: int, dtype=np.float32,
@@ -60,6 +68,9 @@ def smooth_basis(n_points: int, n_components: int, dtype=np.float32,
     index = np.arange(n_points, dtype=np.float64)[:, None]
     bumps = np.exp(-0.5 * ((index - centres[None, :]) / (_BUMP_WIDTH_SPACINGS * spacing)) ** 2)
     bumps /= bumps.sum(axis=0, keepdims=True)
+    # tails below the dtype's rounding of a bump's peak change no sum of the product, and
+    # far out they are subnormal numbers, which make the matrix product ~3x slower
+    bumps[bumps < np.finfo(dtype).eps * bumps.max(axis=0)] = 0.0
     if not moments:
         return np.hstack([bumps, np.ones((n_points, 1))]).astype(dtype)
     offset = (index - centres[None, :]) / spacing
@@ -136,7 +147,9 @@ def as_chunk(X, axis, where: str, n_points: int | None = None,
                     f"not the one of the first spectra [{ref_axis[0]:g}, {ref_axis[-1]:g}]."
                 )
     with np.errstate(over="ignore", invalid="ignore"):
-        finite = np.isfinite(x.sum(axis=1))
+        # a row sum is finite iff its values are (or it overflows, checked exactly below);
+        # as a matrix-vector product it reads the chunk at memory speed
+        finite = np.isfinite(x @ np.ones(x.shape[1], dtype=x.dtype))
     if not finite.all():
         bad = np.flatnonzero(~finite)
         exact = ~np.isfinite(x[bad]).all(axis=1)
@@ -147,6 +160,16 @@ def as_chunk(X, axis, where: str, n_points: int | None = None,
                 f"{int(exact.sum()) - 1} more) holds NaN or infinite values."
             )
     return x, axis, train_ids
+
+
+def _gradient(ref: np.ndarray, out: np.ndarray) -> None:
+    """Central differences of `ref` into `out`, one-sided at the ends (as numpy.gradient)."""
+    if ref.size < 2:
+        out[:] = 0.0
+        return
+    np.subtract(ref[2:], ref[:-2], out=out[1:-1])
+    out[1:-1] *= 0.5
+    out[0], out[-1] = ref[1] - ref[0], ref[-1] - ref[-2]
 
 
 class Projection:
@@ -162,7 +185,12 @@ class Projection:
       its height (grain statistics, absorption) contributes nothing to first order (``r'``
       is odd about a symmetric peak). Peak positions are what a lattice jump or an energy
       shift changes; the reference follows the spectra, so a slow compression shows as a
-      steady, slowly varying shift (its speed times `tau`), a jump as a burst.
+      steady, slowly varying shift (its speed times `tau`), a jump as a burst. The shift
+      weights ``bump * r'`` lose their least-squares part on the bumps in the Poisson
+      metric of the reference (``diag(r) - r r^T``), so that under counting noise the
+      shifts are uncorrelated with the shares whatever the reference: where a bump sees no
+      peak, ``r'`` is the reference's own noise, and that correlation would otherwise
+      change with every reference.
 
     Parameters
     ----------
@@ -171,8 +199,8 @@ class Projection:
     tau : float
         Time constant (spectra) of the reference.
     block : int, optional
-        Spectra per update of the reference (default: `tau`); each update costs one pass
-        over the basis, each block one matrix product.
+        Spectra (with beam) per update of the reference (default: `tau`); the products
+        cover a whole chunk whatever the block.
     dtype : numpy dtype
         Precision of the products (that of the spectra).
     """
@@ -183,36 +211,24 @@ class Projection:
         self.bumps = np.ascontiguousarray(self.basis[:, :-1])
         self._bumps64 = self.bumps.astype(np.float64)
         self._bumps_sq = self._bumps64 ** 2
+        # products of bump pairs per point, for the shares' counting covariance (see
+        # _project): B_l B_m for l <= m (both matrices there are symmetric)
+        k = int(n_components)
+        self._upper = np.triu_indices(k)
+        self._pairs = self._bumps64[:, self._upper[0]] * self._bumps64[:, self._upper[1]]
         self.n_features = 2 * int(n_components)
         self._dtype = dtype
         tau = max(float(tau), 1.0)
-        # the reference is updated once per block of spectra (so that a block costs one
-        # matrix product whatever its length); a block never exceeds the time constant
+        # the reference is updated once per block of spectra with beam; a block never
+        # exceeds the time constant
         self.block = max(1, int(block if block is not None else tau))
         self._a = 1.0 - (1.0 - 1.0 / tau) ** self.block
         self._ref = None  # reference of the current block
-        self._grad = np.zeros(n_points)
         self._k = int(n_components)
-        self._full = np.zeros((n_points, 2 * self._k + 1), dtype=dtype)
-        self._full[:, : self._k + 1] = self.basis
         self._sum_total = 0.0
         self._sum = np.zeros(n_points)  # sum of the current block's normalised spectra
         self._n = 0
-
-    def _set_reference(self, ref: np.ndarray) -> None:
-        self._ref = ref
-        grad = self._grad
-        if ref.size > 1:  # central differences, one-sided at the ends (as numpy.gradient)
-            np.subtract(ref[2:], ref[:-2], out=grad[1:-1])
-            grad[1:-1] *= 0.5
-            grad[0], grad[-1] = ref[1] - ref[0], ref[-1] - ref[-2]
-        k = self._k
-        # one matrix per block: [bumps | ones | bumps * r'], so a block is one product
-        self._full[:, k + 1:] = self._bumps64 * grad[:, None]
-        self._const = (grad * ref) @ self._bumps64
-        grad2 = grad * grad
-        grad2 *= np.abs(ref)
-        self._var = grad2 @ self._bumps_sq
+        self._u = np.empty((0, n_points), dtype=dtype)  # (x * r') of the last chunk
 
     def __call__(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Features ``(n, 2K)`` and total intensity (a last column), and which had any.
@@ -220,11 +236,11 @@ class Projection:
         Rows of spectra without positive total intensity (no beam) are zero and left out
         of the reference; ``ok`` is False for them.
         """
-        if x.dtype != self._full.dtype:
-            x = x.astype(self._full.dtype)
-        k = self._k
+        if x.dtype != self.basis.dtype:
+            x = x.astype(self.basis.dtype)
+        x = np.ascontiguousarray(x)
         n = x.shape[0]
-        out = np.zeros((n, 2 * k + 1))
+        out = np.zeros((n, 2 * self._k + 1))
         if self._ref is None:  # the first spectra are their own reference
             seg = x[: self.block].astype(np.float64)
             tot = seg.sum(axis=1)
@@ -232,37 +248,90 @@ class Projection:
             if not good.any():
                 out[:, -1] = x.sum(axis=1)
                 return out, out[:, -1] > 0
-            self._set_reference(seg[good].sum(axis=0) / tot[good].sum())
-        tiny = np.finfo(np.float64).tiny
+            self._ref = seg[good].sum(axis=0) / tot[good].sum()
         ok = np.zeros(n, dtype=bool)
-        start = 0
-        while start < n:
-            stop = min(start + self.block - self._n, n)
-            seg = x[start:stop]
-            p = (seg @ self._full).astype(np.float64)
-            total = p[:, k]
-            good = total > 0
-            ok[start:stop] = good
-            out[start:stop, -1] = total
-            inv = np.where(good, 1.0 / np.where(good, total, 1.0), 0.0)
-            out[start:stop, :k] = p[:, :k] * inv[:, None]
-            num = p[:, k + 1:] * inv[:, None] - self._const
-            # standardised by its counting noise given the reference: with Poisson counts
-            # var(y_j) = r_j / total, so num has variance sum(bump^2 r'^2 r) / total and
-            # num / sqrt(that) is normal whatever r' is (a plain ratio to a noisy
-            # sum(bump r'^2) would have heavy tails where the spectrum is flat)
-            sd = np.sqrt(np.maximum(self._var[None, :] * inv[:, None], tiny))
-            out[start:stop, k:-1] = np.where(good[:, None], num / sd, 0.0)
-            # the reference: total-weighted mean of the block's spectra (those with beam)
-            self._sum += seg[good].sum(axis=0, dtype=np.float64) if not good.all() else \
-                seg.sum(axis=0, dtype=np.float64)
-            self._sum_total += float(total[good].sum())
-            self._n += int(good.sum()) if not good.all() else stop - start
-            start = stop
-            if self._n >= self.block and self._sum_total > 0:  # block complete
+        # pieces of at most _REFS_PER_PIECE references: bounds the memory they take when
+        # the reference is renewed every few spectra (slow streams, block = 1)
+        step = self.block * _REFS_PER_PIECE
+        for start in range(0, n, step):
+            stop = min(start + step, n)
+            ok[start:stop] = self._project(x[start:stop], out[start:stop])
+        return out, ok
+
+    def _project(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Features of `x` into `out`; advances the reference. One pass per product."""
+        k, block = self._k, self.block
+        p = x @ self.basis  # shares and total: one product for all the spectra
+        total = p[:, k].astype(np.float64)
+        good = total > 0
+        all_good = bool(good.all())
+        n_good = int(good.sum())
+        # the reference of each spectrum: blocks completed (by spectra with beam) before it
+        before = np.cumsum(good) - good
+        which = (self._n + before) // block
+        n_done = (self._n + n_good) // block  # blocks completed by these spectra
+        m = x.shape[1]
+        refs = np.empty((n_done + 1, m))
+        grads = np.empty((n_done + 1, m))
+        refs[0] = self._ref
+        if self._u.shape[0] < x.shape[0]:  # reused: fresh pages cost as much as the product
+            self._u = np.empty((x.shape[0], m), dtype=x.dtype)
+        u = self._u[: x.shape[0]]
+        # one pass over the spectra, block by block (each in cache once): the block's
+        # r' times its spectra, for the shifts, and the sum of those with beam, which
+        # renews the reference (exponentially weighted mean of the block means)
+        bounds = np.flatnonzero(np.diff(which)) + 1
+        for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, x.shape[0]]):
+            j = int(which[lo])
+            _gradient(refs[j], grads[j])
+            seg = x[lo:hi]
+            np.multiply(seg, grads[j].astype(x.dtype), out=u[lo:hi])
+            if not all_good:
+                seg = seg[good[lo:hi]]
+            self._sum += seg.sum(axis=0)
+            self._sum_total += float(total[lo:hi][good[lo:hi]].sum())
+            if j < n_done:  # block complete
                 mean = self._sum / self._sum_total
-                self._set_reference((1.0 - self._a) * self._ref + self._a * mean)
+                refs[j + 1] = (1.0 - self._a) * refs[j] + self._a * mean
                 self._sum[:] = 0.0
                 self._sum_total = 0.0
-                self._n = 0
-        return out, ok
+        if n_done and which[-1] < n_done:  # a reference no spectrum of `x` used yet
+            _gradient(refs[n_done], grads[n_done])
+        self._n = (self._n + n_good) % block
+        self._ref = refs[-1]
+        const = (grads * refs) @ self._bumps64
+        var = (grads * grads * np.abs(refs)) @ self._bumps_sq
+        # the shifts are made uncorrelated with the shares under counting noise: with
+        # Poisson counts a normalised spectrum scatters as (diag(r) - r r^T) / total, so
+        # the weights a_k = bump_k * r' of shift k lose their least-squares part on the
+        # bumps in that metric, c = (B^T S B)^+ B^T S a. Where a bump sees no peak, r' is
+        # the reference's own noise, and the correlation of its shift with the shares
+        # would change with every reference (and with where the peaks sit), which no
+        # learned covariance follows.
+        absr = np.abs(refs)
+        shares_r = refs @ self._bumps64
+        # sum_j w_j B_jl B_jm for the weights w = |r| and |r| r': one product for both
+        both = np.vstack([absr, absr * grads]) @ self._pairs
+        sym = np.empty((both.shape[0], k, k))
+        sym[:, self._upper[0], self._upper[1]] = both
+        sym[:, self._upper[1], self._upper[0]] = both
+        nr = refs.shape[0]
+        gram = sym[:nr] - shares_r[:, :, None] * shares_r[:, None, :]
+        cross = sym[nr:] - shares_r[:, :, None] * const[:, None, :]
+        coef = np.linalg.pinv(gram, rcond=_PINV_RCOND, hermitian=True) @ cross
+        var = np.maximum(var - const**2 - np.einsum("rlk,rlk->rk", cross, coef),
+                         np.finfo(np.float64).tiny)
+        q = (u @ self.bumps).astype(np.float64)
+        inv = np.where(good, 1.0 / np.where(good, total, 1.0), 0.0)
+        out[:, -1] = total
+        np.multiply(p[:, :k], inv[:, None], out=out[:, :k])
+        num = q * inv[:, None] - const[which]
+        # minus the part on the shares: (y - r) @ B @ c (see above)
+        num -= np.einsum("nl,nlk->nk", out[:, :k] - shares_r[which], coef[which])
+        # standardised by its counting noise given the reference: with Poisson counts
+        # var(y_j) = r_j / total, so num has variance sum(bump^2 r'^2 r) / total and
+        # num / sqrt(that) is normal whatever r' is (a plain ratio to a noisy
+        # sum(bump r'^2) would have heavy tails where the spectrum is flat)
+        sd = np.sqrt(np.maximum(var[which] * inv[:, None], np.finfo(np.float64).tiny))
+        out[:, k:-1] = np.where(good[:, None], num / sd, 0.0)
+        return good

@@ -79,7 +79,7 @@ def stationary_stream(n_spectra: int, n_points: int = 64, *, chunk: int = 27_000
 
 
 def simulate_xrd_melt(n_patterns: int = 349, melt: tuple[int, int] = (300, 310),
-                      random_state=None, **kwargs) -> Spectra:
+                      random_state=None, noise: bool = True, **kwargs) -> Spectra:
     """A pressure ramp whose iron melts near its end: Bragg peaks give way to a liquid halo.
 
     The ramp of :func:`simulate_xrd_ramp` (``variant='lattice-jump'``: hcp Fe and the oxide,
@@ -96,6 +96,8 @@ def simulate_xrd_melt(n_patterns: int = 349, melt: tuple[int, int] = (300, 310),
     melt : (int, int), default (300, 310)
         Window of the melt (start included, stop excluded).
     random_state : int, numpy.random.Generator or None
+    noise : bool, default True
+        Draw Poisson counts; False returns the expected counts (the same run, noise-free).
     **kwargs
         Further parameters of :func:`simulate_xrd_ramp`.
 
@@ -131,7 +133,8 @@ def simulate_xrd_melt(n_patterns: int = 349, melt: tuple[int, int] = (300, 310),
     halo = np.exp(-0.5 * ((axis[None, :] - centre[:, None]) / _HALO_WIDTH_DEG) ** 2)
     halo *= (bragg.sum(axis=1) / halo.sum(axis=1))[:, None]
     mean = mean + frac[:, None] * (halo - bragg)
-    x = rng.poisson(np.clip(mean, 0, None)).astype(np.float32)
+    mean = np.clip(mean, 0, None)
+    x = (rng.poisson(mean) if noise else mean).astype(np.float32)
     labels = np.where(frac <= 0, "solid", np.where(frac >= 1, "liquid", "mixed"))
     return Spectra(x, axis=axis, axis_name=solid.axis_name, labels=labels,
                    params={"fraction": frac},
