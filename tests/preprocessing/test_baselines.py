@@ -189,3 +189,32 @@ def test_highpass_operator_without_fit_matches_the_fitted_one():
     # a fitted transformer asked for another length works it out without refitting itself
     assert fitted.linear_operator(n_points=100).shape == (100, 100)
     assert fitted.n_features_in_ == m
+
+
+def test_exact_highpass_is_the_map_the_classifier_folds():
+    # one implementation: the transformer's 'exact' method, the fit's functional form and
+    # the per-region matrices folded into the first layers are the same map
+    from specstate.models._linear import highpass as fit_highpass
+    from specstate.models._linear import region_operator
+
+    rng = np.random.default_rng(0)
+    X = rng.poisson(200, (5, 300)).astype(np.float64)
+    hp = HighPassBaseline(width=7.0, method="exact").fit(X)
+    out = hp.transform(X)
+    np.testing.assert_allclose(out, fit_highpass(X, 7.0))
+    lo, hi, A = region_operator(300, 100, 160, 7.0, 1)
+    np.testing.assert_allclose(X[:, lo:hi] @ A, out[:, 100:160], atol=1e-9)
+    W = rng.standard_normal((300, 3))
+    np.testing.assert_allclose(out @ W, X @ hp.apply_transpose(W), rtol=1e-9, atol=1e-7)
+    op = hp.linear_operator()
+    np.testing.assert_allclose((op @ np.eye(300)) @ X[0], out[0], atol=1e-9)
+    # it removes a smooth background and keeps a narrow line
+    x = np.arange(300.0)
+    s = 100 + 0.2 * x + 50 * np.exp(-0.5 * ((x - 150) / 1.5) ** 2)
+    flat = hp.transform(s[None])[0]
+    assert abs(flat[60]) < 1.0 and flat[150] > 35  # a FWHM of 3.5 keeps ~80 %
+
+
+def test_highpass_method_is_checked():
+    with pytest.raises(ValueError, match="'method' parameter"):
+        HighPassBaseline(method="fast").fit(np.zeros((1, 50)))

@@ -11,67 +11,22 @@ exactly; at fit time ``A @ W1`` is the folded first layer and prediction costs o
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import convolve1d
+
+# the high-pass lives with the preprocessing transformers (HighPassBaseline(method='exact')
+# applies the same map); these names are its functional form, used by the fit
+from ..preprocessing._highpass import (  # noqa: F401 (re-exported)
+    TRUNCATE_SIGMAS,
+    gaussian_kernel,
+    highpass,
+    highpass_transpose,
+    region_operator,
+)
 
 __all__ = [
     "gaussian_kernel", "highpass", "highpass_transpose", "pool_columns", "unpool_rows",
     "region_operator",
     "shift_coordinate",
 ]
-
-#: The low-pass Gaussian is truncated at this many sigmas (both sides).
-TRUNCATE_SIGMAS = 3.0
-
-
-def _half_width(sigma: float) -> int:
-    return int(np.ceil(TRUNCATE_SIGMAS * sigma)) if sigma > 0 else 0
-
-
-def gaussian_kernel(sigma: float) -> np.ndarray:
-    """The truncated (unnormalised) Gaussian low-pass kernel."""
-    k = _half_width(sigma)
-    t = np.arange(-k, k + 1, dtype=np.float64)
-    return np.exp(-0.5 * (t / sigma) ** 2)
-
-
-def highpass(X: np.ndarray, sigma: float, keep: np.ndarray | None = None) -> np.ndarray:
-    """Remove a smooth baseline: ``keep * (x - lowpass(x))`` row by row (float64 result).
-
-    The low-pass is a Gaussian of width `sigma` (points) averaged over kept points only and
-    renormalised at the ends; it equals what :func:`region_operator` folds.
-    """
-    X = np.asarray(X, dtype=np.float64)
-    m = X.shape[1]
-    keep = np.ones(m) if keep is None else np.asarray(keep, dtype=np.float64)
-    if sigma <= 0:
-        return X * keep
-    g = gaussian_kernel(sigma)
-    num = convolve1d(X * keep, g, axis=1, mode="constant", cval=0.0)
-    den = convolve1d(keep, g, mode="constant", cval=0.0)
-    low = num / np.maximum(den, np.finfo(float).tiny)
-    return (X - low) * keep
-
-
-def highpass_transpose(V: np.ndarray, sigma: float, keep: np.ndarray | None = None) -> np.ndarray:
-    """The adjoint of :func:`highpass` applied to the columns of `V` (m, k).
-
-    ``highpass(X) @ V == X @ highpass_transpose(V)``: weights on baseline-free spectra
-    become weights on the raw spectra (how a linear member's preprocessing is folded).
-    With ``H = diag(k) (I - diag(1/den) G diag(k))`` and a symmetric Gaussian G,
-    ``H^T v = k v - k G(k v / den)``.
-    """
-    V = np.asarray(V, dtype=np.float64)
-    m = V.shape[0]
-    keep = np.ones(m) if keep is None else np.asarray(keep, dtype=np.float64)
-    if sigma <= 0:
-        return V * keep[:, None]
-    g = gaussian_kernel(sigma)
-    den = convolve1d(keep, g, mode="constant", cval=0.0)
-    kv = V * keep[:, None]
-    low = convolve1d(kv / np.maximum(den, np.finfo(float).tiny)[:, None], g, axis=0,
-                     mode="constant", cval=0.0)
-    return kv - keep[:, None] * low
-
 
 def pool_columns(X: np.ndarray, pool: int) -> np.ndarray:
     """Means of `pool` neighbouring points of every row (the last block may be shorter)."""
@@ -90,55 +45,6 @@ def unpool_rows(W: np.ndarray, pool: int, m: int) -> np.ndarray:
     starts = np.arange(0, m, pool)
     sizes = np.diff(np.append(starts, m))
     return np.repeat(np.asarray(W) / sizes[:, None], sizes, axis=0)
-
-
-def region_operator(m, core_lo, core_hi, sigma, pool, keep=None, margin=0):
-    """Matrix of the linear preprocessing of one region.
-
-    Parameters
-    ----------
-    m : int
-        Points of the whole spectrum.
-    core_lo, core_hi : int
-        The region, as a slice of the points.
-    sigma : float
-        Low-pass width in points (0: no baseline removal).
-    pool : int
-        Points averaged into one network input.
-    keep : numpy.ndarray of shape (m,), optional
-        1 for points used, 0 for masked points.
-    margin : int, default=0
-        Extra zero rows on each side (inside the spectrum), room for shifting the folded
-        weights when the axis drifts.
-
-    Returns
-    -------
-    lo, hi : int
-        The widened slice the matrix acts on.
-    A : numpy.ndarray of shape (hi - lo, n_inputs)
-        ``X[:, lo:hi] @ A`` are the region network's inputs.
-    """
-    keep = np.ones(m) if keep is None else np.asarray(keep, dtype=np.float64)
-    k = _half_width(sigma)
-    lo = max(0, core_lo - k - margin)
-    hi = min(m, core_hi + k + margin)
-    rows = np.arange(core_lo, core_hi)
-    cols = np.arange(lo, hi)
-    H = np.zeros((rows.size, cols.size))
-    H[np.arange(rows.size), rows - lo] = 1.0
-    if sigma > 0:
-        d = cols[None, :] - rows[:, None]
-        G = np.where(np.abs(d) <= k, np.exp(-0.5 * (d / sigma) ** 2), 0.0) * keep[cols][None, :]
-        # the same normalisation as `highpass`: over kept points inside the spectrum
-        den = convolve1d(keep, gaussian_kernel(sigma), mode="constant", cval=0.0)[rows]
-        H -= G / np.maximum(den, np.finfo(float).tiny)[:, None]
-    H *= keep[rows][:, None]
-    n_in = int(np.ceil(rows.size / pool))
-    D = np.zeros((n_in, rows.size))
-    block = np.arange(rows.size) // pool
-    sizes = np.bincount(block, minlength=n_in).astype(np.float64)
-    D[block, np.arange(rows.size)] = 1.0 / sizes[block]
-    return lo, hi, (D @ H).T
 
 
 def shift_coordinate(axis: np.ndarray, axis_name: str) -> tuple[np.ndarray, str]:

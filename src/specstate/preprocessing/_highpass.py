@@ -6,13 +6,14 @@ import functools
 import math
 
 import numpy as np
+from scipy.ndimage import convolve1d
 from sklearn.base import OneToOneFeatureMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import SpectraFormatError
 from ._base import SpectralTransformer, check_choice, check_positive, resolve_axis
 
-__all__ = ["HighPassBaseline"]
+__all__ = ["HighPassBaseline", "highpass", "highpass_transpose", "region_operator"]
 
 # The low-pass is evaluated on a coarse grid of block means, one block per half standard
 # deviation: a Gaussian that wide is smooth on that scale, and the coarse grid makes the cost
@@ -23,6 +24,110 @@ _TRUNCATE = 5.0
 # Spectra processed per chunk, so that the temporaries stay in the CPU cache.
 _CHUNK_ROWS = 64
 _UNITS = ("points", "axis")
+_METHODS = ("coarse", "exact")
+
+#: The exact low-pass Gaussian is truncated at this many sigmas (both sides): beyond 3 sigma
+#: it holds 0.3 % of its weight, well below the counting noise of a baseline estimate.
+TRUNCATE_SIGMAS = 3.0
+
+
+def _half_width(sigma: float) -> int:
+    return int(np.ceil(TRUNCATE_SIGMAS * sigma)) if sigma > 0 else 0
+
+
+def gaussian_kernel(sigma: float) -> np.ndarray:
+    """The truncated (unnormalised) Gaussian low-pass kernel."""
+    k = _half_width(sigma)
+    t = np.arange(-k, k + 1, dtype=np.float64)
+    return np.exp(-0.5 * (t / sigma) ** 2)
+
+
+def highpass(X: np.ndarray, sigma: float, keep: np.ndarray | None = None) -> np.ndarray:
+    """Remove a smooth baseline: ``keep * (x - lowpass(x))`` row by row (float64 result).
+
+    The low-pass is a Gaussian of width `sigma` (points) averaged over kept points only and
+    renormalised at the ends; it equals what :func:`region_operator` folds.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    m = X.shape[1]
+    keep = np.ones(m) if keep is None else np.asarray(keep, dtype=np.float64)
+    if sigma <= 0:
+        return X * keep
+    g = gaussian_kernel(sigma)
+    num = convolve1d(X * keep, g, axis=1, mode="constant", cval=0.0)
+    den = convolve1d(keep, g, mode="constant", cval=0.0)
+    low = num / np.maximum(den, np.finfo(float).tiny)
+    return (X - low) * keep
+
+
+def highpass_transpose(V: np.ndarray, sigma: float, keep: np.ndarray | None = None) -> np.ndarray:
+    """The adjoint of :func:`highpass` applied to the columns of `V` (m, k).
+
+    ``highpass(X) @ V == X @ highpass_transpose(V)``: weights on baseline-free spectra
+    become weights on the raw spectra (how a linear member's preprocessing is folded).
+    With ``H = diag(k) (I - diag(1/den) G diag(k))`` and a symmetric Gaussian G,
+    ``H^T v = k v - k G(k v / den)``.
+    """
+    V = np.asarray(V, dtype=np.float64)
+    m = V.shape[0]
+    keep = np.ones(m) if keep is None else np.asarray(keep, dtype=np.float64)
+    if sigma <= 0:
+        return V * keep[:, None]
+    g = gaussian_kernel(sigma)
+    den = convolve1d(keep, g, mode="constant", cval=0.0)
+    kv = V * keep[:, None]
+    low = convolve1d(kv / np.maximum(den, np.finfo(float).tiny)[:, None], g, axis=0,
+                     mode="constant", cval=0.0)
+    return kv - keep[:, None] * low
+
+
+def region_operator(m, core_lo, core_hi, sigma, pool, keep=None, margin=0):
+    """Matrix of the linear preprocessing of one region.
+
+    Parameters
+    ----------
+    m : int
+        Points of the whole spectrum.
+    core_lo, core_hi : int
+        The region, as a slice of the points.
+    sigma : float
+        Low-pass width in points (0: no baseline removal).
+    pool : int
+        Points averaged into one network input.
+    keep : numpy.ndarray of shape (m,), optional
+        1 for points used, 0 for masked points.
+    margin : int, default=0
+        Extra zero rows on each side (inside the spectrum), room for shifting the folded
+        weights when the axis drifts.
+
+    Returns
+    -------
+    lo, hi : int
+        The widened slice the matrix acts on.
+    A : numpy.ndarray of shape (hi - lo, n_inputs)
+        ``X[:, lo:hi] @ A`` are the region network's inputs.
+    """
+    keep = np.ones(m) if keep is None else np.asarray(keep, dtype=np.float64)
+    k = _half_width(sigma)
+    lo = max(0, core_lo - k - margin)
+    hi = min(m, core_hi + k + margin)
+    rows = np.arange(core_lo, core_hi)
+    cols = np.arange(lo, hi)
+    H = np.zeros((rows.size, cols.size))
+    H[np.arange(rows.size), rows - lo] = 1.0
+    if sigma > 0:
+        d = cols[None, :] - rows[:, None]
+        G = np.where(np.abs(d) <= k, np.exp(-0.5 * (d / sigma) ** 2), 0.0) * keep[cols][None, :]
+        # the same normalisation as `highpass`: over kept points inside the spectrum
+        den = convolve1d(keep, gaussian_kernel(sigma), mode="constant", cval=0.0)[rows]
+        H -= G / np.maximum(den, np.finfo(float).tiny)[:, None]
+    H *= keep[rows][:, None]
+    n_in = int(np.ceil(rows.size / pool))
+    D = np.zeros((n_in, rows.size))
+    block = np.arange(rows.size) // pool
+    sizes = np.bincount(block, minlength=n_in).astype(np.float64)
+    D[block, np.arange(rows.size)] = 1.0 / sizes[block]
+    return lo, hi, (D @ H).T
 
 
 class HighPassBaseline(OneToOneFeatureMixin, SpectralTransformer):
@@ -66,6 +171,13 @@ class HighPassBaseline(OneToOneFeatureMixin, SpectralTransformer):
         Unit of `width`. ``'axis'`` needs `axis` and converts with its median step.
     axis : array-like of shape (n_points,), optional
         Axis values of the spectra (e.g. 2θ in degrees); only used with ``unit='axis'``.
+    method : {'coarse', 'exact'}, default='coarse'
+        ``'coarse'``: the fast coarse-grid map above, reflected at the ends (for streams).
+        ``'exact'``: the Gaussian low-pass itself, truncated at 3 sigma and renormalised
+        at the ends over the points inside the spectrum (no reflection); its cost grows
+        with the width. This is the map :class:`~specstate.SpectraClassifier` chooses as
+        its baseline and folds into its first layers (:func:`region_operator` gives the
+        matrix of one region): both use this one implementation.
 
     Attributes
     ----------
@@ -90,16 +202,19 @@ class HighPassBaseline(OneToOneFeatureMixin, SpectralTransformer):
     (dtype('float32'), True, True)
     """
 
-    def __init__(self, width: float = 50.0, unit: str = "points", axis=None):
+    def __init__(self, width: float = 50.0, unit: str = "points", axis=None,
+                 method: str = "coarse"):
         self.width = width
         self.unit = unit
         self.axis = axis
+        self.method = method
 
     # ------------------------------------------------------------------ fit
     def _fit(self, X):
         m = X.shape[1]
         name = type(self).__name__
         check_choice(self, "unit", _UNITS)
+        check_choice(self, "method", _METHODS)
         check_positive(self, "width")
         axis = resolve_axis(self.axis, m, name)
         if self.unit == "axis":
@@ -151,6 +266,8 @@ class HighPassBaseline(OneToOneFeatureMixin, SpectralTransformer):
         return self._kernels[np.dtype(dtype).str]
 
     def _transform(self, X):
+        if self.method == "exact":
+            return highpass(X, self.sigma_points_).astype(X.dtype, copy=False)
         # The small matrix products below are slowed down many times by multi-threaded BLAS
         # (thread start-up per call): run them on one thread; the method is memory bound.
         with _blas_controller().limit(limits=1, user_api="blas"):
@@ -240,7 +357,11 @@ class HighPassBaseline(OneToOneFeatureMixin, SpectralTransformer):
                 f"apply_transpose expects {fitted} rows (one per point); "
                 f"got an array of shape {W.shape}."
             )
-        U, G, D = self._fitted_for(W.shape[0])._factors()
+        est = self._fitted_for(W.shape[0])
+        if est.method == "exact":
+            return np.asarray(highpass_transpose(W.reshape(W.shape[0], -1), est.sigma_points_)
+                              .reshape(W.shape), dtype=dtype)
+        U, G, D = est._factors()
         W64 = W.astype(np.float64)
         out = W64 - D.T @ (G.T @ (U.T @ W64))
         return np.asarray(out, dtype=dtype)
@@ -266,16 +387,26 @@ class HighPassBaseline(OneToOneFeatureMixin, SpectralTransformer):
         from scipy.sparse.linalg import LinearOperator
 
         est = self._fitted_for(n_points)
-        U, G, D = est._factors()
         m = est.n_features_in_
+        if est.method == "exact":
+            sigma = est.sigma_points_
 
-        def matmat(V):
-            V = np.asarray(V, dtype=np.float64)
-            return V - U @ (G @ (D @ V))
+            def matmat(V):
+                V = np.asarray(V, dtype=np.float64).reshape(m, -1)
+                return highpass(V.T, sigma).T
 
-        def rmatmat(V):
-            V = np.asarray(V, dtype=np.float64)
-            return V - D.T @ (G.T @ (U.T @ V))
+            def rmatmat(V):
+                return highpass_transpose(np.asarray(V, dtype=np.float64).reshape(m, -1), sigma)
+        else:
+            U, G, D = est._factors()
+
+            def matmat(V):
+                V = np.asarray(V, dtype=np.float64)
+                return V - U @ (G @ (D @ V))
+
+            def rmatmat(V):
+                V = np.asarray(V, dtype=np.float64)
+                return V - D.T @ (G.T @ (U.T @ V))
 
         return LinearOperator(
             (m, m),
