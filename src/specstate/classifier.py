@@ -66,6 +66,13 @@ AUGMENT_TARGET_PER_CLASS = 160
 #: pixels, where a shift of a fraction of a line width is the signal) keep every pixel.
 MAX_UNPOOLED_POINTS = 1024
 
+def _unsorted(values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Rows of `values` (row i belongs to ``order[i]``) back in their original order."""
+    out = np.empty_like(values)
+    out[order] = values
+    return out
+
+
 def _fingerprint(X: np.ndarray, y: np.ndarray) -> str:
     h = hashlib.sha256()
     h.update(np.ascontiguousarray(X).tobytes())
@@ -479,7 +486,9 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         X = self._predict_input(X)
         if self.network == "point":
             return self.model_.log_proba(X), None
-        X = self._aligned(X, drift, tracker)
+        # rows aligned in the order of their shifts (order None: X's); per-row results are
+        # put back in order at the end
+        X, order = self._aligned_sorted(X, drift, tracker)
         nov = getattr(self, "novelty_", None) if novelty else None
         if nov is None:
             lp, score = self.model_.log_proba(X), None
@@ -490,6 +499,9 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
             if score is not None:
                 score = self.model_.log_proba_and_novelty(
                     np.where(np.isfinite(X), X, 0).astype(X.dtype, copy=False))[1]
+        if order is not None:
+            lp = _unsorted(lp, order)
+            score = None if score is None else _unsorted(score, order)
         return lp, score
 
     def _non_finite(self, X):
