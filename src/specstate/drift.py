@@ -429,10 +429,22 @@ def pixel_variance(Xn: np.ndarray, y: np.ndarray, n_classes: int, keep: np.ndarr
         use = np.ones(len(Xn), bool)
         dof = np.ones(len(Xn))
     k = keep > 0
-    A = np.stack([mu[use][:, k].ravel(), np.ones(int(use.sum()) * int(k.sum()))], axis=1)
-    b = (resid2[use][:, k] / dof[use][:, None]).ravel()
-    coef, *_ = np.linalg.lstsq(A, b, rcond=None)
-    a, c = max(float(coef[0]), 0.0), max(float(coef[1]), 0.0)
+    # the used rows and points (no copies when all are used)
+    x, b, d = mu, resid2, dof
+    if not np.all(use):
+        x, b, d = x[use], b[use], d[use]
+    if np.any(d != 1):
+        b = b / d[:, None]
+    if not np.all(k):
+        x, b = x[:, k], b[:, k]
+    x, b = x.ravel(), b.ravel()
+    # least squares of b on [x, 1] in closed form, centred (as stable as lstsq, without a
+    # design matrix of n x m rows: 2,000 x 4,000 references took 1 s in lstsq)
+    xc = x - x.mean()
+    sxx = float(xc @ xc)
+    slope = float(xc @ (b - b.mean())) / sxx if sxx > 0 else 0.0
+    a = max(slope, 0.0)
+    c = max(float(b.mean()) - slope * float(x.mean()), 0.0)
     grand = np.maximum(Xn.mean(axis=0), 0.0)
     var = a * grand + c
     floor = max(float(np.median(b)), np.finfo(float).tiny) * 1e-3
