@@ -76,7 +76,7 @@ def _workers():
 def _parallel():
     """A thread pool over the cores and a BLAS thread controller (made once per process).
 
-    The per-region products run one per core, each with a single BLAS thread: BLAS's own
+    The blocks of rows run one per core, each with a single BLAS thread: BLAS's own
     threads synchronise at every call, and on a busy machine a call then waits for a
     descheduled partner thread (measured: a one-column product went from 0.1 to 5 ms).
     Numpy releases the GIL inside matmul, so the products truly run in parallel.
