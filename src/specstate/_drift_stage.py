@@ -154,20 +154,32 @@ class DriftStage:
 
     def _aligned(self, X, drift, tracker):
         """X with the model's drift correction applied (a copy only when it shifts)."""
+        return self._aligned_sorted(X, drift, tracker)[0]
+
+    def _aligned_sorted(self, X, drift, tracker):
+        """``(aligned, order)``: see :meth:`DriftModel.align_sorted` (order None: X's)."""
         dm = getattr(self, "drift_model_", None)
         if dm is None:
-            return X
+            return X, None
         mode = self.drift_mode_ if drift is None else drift
         if tracker is not None:
             shift = tracker.update_mean(self._normalised_mean(X), len(X))
-            return dm.align(X, np.full(len(X), shift))
+            return dm.align(X, np.full(len(X), shift)), None
+        if mode not in ("spectrum", "run"):
+            return X, None
+        keep = self._keep(X)
+        if self.mask_ is not None and not np.all(np.isfinite(X[:, self.mask_])):
+            X = np.where(self.mask_[None, :], 0, X).astype(X.dtype, copy=False)
         if mode == "spectrum":
-            return dm.align(X, dm.estimate(self._normalised(X), prior=True)[0])
-        if mode == "run":
-            Xn = self._normalised(X)
-            block, rate = run_settings(dm, Xn, self.peak_width_)
-            return dm.align(X, dm.smooth_run(Xn, block, rate))
-        return X
+            return dm.align_sorted(X, dm.estimate_raw(X, keep, prior=True)[0])
+        # 'run': the block means' projections are means of the spectra's projections
+        proj = dm.raw_projections(X, keep)
+        block, rate = run_settings(dm, proj, self.peak_width_)
+        return dm.align_sorted(X, dm.smooth_run(proj, block, rate))
+
+    def _keep(self, X):
+        return (np.ones(X.shape[1]) if self.mask_ is None
+                else (~self.mask_).astype(np.float64))
 
 
 def run_settings(dm, Xn, width):

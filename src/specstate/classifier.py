@@ -66,6 +66,13 @@ AUGMENT_TARGET_PER_CLASS = 160
 #: pixels, where a shift of a fraction of a line width is the signal) keep every pixel.
 MAX_UNPOOLED_POINTS = 1024
 
+def _unsorted(values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Rows of `values` (row i belongs to ``order[i]``) back in their original order."""
+    out = np.empty_like(values)
+    out[order] = values
+    return out
+
+
 def _fingerprint(X: np.ndarray, y: np.ndarray) -> str:
     h = hashlib.sha256()
     h.update(np.ascontiguousarray(X).tobytes())
@@ -468,21 +475,34 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
 
     # ------------------------------------------------------------------ predict
     def _log_proba(self, X, drift=None, tracker=None) -> np.ndarray:
-        return self._log_proba_novelty(X, drift, tracker)[0]
+        return self._log_proba_novelty(X, drift, tracker, novelty=False)[0]
 
-    def _log_proba_novelty(self, X, drift=None, tracker=None):
-        """Log-probabilities (n, C) and novelty scores (n,) or None, in one pass."""
+    def _log_proba_novelty(self, X, drift=None, tracker=None, novelty=True):
+        """Log-probabilities (n, C) and novelty scores (n,) or None, in one pass.
+
+        Without `novelty` the novelty projections are not computed at all (a third of the
+        products of a default model).
+        """
         X = self._predict_input(X)
         if self.network == "point":
             return self.model_.log_proba(X), None
-        X = self._aligned(X, drift, tracker)
-        lp, proj = self.model_.log_proba_and_novelty(X)
+        # rows aligned in the order of their shifts (order None: X's); per-row results are
+        # put back in order at the end
+        X, order = self._aligned_sorted(X, drift, tracker)
+        nov = getattr(self, "novelty_", None) if novelty else None
+        if nov is None:
+            lp, score = self.model_.log_proba(X), None
+        else:
+            lp, score = self.model_.log_proba_and_novelty(X)
         if not np.all(np.isfinite(lp)):
             lp = self._non_finite(X)
-            proj = None if proj is None else self.model_.log_proba_and_novelty(
-                np.where(np.isfinite(X), X, 0).astype(X.dtype, copy=False))[1]
-        nov = getattr(self, "novelty_", None)
-        return lp, (None if proj is None or nov is None else nov.score(proj))
+            if score is not None:
+                score = self.model_.log_proba_and_novelty(
+                    np.where(np.isfinite(X), X, 0).astype(X.dtype, copy=False))[1]
+        if order is not None:
+            lp = _unsorted(lp, order)
+            score = None if score is None else _unsorted(score, order)
+        return lp, score
 
     def _non_finite(self, X):
         bad = ~np.isfinite(X)

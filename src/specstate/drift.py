@@ -34,13 +34,17 @@ from scipy.stats import chi2
 
 from .models._augment import shift_spectra
 
-__all__ = ["DriftModel", "DriftTracker", "fit_drift_model", "drift_evidence"]
+__all__ = ["DriftModel", "DriftTracker", "RowProjections", "fit_drift_model", "drift_evidence"]
 
 #: Alignment rounds shifts to this fraction of a point (its interpolation error is far
 #: below the counting noise) so spectra with the same shift move together.
 SHIFT_QUANTUM = 1.0 / 16.0
 #: Grid step of the shift search, in points (the parabola refines within a step).
 GRID_STEP_POINTS = 0.25
+#: The shift search multiplies the spectra by the singular vectors of the shifted bases
+#: instead of the bases themselves when their rank is below this fraction of their number
+#: (below it the saving in the product outweighs the small product that maps them back).
+LOW_RANK_FRACTION = 0.8
 #: Significance of the chi-square test "the references' shifts scatter more than their
 #: noise allows" that turns ``drift='auto'`` on (a 1-in-1000 false alarm).
 EVIDENCE_P = 1e-3
@@ -129,21 +133,112 @@ class DriftModel:
         """
         grid, P, Ginv = self._projections()
         X = np.asarray(Xn, dtype=np.float64)
-        nrow = np.ones(len(X)) if n_per_row is None else np.asarray(n_per_row, dtype=np.float64)
         G, K, m = P.shape
         # one BLAS product for every grid shift and basis vector (einsum does not use BLAS)
-        proj = (X @ P.reshape(G * K, m).T).reshape(len(X), G, K).transpose(1, 0, 2)
-        explained = np.einsum("gnk,gnk->gn", proj @ Ginv, proj)
-        cost = -explained * nrow[None, :]  # chi-square up to a constant per row
+        proj = (X @ P.reshape(G * K, m).T).reshape(len(X), G, K)
+        return self._shifts(proj, n_per_row, prior)
+
+    def estimate_raw(self, X: np.ndarray, keep: np.ndarray, prior=False):
+        """:meth:`estimate` of the normalised spectra ``X / (X @ keep)``, from the raw X.
+
+        One product of X in its own dtype (float32 stays float32) with the total's column
+        and the projections of every grid shift: no normalised float64 copy of X (on a
+        2,700 x 4,000 float32 train ~25 ms instead of ~500 ms). The float32 rounding of the
+        projections moves a shift by about 1e-3 line widths whatever the photon count (the
+        error of the explained chi-square and its curvature both grow with the counts), far
+        below the :data:`SHIFT_QUANTUM` the alignment rounds to.
+        """
+        return self._shifts(self.raw_projections(X, keep).proj, None, prior, whitened=True)
+
+    def raw_projections(self, X: np.ndarray, keep: np.ndarray) -> RowProjections:
+        """Whitened projections (see :meth:`_whitened`) of every ``X / (X @ keep)``.
+
+        One product of the raw X in its own dtype with the total's column and the G x K
+        projection columns. The projections are linear in the spectrum, so the block means
+        of :meth:`smooth_run` and :meth:`run_rate` are means of these rows.
+        """
+        _, P, _ = self._projections()
+        G, K, m = P.shape
+        X = np.asarray(X)
+        if X.dtype not in (np.float32, np.float64):
+            X = X.astype(np.float64)
+        cache = self.__dict__.setdefault("_proj", {})
+        key = ("raw", X.dtype.str, np.asarray(keep, bool).tobytes())
+        if key not in cache:
+            cache[key] = self._raw_matrix(np.asarray(keep, np.float64), X.dtype)
+        A, coef = cache[key]
+        Z = X @ A
+        tot = Z[:, 0].astype(np.float64)
+        tot = np.where(np.abs(tot) > 0, tot, 1.0)  # as the normalisation of the predict path
+        proj = Z[:, 1:].astype(np.float64) / tot[:, None]
+        if coef is not None:
+            proj = proj @ coef
+        return RowProjections(proj.reshape(len(X), G, K))
+
+    def _raw_matrix(self, keep, dtype):
+        """The product's matrix ``(m, 1 + r)`` and the map of its r columns to the G x K.
+
+        The shifted bases span few dimensions when the grid is fine against the lines
+        (linearly interpolated shifts of a fraction of a point are combinations of whole
+        point shifts): an XES model's 337 x 2 projections have rank 170. The product then
+        runs on the r right singular vectors above the dtype's rounding, and a small
+        float64 product maps them back (None: full rank, the projections themselves).
+        """
+        P = self._whitened()
+        G, K, m = P.shape
+        flat = P.reshape(G * K, m)
+        U, S, Vt = np.linalg.svd(flat, full_matrices=False)
+        r = int(np.count_nonzero(S > S[0] * np.finfo(dtype).eps)) if S.size else 0
+        if r < LOW_RANK_FRACTION * G * K:
+            cols, coef = Vt[:r].T, (U[:, :r] * S[:r]).T
+        else:
+            cols, coef = flat.T, None
+        A = np.concatenate([keep[:, None], cols], axis=1)
+        return np.ascontiguousarray(A.astype(dtype)), coef
+
+    def _whitened(self):
+        """The shifted bases whitened: ``L_g^T P_g`` (G, K, m), ``L_g L_g^T = Ginv_g``.
+
+        A row's explained chi-square at grid shift g is then the plain sum of squares of its
+        K projections (no K x K product per row and shift).
+        """
+        cache = self.__dict__.setdefault("_proj", {})
+        if "Pw" not in cache:
+            _, P, Ginv = self._projections()
+            evals, evecs = np.linalg.eigh(Ginv)
+            Lt = (evecs * np.sqrt(np.maximum(evals, 0.0))[:, None, :]).transpose(0, 2, 1)
+            cache["Pw"] = Lt @ P
+        return cache["Pw"]
+
+    def _shifts(self, proj, n_per_row, prior, whitened=False):
+        """Shift and variance per row from its projections (n, G, K) on the shifted bases.
+
+        `whitened`: projections on :meth:`_whitened` bases (the Gram inverse applied).
+        """
+        grid, _, Ginv = self._projections()
+        n = proj.shape[0]
+        nrow = np.ones(n) if n_per_row is None else np.asarray(n_per_row, dtype=np.float64)
+        if whitened:
+            # sums of squares over the K slices (a reduction over a trailing axis of 2-5
+            # is ~10x slower than element-wise operations across the slices)
+            explained = np.square(proj[:, :, 0])
+            for k in range(1, proj.shape[2]):
+                explained += np.square(proj[:, :, k])
+        else:
+            proj = proj.transpose(1, 0, 2)
+            explained = np.einsum("gnk,gnk->ng", proj @ Ginv, proj)
+        # chi-square up to a constant per row, (n, G): rows contiguous for the search
+        cost = np.multiply(explained, -nrow[:, None], out=explained)
         if prior:
-            cost = cost + (grid**2 / max(self.prior_var, 1e-300))[:, None]
-        i = np.argmin(cost, axis=0)
+            cost += (grid**2 / max(self.prior_var, 1e-300))[None, :]
+        i = np.argmin(cost, axis=1)
         s = grid[i].astype(np.float64)
         h = grid[1] - grid[0] if grid.size > 1 else 1.0
         inner = (i > 0) & (i < grid.size - 1)
-        c0 = cost[np.clip(i - 1, 0, grid.size - 1), np.arange(len(X))]
-        c1 = cost[i, np.arange(len(X))]
-        c2 = cost[np.clip(i + 1, 0, grid.size - 1), np.arange(len(X))]
+        rows = np.arange(n)
+        c0 = cost[rows, np.clip(i - 1, 0, grid.size - 1)]
+        c1 = cost[rows, i]
+        c2 = cost[rows, np.clip(i + 1, 0, grid.size - 1)]
         den = c0 - 2 * c1 + c2
         ok = inner & (den > 0)
         s[ok] += 0.5 * h * (c0[ok] - c2[ok]) / den[ok]
@@ -156,29 +251,45 @@ class DriftModel:
         """Spectra moved back by their shifts (linear interpolation; dtype kept).
 
         Shifts are rounded to :data:`SHIFT_QUANTUM` of a point and the spectra sharing one
-        are moved together: two column gathers per distinct shift instead of an
-        interpolation per spectrum (a train with one shift costs two passes over it).
+        are moved together: two column slices per distinct shift and run of equal offsets
+        instead of an interpolation per spectrum (a train with one shift costs two passes
+        over it).
+        """
+        aligned, order = self.align_sorted(X, shifts)
+        if order is None:
+            return aligned
+        out = np.empty_like(aligned)
+        out[order] = aligned
+        return out
+
+    def align_sorted(self, X: np.ndarray, shifts: np.ndarray, out=None):
+        """:meth:`align` with the rows in the order of their shifts: ``(aligned, order)``.
+
+        Row i of `aligned` is spectrum ``order[i]`` aligned (`order` None: the order of X,
+        and `aligned` may be X itself when nothing moves). Callers whose results are per
+        row (prediction) put them back in order at the end, which saves a pass over the
+        spectra. `out`: an array like X to write into.
         """
         shifts = np.asarray(shifts, dtype=np.float64)
         if not np.any(shifts):
-            return X
+            return X, None
         quantum = self.step * SHIFT_QUANTUM
         q = np.round(shifts / quantum).astype(np.int64)
-        out = np.empty_like(X)
+        out = np.empty_like(X) if out is None else out
         m = X.shape[1]
         idx = np.arange(m, dtype=np.float64)
-        for value in np.unique(q):
-            rows = np.flatnonzero(q == value)
+        order = np.argsort(q, kind="stable")
+        values, first = np.unique(q[order], return_index=True)
+        bounds = np.append(first, len(q))
+        in_order = bool(np.all(order[1:] > order[:-1]))
+        for value, a, b in zip(values, bounds[:-1], bounds[1:]):
             # x_aligned(u) = x(u + s): the position of u + s on the point grid
             pos = np.interp(self.u + value * quantum, self.u, idx)
             i0 = np.clip(np.floor(pos).astype(np.int64), 0, max(m - 2, 0))
             frac = (pos - i0).astype(X.dtype)
-            part = X if rows.size == len(X) else X[rows]
-            moved = _interpolate_columns(part, i0, frac)
-            if rows.size == len(X):
-                return moved.astype(X.dtype, copy=False)
-            out[rows] = moved
-        return out
+            part = X[a:b] if in_order else X[order[a:b]]
+            _interpolate_columns(part, i0, frac, out[a:b])
+        return out, None if in_order else order
 
     # ------------------------------------------------------------------ runs
     def single_variance(self) -> float:
@@ -193,14 +304,15 @@ class DriftModel:
         target = (BLOCK_ERROR_WIDTHS * peak_width_u) ** 2
         return int(max(1, np.ceil(self.single_variance() / max(target, 1e-300))))
 
-    def smooth_run(self, Xn: np.ndarray, block: int, rate: float | None = None) -> np.ndarray:
-        """Kalman-smoothed shift of every spectrum of a run in acquisition order."""
+    def smooth_run(self, Xn, block: int, rate: float | None = None) -> np.ndarray:
+        """Kalman-smoothed shift of every spectrum of a run in acquisition order.
+
+        `Xn`: normalised spectra (n, m), or their :meth:`raw_projections`.
+        """
         n = len(Xn)
         starts = np.arange(0, n, block)
-        means = np.add.reduceat(np.asarray(Xn, dtype=np.float64), starts, axis=0)
         counts = np.diff(np.append(starts, n)).astype(np.float64)
-        means /= counts[:, None]
-        z, _ = self.estimate(means, counts)
+        z, _ = self._estimate_blocks(Xn, starts, counts)
         # measurement variances from the Cramér-Rao bound, not from the curvature of a
         # noisy profile at its minimum (which can be sharp at a spurious minimum)
         r = self.single_variance() / counts
@@ -210,7 +322,15 @@ class DriftModel:
         s = kalman_smooth(z, r, centres, rate)
         return np.interp(np.arange(n), centres, s)
 
-    def run_rate(self, Xn: np.ndarray) -> float:
+    def _estimate_blocks(self, Xn, starts, counts):
+        """Shifts of the means of normalised spectra over the blocks beginning at `starts`."""
+        if isinstance(Xn, RowProjections):
+            proj = np.add.reduceat(Xn.proj, starts, axis=0) / counts[:, None, None]
+            return self._shifts(proj, counts, False, whitened=True)
+        means = np.add.reduceat(np.asarray(Xn, dtype=np.float64), starts, axis=0)
+        return self.estimate(means / counts[:, None], counts)
+
+    def run_rate(self, Xn) -> float:
         """The drift rate of a run measured on the run itself (method of moments).
 
         The run is cut into about :data:`RATE_BLOCKS` blocks; the squared differences of
@@ -221,52 +341,79 @@ class DriftModel:
         block = max(1, n // RATE_BLOCKS)
         starts = np.arange(0, n, block)
         counts = np.diff(np.append(starts, n)).astype(np.float64)
-        means = np.add.reduceat(np.asarray(Xn, dtype=np.float64), starts, axis=0)
-        z, _ = self.estimate(means / counts[:, None], counts)
+        z, _ = self._estimate_blocks(Xn, starts, counts)
         return _drift_rate(z, self.single_variance() / counts, starts + (counts - 1) / 2)
 
 
-def _interpolate_columns(X, i0, frac):
-    """``X[:, i0] (1 - frac) + X[:, i0 + 1] frac`` by contiguous slices.
+@dataclass
+class RowProjections:
+    """Projections (n, G, K) of each normalised spectrum on the whitened shifted bases.
+
+    What :meth:`DriftModel.raw_projections` returns; :meth:`DriftModel.smooth_run` and
+    :meth:`DriftModel.run_rate` take it in place of the normalised spectra.
+    """
+
+    proj: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.proj)
+
+
+def _interpolate_columns(X, i0, frac, out=None):
+    """``X[:, i0] (1 - frac) + X[:, i0 + 1] frac`` by contiguous slices, into `out`.
 
     A drift moves neighbouring points by nearly the same amount, so ``i0 - j`` is constant
     over long runs of columns j: each run is two slices of X (memory speed), not a gather.
+    No temporary arrays: a fresh multi-MB temporary per run is fresh memory whose pages
+    fault in every time.
     """
     n, m = X.shape
-    out = np.empty_like(X)
+    if out is None:
+        out = np.empty_like(X)
     d = i0 - np.arange(m)
     cuts = np.flatnonzero(np.diff(d)) + 1
     starts = np.concatenate([[0], cuts])
     stops = np.concatenate([cuts, [m]])
-    one = np.asarray(1, dtype=X.dtype)
+    f1 = np.asarray(frac, dtype=X.dtype)
+    f0 = (1 - f1).astype(X.dtype)
     for a, b in zip(starts, stops):
         c = int(d[a])
-        f = frac[a:b]
         seg = out[:, a:b]
-        np.multiply(X[:, a + c:b + c], one - f, out=seg)
-        seg += X[:, a + c + 1:b + c + 1] * f
+        np.multiply(X[:, a + c:b + c], f0[a:b], out=seg)
+        # seg += X[:, a+c+1 : b+c+1] * f1, without a temporary: the products of the next
+        # slice are added in place through a second multiply-add
+        _fma(X[:, a + c + 1:b + c + 1], f1[a:b], seg)
     return out
+
+
+def _fma(x, f, out):
+    """``out += x * f`` in row blocks (a temporary of at most a few hundred kB)."""
+    step = max(1, (1 << 16) // max(x.shape[1], 1))
+    for i in range(0, x.shape[0], step):
+        out[i:i + step] += x[i:i + step] * f
 
 
 def kalman_smooth(z, r, t, rate, prior_var=None):
     """Random-walk Kalman filter + RTS smoother of measurements `z` (variances `r`) at `t`."""
     k = len(z)
     prior_var = float(np.max(r) * 1e3 + 1.0) if prior_var is None else prior_var
-    xf, pf = np.empty(k), np.empty(k)
-    xp, pp = np.empty(k), np.empty(k)
+    # Python floats: indexing numpy arrays element by element costs ~10x more per step
+    z, r = np.asarray(z, float).tolist(), np.asarray(r, float).tolist()
+    q = (rate * np.diff(np.asarray(t, float), prepend=t[0] if k else 0.0)).tolist()
+    xf, pf, xp, pp = [0.0] * k, [0.0] * k, [0.0] * k, [0.0] * k
     x, p = 0.0, prior_var
     for i in range(k):
-        q = rate * (t[i] - t[i - 1]) if i else 0.0
-        xp[i], pp[i] = x, p + q
-        g = pp[i] / (pp[i] + r[i])
-        x = xp[i] + g * (z[i] - xp[i])
-        p = (1 - g) * pp[i]
+        xp[i] = x
+        pp[i] = ppi = p + q[i]
+        g = ppi / (ppi + r[i])
+        x = x + g * (z[i] - x)
+        p = (1 - g) * ppi
         xf[i], pf[i] = x, p
-    xs = xf.copy()
+    xs = list(xf)
     for i in range(k - 2, -1, -1):
         c = pf[i] / max(pp[i + 1], 1e-300)
         xs[i] = xf[i] + c * (xs[i + 1] - xp[i + 1])
-    return xs
+    return np.asarray(xs)
 
 
 @dataclass
@@ -333,10 +480,22 @@ def pixel_variance(Xn: np.ndarray, y: np.ndarray, n_classes: int, keep: np.ndarr
         use = np.ones(len(Xn), bool)
         dof = np.ones(len(Xn))
     k = keep > 0
-    A = np.stack([mu[use][:, k].ravel(), np.ones(int(use.sum()) * int(k.sum()))], axis=1)
-    b = (resid2[use][:, k] / dof[use][:, None]).ravel()
-    coef, *_ = np.linalg.lstsq(A, b, rcond=None)
-    a, c = max(float(coef[0]), 0.0), max(float(coef[1]), 0.0)
+    # the used rows and points (no copies when all are used)
+    x, b, d = mu, resid2, dof
+    if not np.all(use):
+        x, b, d = x[use], b[use], d[use]
+    if np.any(d != 1):
+        b = b / d[:, None]
+    if not np.all(k):
+        x, b = x[:, k], b[:, k]
+    x, b = x.ravel(), b.ravel()
+    # least squares of b on [x, 1] in closed form, centred (as stable as lstsq, without a
+    # design matrix of n x m rows: 2,000 x 4,000 references took 1 s in lstsq)
+    xc = x - x.mean()
+    sxx = float(xc @ xc)
+    slope = float(xc @ (b - b.mean())) / sxx if sxx > 0 else 0.0
+    a = max(slope, 0.0)
+    c = max(float(b.mean()) - slope * float(x.mean()), 0.0)
     grand = np.maximum(Xn.mean(axis=0), 0.0)
     var = a * grand + c
     floor = max(float(np.median(b)), np.finfo(float).tiny) * 1e-3

@@ -289,3 +289,61 @@ def test_auto_drift_aligns_references_whose_shifts_scatter_within_a_state():
     b0 = _shifted_lines([100, 180, 250], np.zeros(n), m, 20_000, rng)
     clf0 = SpectraClassifier(**FAST).fit(np.vstack([a0, b0]), y)
     assert clf0.drift_mode_ is None, clf0.fit_plan_["drift_reason"]
+
+
+def test_long_highpass_kernel_through_the_fft_is_the_direct_convolution():
+    from scipy.ndimage import convolve1d
+
+    from specstate.preprocessing._highpass import FFT_KERNEL_POINTS, gaussian_kernel, highpass
+
+    rng = np.random.default_rng(11)
+    X = rng.poisson(50, (20, 600)).astype(float)
+    keep = np.ones(600)
+    keep[100:120] = 0
+    sigma = 30.0
+    g = gaussian_kernel(sigma)
+    assert len(g) > FFT_KERNEL_POINTS
+    low = convolve1d(X * keep, g, axis=1, mode="constant") / convolve1d(keep, g, mode="constant")
+    np.testing.assert_allclose(highpass(X, sigma, keep), (X - low) * keep, rtol=0, atol=1e-9)
+
+
+def test_drift_from_the_raw_spectra_equals_drift_from_the_normalised_ones():
+    rng = np.random.default_rng(12)
+    m = 200
+    ref = _drifting(100, m, np.zeros(100), rng)
+    dm = fit_drift_model(ref, np.zeros(100, dtype=np.int64), 1, np.arange(m, dtype=float),
+                         np.ones(m), peak_width_points=14.0)
+    true = np.linspace(-2, 2, 600)
+    Xn = _drifting(600, m, true, rng, photons=800)
+    raw = (Xn * rng.uniform(500, 2000, (600, 1))).astype(np.float32)  # totals vary
+    keep = np.ones(m)
+    s_norm, _ = dm.estimate(Xn, prior=True)
+    s_raw, _ = dm.estimate_raw(raw, keep, prior=True)
+    np.testing.assert_allclose(s_raw, s_norm, atol=1e-3)  # points (u = index here)
+    block = dm.block_size(14.0)
+    np.testing.assert_allclose(dm.smooth_run(dm.raw_projections(raw, keep), block),
+                               dm.smooth_run(Xn, block), atol=1e-3)
+    # alignment in the order of the shifts holds the same rows as the alignment in order
+    aligned, order = dm.align_sorted(raw, s_raw)
+    back = np.empty_like(aligned)
+    back[order] = aligned
+    np.testing.assert_array_equal(back, dm.align(raw, s_raw))
+
+
+def test_predict_without_novelty_columns_agrees_with_classify_and_one_spectrum_with_its_batch():
+    rng = np.random.default_rng(13)
+    x = np.arange(300)
+    a = 80 + 300 * np.exp(-0.5 * ((x - 100) / 3) ** 2)
+    b = 80 + 300 * np.exp(-0.5 * ((x - 104) / 3) ** 2)
+    X = rng.poisson(np.vstack([np.tile(a, (300, 1)), np.tile(b, (300, 1))])).astype(np.float32)
+    y = np.repeat([0, 1], 300)
+    clf = SpectraClassifier(**FAST).fit(X[::2], y[::2])
+    test = X[1::2]  # 300 spectra: the threaded path
+    before = {k: v.copy() for k, v in clf.model_.to_arrays().items()}
+    c = clf.classify(test)
+    np.testing.assert_allclose(clf.predict_proba(test), c.proba, atol=1e-6)
+    assert c.novelty is not None and np.all(np.isfinite(c.novelty))
+    one = clf.predict_proba(test[7:8])
+    np.testing.assert_array_equal(one, clf.predict_proba(test)[7:8])
+    for k, v in clf.model_.to_arrays().items():  # predicting changes nothing in the model
+        np.testing.assert_array_equal(v, before[k])
