@@ -369,7 +369,8 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
             normalize, why = choose_normalization(Xd, keep, self.normalize)
         plan.normalize, plan.normalize_reason = normalize, why
         self.normalize_ = normalize
-        Xn = Xd / (Xd @ keep)[:, None] if normalize else Xd
+        totals = Xd @ keep  # the references' totals: the novelty score's noise scale
+        Xn = Xd / totals[:, None] if normalize else Xd
         # each state's reference mean and spread (raw intensities), for reports
         self.reference_mean_ = np.stack([arr[yi == c].mean(axis=0) for c in range(C)])
         self.reference_std_ = np.stack([arr[yi == c].std(axis=0) for c in range(C)])
@@ -463,14 +464,14 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
             return self
         self._fit_members(Xan, ya, groups, draw, originals, yi, C, boundaries, sigma, pool,
                           keep, seed, normalize, folds, F_lin, lin_pool, plan, n_orig, Xn,
-                          F_train)
+                          F_train, totals)
         return self
 
     # ------------------------------------------------------------------ predict
     def _log_proba(self, X, drift=None, tracker=None) -> np.ndarray:
-        return self._log_proba_novelty(X, drift, tracker)[0]
+        return self._log_proba_novelty(X, drift, tracker, score=False)[0]
 
-    def _log_proba_novelty(self, X, drift=None, tracker=None):
+    def _log_proba_novelty(self, X, drift=None, tracker=None, score=True):
         """Log-probabilities (n, C) and novelty scores (n,) or None, in one pass."""
         X = self._predict_input(X)
         if self.network == "point":
@@ -479,10 +480,10 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         lp, proj = self.model_.log_proba_and_novelty(X)
         if not np.all(np.isfinite(lp)):
             lp = self._non_finite(X)
-            proj = None if proj is None else self.model_.log_proba_and_novelty(
-                np.where(np.isfinite(X), X, 0).astype(X.dtype, copy=False))[1]
-        nov = getattr(self, "novelty_", None)
-        return lp, (None if proj is None or nov is None else nov.score(proj))
+            X = np.where(np.isfinite(X), X, 0).astype(X.dtype, copy=False)
+            proj = None if proj is None else self.model_.log_proba_and_novelty(X)[1]
+        nov = getattr(self, "novelty_", None) if score else None
+        return lp, (None if proj is None or nov is None else nov.score(proj, X))
 
     def _non_finite(self, X):
         bad = ~np.isfinite(X)
