@@ -121,8 +121,9 @@ class NoveltyModel:
         return self.counting_share / t + (1.0 - self.counting_share) / t**2
 
     def _residual(self, sq, proj_sq, t):
-        resid = np.maximum(sq - proj_sq, 0.0) / max(self.dof, 1.0)
-        with np.errstate(invalid="ignore", divide="ignore"):
+        # a spectrum of total <= 0 (sq = inf, its projections inf or nan) scores inf
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            resid = np.maximum(sq - proj_sq, 0.0) / max(self.dof, 1.0)
             return np.where(np.isfinite(resid), resid / self.noise_factor(t), np.inf)
 
     def score(self, proj: np.ndarray, X: np.ndarray) -> np.ndarray:
