@@ -307,7 +307,8 @@ def simulate_empty_shots(simulator: str = "xes", empty_fraction: float = 0.1, *,
     simulated and the same run without the sample's photons (``photons=0`` of
     :func:`simulate_xes`, ``peak_counts=0`` of :func:`simulate_xrd_ramp`: the same pulse
     energies or beam, the same background), a random `empty_fraction` of the shots taken
-    from the second.
+    from the second. (The unmasked diamond spots of ``diamond_spots`` are scaled by
+    ``peak_counts`` in :func:`simulate_xrd_ramp`, so they go with the sample.)
 
     Parameters
     ----------
