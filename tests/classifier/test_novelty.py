@@ -152,3 +152,12 @@ def test_model_file_with_an_older_novelty_score_loads_without_it(fitted, tmp_pat
         back = SpectraClassifier.load(path)
     res = back.classify(_state(rng, 5, [80, 200]))
     assert res.novelty is None and len(res.labels) == 5
+
+
+def test_a_state_whose_axis_drifted_a_little_is_known(fitted):
+    """The subspace holds the directions in which the states' means move under a shift."""
+    clf, rng = fitted
+    drifted = _state(rng, 500, [81.0, 201.0])  # the axis moved by 1 point (peak sigma 4)
+    assert clf.classify(drifted).novel.mean() <= 0.05
+    moved = _state(rng, 500, [80, 212])  # one peak moved by 3 sigma: no drift, a new state
+    assert clf.classify(moved).novel.mean() >= 0.9

@@ -237,6 +237,24 @@ def _subspace(X: np.ndarray, weight: np.ndarray, rows: np.ndarray) -> np.ndarray
     return Q
 
 
+def _with_tangents(basis, X, y, weight):
+    """The basis and the directions in which each state's mean moves when its axis shifts.
+
+    A small shift of the axis (a slow energy drift, the start of a compression) moves a
+    spectrum along the derivative of its state's mean: those directions are known even where
+    the references did not move. In the whitened space, orthonormalised with the basis.
+    """
+    if y is None or X.shape[1] < 3:
+        return basis
+    sw = np.sqrt(weight)
+    tangents = [np.gradient(X[y == c].mean(axis=0)) * sw for c in np.unique(y)]
+    Q, r = np.linalg.qr(np.column_stack([basis, *tangents]))
+    # a tangent already inside the basis adds nothing (its diagonal of R vanishes)
+    diag = np.abs(np.diag(r))
+    new = diag[basis.shape[1]:] > np.finfo(float).eps * max(diag.max(), 1.0) * len(diag)
+    return np.column_stack([basis, Q[:, basis.shape[1]:][:, new]])
+
+
 def _rows(n: int, rng) -> np.ndarray:
     return np.arange(n) if n <= MAX_SUBSPACE_ROWS else np.sort(
         rng.choice(n, MAX_SUBSPACE_ROWS, replace=False))
@@ -322,7 +340,8 @@ def _nonnegative_solve(gram, rhs):
     return tuple(float(v) for v in fits[int(np.argmin(cost))])
 
 
-def fit_novelty(X_train, groups, X_orig, folds, weight, rate, rng, totals=None) -> NoveltyModel:
+def fit_novelty(X_train, groups, X_orig, folds, weight, rate, rng, totals=None,
+                y=None) -> NoveltyModel:
     """Fit the novelty score and calibrate it on held-out original references.
 
     Parameters
@@ -344,6 +363,9 @@ def fit_novelty(X_train, groups, X_orig, folds, weight, rate, rng, totals=None) 
         Randomness of the subspace search.
     totals : numpy.ndarray of shape (n,), optional
         Raw totals of the originals (their normalisation); None: not normalised.
+    y : numpy.ndarray of int of shape (n,), optional
+        States of the originals: the subspace then holds the directions in which each
+        state's mean moves under a small shift of the axis.
 
     Returns
     -------
@@ -358,7 +380,9 @@ def fit_novelty(X_train, groups, X_orig, folds, weight, rate, rng, totals=None) 
         total = float(np.mean(totals))
         t = totals / total
     weight, share = noise_weight(X_orig, t, keep, weight, rng)
-    basis = _subspace(X_train, weight, _rows(len(X_train), rng))
+    y_train = None if y is None else np.asarray(y)[groups]
+    basis = _with_tangents(_subspace(X_train, weight, _rows(len(X_train), rng)), X_train,
+                           y_train, weight)
     dof = float(keep.sum() - basis.shape[1])
     model = NoveltyModel(
         projection=basis * np.sqrt(weight)[:, None], weight=weight, calibration=np.zeros(0),
@@ -375,7 +399,8 @@ def fit_novelty(X_train, groups, X_orig, folds, weight, rate, rng, totals=None) 
         if rows.sum() < 2:
             continue
         Xf = X_train[rows]
-        b = _subspace(Xf, weight, _rows(len(Xf), rng))
+        b = _with_tangents(_subspace(Xf, weight, _rows(len(Xf), rng)), Xf,
+                           None if y_train is None else y_train[rows], weight)
         fold_model = NoveltyModel(**{**model.__dict__, "dof": float(keep.sum() - b.shape[1])})
         # the held-out references and their augmented copies (the same states under the
         # nuisances the references imply: moved peaks, jitter, background) are all known;
