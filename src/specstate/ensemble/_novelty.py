@@ -3,7 +3,9 @@
 The known spectra span a subspace: the states' means, their linear mixtures (a sample inside
 a transition), and the variation the references and their augmented copies show (peaks that
 move with pressure or an energy drift, intensity jitter, background). The principal
-directions of the (augmented) training spectra above the noise edge are that subspace B.
+directions of the (augmented) training spectra above the noise edge, with each state's
+shift tangent (the derivative of its mean: where a small shift of the axis moves it), are
+that subspace B.
 A spectrum's novelty is its residual from B, weighted by the counting noise of each point,
 relative to what noise alone leaves:
 
