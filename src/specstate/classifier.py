@@ -376,7 +376,8 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
             normalize, why = choose_normalization(Xd, keep, self.normalize)
         plan.normalize, plan.normalize_reason = normalize, why
         self.normalize_ = normalize
-        Xn = Xd / (Xd @ keep)[:, None] if normalize else Xd
+        totals = Xd @ keep  # the references' totals: the novelty score's noise scale
+        Xn = Xd / totals[:, None] if normalize else Xd
         # each state's reference mean and spread (raw intensities), for reports
         self.reference_mean_ = np.stack([arr[yi == c].mean(axis=0) for c in range(C)])
         self.reference_std_ = np.stack([arr[yi == c].std(axis=0) for c in range(C)])
@@ -470,7 +471,7 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
             return self
         self._fit_members(Xan, ya, groups, draw, originals, yi, C, boundaries, sigma, pool,
                           keep, seed, normalize, folds, F_lin, lin_pool, plan, n_orig, Xn,
-                          F_train)
+                          F_train, totals)
         return self
 
     # ------------------------------------------------------------------ predict
@@ -480,8 +481,7 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
     def _log_proba_novelty(self, X, drift=None, tracker=None, novelty=True):
         """Log-probabilities (n, C) and novelty scores (n,) or None, in one pass.
 
-        Without `novelty` the novelty projections are not computed at all (a third of the
-        products of a default model).
+        Without `novelty` the novelty projections are not computed at all.
         """
         X = self._predict_input(X)
         if self.network == "point":
@@ -491,14 +491,15 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         X, order = self._aligned_sorted(X, drift, tracker)
         nov = getattr(self, "novelty_", None) if novelty else None
         if nov is None:
-            lp, score = self.model_.log_proba(X), None
+            lp, proj_sq = self.model_.log_proba(X), None
         else:
-            lp, score = self.model_.log_proba_and_novelty(X)
+            lp, proj_sq = self.model_.log_proba_and_novelty(X)
         if not np.all(np.isfinite(lp)):
             lp = self._non_finite(X)
-            if score is not None:
-                score = self.model_.log_proba_and_novelty(
-                    np.where(np.isfinite(X), X, 0).astype(X.dtype, copy=False))[1]
+            if proj_sq is not None:
+                X = np.where(np.isfinite(X), X, 0).astype(X.dtype, copy=False)
+                proj_sq = self.model_.log_proba_and_novelty(X)[1]
+        score = None if proj_sq is None else nov.score(proj_sq, X)
         if order is not None:
             lp = _unsorted(lp, order)
             score = None if score is None else _unsorted(score, order)

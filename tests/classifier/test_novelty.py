@@ -87,3 +87,77 @@ def test_nexus_results_record_the_novelty_rate_and_method(fitted, tmp_path):
     method = found["novelty_method"]
     assert (method.decode() if isinstance(method, bytes) else str(method)) == "conformal"
     assert "novelty" in found and "novel" in found
+
+
+def _sase_state(rng, n, centres, photons):
+    """Shots of a state whose photons follow a SASE pulse energy (gamma, rms 25 %)."""
+    energy = rng.gamma(16.0, 1.0 / 16.0, n)
+    return np.vstack([_state(rng, 1, centres, photons * e) for e in energy])
+
+
+def test_known_spectra_score_about_one_whatever_their_total(fitted):
+    """The score is the residual over what counting noise leaves at the spectrum's total."""
+    clf, rng = fitted
+    res = clf.classify(_state(rng, 1000, [80, 200]))
+    assert 0.8 < float(np.median(res.novelty)) < 1.25
+    rng = np.random.default_rng(5)
+    X = np.vstack([_sase_state(rng, 150, [80, 200], 2000.0),
+                   _sase_state(rng, 150, [80, 230], 2000.0)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sase = SpectraClassifier(max_iter=60, random_state=0, n_threads=1).fit(
+            X, np.repeat(["a", "b"], 150))
+    # weak shots (60 % of the mean pulse energy, inside the references' range: fewer
+    # photons, hence noisier) are not flagged for their noise ...
+    weak = _state(rng, 1000, [80, 230], photons=0.6 * 2000.0)
+    assert sase.classify(weak).novel.mean() <= 0.05
+    # ... nor are known shots scored at a fixed noise: the score of the weak ones is ~1
+    assert 0.8 < float(np.median(sase.classify(weak).novelty)) < 1.25
+    # far below every reference the noise model is not extrapolated: judged at the weakest
+    # reference's noise, such shots are not like the references (an empty shot stays visible)
+    faint = _state(rng, 300, [80, 230], photons=0.02 * 2000.0)
+    assert sase.classify(faint).novel.mean() >= 0.9
+
+
+def test_noise_model_is_not_taken_from_systematic_variation():
+    """A state whose peak height varies is no noise: the fitted variance is the counting one."""
+    from specstate.ensemble._novelty import noise_weight
+
+    rng = np.random.default_rng(1)
+    x = np.arange(M, dtype=float)
+    n, photons = 400, 20000.0
+    height = 1.0 + 0.3 * rng.standard_normal(n)  # systematic, not noise
+    prof = 0.05 + height[:, None] * np.exp(-0.5 * ((x - 150) / 4.0) ** 2)
+    X = rng.poisson(photons * prof / prof.sum(axis=1, keepdims=True)).astype(float)
+    totals = X.sum(axis=1)
+    Xn = X / totals[:, None]
+    true_var = Xn.mean(axis=0) / totals.mean()  # Poisson: var(x / T) = p / T
+    scatter = Xn.var(axis=0)  # holds the height variation at the peak
+    assert scatter[150] > 5 * true_var[150]
+    weight, share = noise_weight(Xn, totals / totals.mean(), np.ones(M), 1.0 / scatter, rng)
+    np.testing.assert_allclose(1.0 / weight[140:161], true_var[140:161], rtol=0.2)
+    assert share > 0.9  # counting noise only, no read noise
+
+
+def test_model_file_with_an_older_novelty_score_loads_without_it(fitted, tmp_path):
+    import h5py
+
+    from specstate.io import _schema as S
+
+    clf, rng = fitted
+    path = clf.save(tmp_path / "m.h5") or tmp_path / "m.h5"
+    with h5py.File(path, "r+") as f:
+        del f[S.MODEL_NOVELTY]["weight"]
+    with pytest.warns(UserWarning, match="earlier kind .* Refit it to score novelty"):
+        back = SpectraClassifier.load(path)
+    res = back.classify(_state(rng, 5, [80, 200]))
+    assert res.novelty is None and len(res.labels) == 5
+
+
+def test_a_state_whose_axis_drifted_a_little_is_known(fitted):
+    """The subspace holds the directions in which the states' means move under a shift."""
+    clf, rng = fitted
+    drifted = _state(rng, 500, [81.0, 201.0])  # the axis moved by 1 point (peak sigma 4)
+    assert clf.classify(drifted).novel.mean() <= 0.05
+    moved = _state(rng, 500, [80, 212])  # one peak moved by 3 sigma: no drift, a new state
+    assert clf.classify(moved).novel.mean() >= 0.9

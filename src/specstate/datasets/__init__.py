@@ -10,12 +10,24 @@ For label-free change detection (:class:`specstate.ChangeDetector`):
 :func:`stationary_stream` (nothing changes, every nuisance moves), :func:`simulate_xrd_melt`
 (a ramp whose sample melts) and :func:`simulate_xes_pump_onset` (the pump starts mid-run).
 
+For the novelty score (spectra unlike every fitted state): :func:`simulate_xes_third_species`
+(a third species appears mid-run in the pump-probe XES stream), :func:`simulate_empty_shots`
+(shots with no sample in the beam, XES or XRD) and the melt of :func:`simulate_xrd_melt`.
+
 Everything is computed with numpy from textbook physics; nothing is downloaded.
 """
 
-from ._changes import simulate_xes_pump_onset, simulate_xrd_melt, stationary_stream
+from ._changes import (
+    EMPTY_SIMULATORS,
+    simulate_empty_shots,
+    simulate_xes_pump_onset,
+    simulate_xes_third_species,
+    simulate_xrd_melt,
+    stationary_stream,
+)
 from ._eos import eos_pressure, eos_volume
 from ._xes import (
+    UNKNOWN_SPECIES,
     XES_LINES,
     simulate_xes,
     xes_expected_counts,
@@ -39,4 +51,8 @@ __all__ = [
     "stationary_stream",
     "simulate_xrd_melt",
     "simulate_xes_pump_onset",
+    "simulate_xes_third_species",
+    "simulate_empty_shots",
+    "EMPTY_SIMULATORS",
+    "UNKNOWN_SPECIES",
 ]

@@ -43,6 +43,7 @@ __all__ = [
     "xes_expected_counts_for",
     "xes_noise_limit",
     "XES_LINES",
+    "UNKNOWN_SPECIES",
 ]
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,19 @@ XES_LINES = {
         (7055.0, 1.6, 1.5, 0.10),  # shoulder
         (7045.5, 2.0, 1.8, 0.12),  # Kβ' satellite of the S = 2 state
     ),
+    # a third species no reference shows (an oxidised, Fe(III) high-spin S = 5/2 product of
+    # a degrading sample): five unpaired 3d electrons widen the 3p-3d exchange splitting, so
+    # the main line sits higher still and the Kβ' is stronger and further from it
+    # (Glatzel & Bergmann, Coord. Chem. Rev. 249, 65 (2005))
+    "iron(III)": (
+        (7060.0, 1.2, 1.3, 0.72),  # Kβ1,3
+        (7056.0, 1.6, 1.5, 0.10),  # shoulder
+        (7046.5, 2.2, 1.8, 0.18),  # Kβ' of the S = 5/2 state
+    ),
 }
+
+#: The species :func:`simulate_xes` draws as the unknown one (``unknown_fraction``).
+UNKNOWN_SPECIES = "iron(III)"
 
 #: Labels of the shots.
 XES_STATES = ("pumped", "unpumped")
@@ -82,8 +95,8 @@ def xes_line_shape(energy, state: str) -> np.ndarray:
     ----------
     energy : array-like
         Energies (eV).
-    state : {'low-spin', 'high-spin'}
-        Spin state.
+    state : {'low-spin', 'high-spin', 'iron(III)'}
+        Spin state (or the third species, see :data:`XES_LINES`).
 
     Returns
     -------
@@ -102,8 +115,8 @@ def xes_line_shape(energy, state: str) -> np.ndarray:
     return sum(w * voigt_profile(e - c, s, g) for c, s, g, w in XES_LINES[state])
 
 
-def _shapes_on(axis, shift):
-    """LS and HS line shapes at ``axis - shift`` per shot, each (n, m).
+def _shapes_on(axis, shift, states=("low-spin", "high-spin")):
+    """Line shapes of `states` at ``axis - shift`` per shot, each (n, m).
 
     The shapes are evaluated exactly on a fine grid of shifts (every ``_SHIFT_STEP_EV``
     covering the shots' range) and interpolated linearly between the two grid shifts that
@@ -113,7 +126,7 @@ def _shapes_on(axis, shift):
     axis = np.asarray(axis, dtype=np.float64)
     shift = np.asarray(shift, dtype=np.float64).reshape(-1)
     if shift.size == 0:
-        return np.empty((0, axis.size)), np.empty((0, axis.size))
+        return [np.empty((0, axis.size)) for _ in states]
     first = np.floor(shift.min() / _SHIFT_STEP_EV) * _SHIFT_STEP_EV
     k_float = (shift - first) / _SHIFT_STEP_EV
     k = np.clip(np.floor(k_float).astype(np.int64), 0, None)
@@ -121,7 +134,7 @@ def _shapes_on(axis, shift):
     grid = first + _SHIFT_STEP_EV * np.arange(k.max() + 2)
     x = axis[None, :] - grid[:, None]
     out = []
-    for state in ("low-spin", "high-spin"):
+    for state in states:
         table = xes_line_shape(x, state)  # (n_grid, m)
         out.append(table[k] * (1.0 - w) + table[k + 1] * w)
     return out
@@ -138,6 +151,7 @@ def xes_expected_counts(
     pulse_energy_mean: float = 1000.0,
     sample_factor=1.0,
     background: float = 0.02,
+    unknown_fraction: float = 0.0,
     **_ignored,
 ) -> np.ndarray:
     """Expected (noise-free) counts of each shot given its state, energy shift and pulse energy.
@@ -166,6 +180,9 @@ def xes_expected_counts(
         Per-shot factor not seen by the pulse-energy monitor (jet thickness, pointing).
     background : float, default=0.02
         Flat background, photons per pixel per shot at the mean pulse energy.
+    unknown_fraction : float, default=0.0
+        Share of the iron in the third species ``'iron(III)'`` (the rest in the spin states
+        above): ``(1 - u) [(1 - f) LS + f HS] + u Fe(III)``.
 
     Returns
     -------
@@ -197,16 +214,21 @@ def xes_expected_counts(
         )
     pumped, shift, energy, factor = (np.broadcast_to(v, (n,)) for v in per_shot.values())
     scale = energy / pulse_energy_mean
-    low, high = _shapes_on(axis, shift)
+    u = float(unknown_fraction)
+    states = ("low-spin", "high-spin") + ((UNKNOWN_SPECIES,) if u > 0 else ())
+    low, high, *unknown = _shapes_on(axis, shift, states)
     f = np.where(pumped, excited_fraction, 0.0)[:, None]
     bin_width = np.gradient(axis)[None, :]  # counts in a pixel = shape x pixel width
     line = (1.0 - f) * low + f * high
+    if unknown:
+        line = (1.0 - u) * line + u * unknown[0]
     line *= (photons * scale * factor)[:, None] * bin_width
     line += background * scale[:, None]
     return line
 
 
-def xes_expected_counts_for(spectra: Spectra, pumped, *, energy_shift=None) -> np.ndarray:
+def xes_expected_counts_for(spectra: Spectra, pumped, *, energy_shift=None,
+                            **model) -> np.ndarray:
     """Expected counts of simulated shots as if they were (or were not) pumped.
 
     Parameters
@@ -218,6 +240,10 @@ def xes_expected_counts_for(spectra: Spectra, pumped, *, energy_shift=None) -> n
     energy_shift : float or array-like of shape (n,), optional
         Energy shifts to assume instead of the true ones (e.g. 0.0: the nominal calibration,
         as a model that ignores the drift sees it).
+    **model
+        Parameters of the model to assume instead of the simulator's (``photons=0``: an
+        empty shot, only background; ``unknown_fraction=1``: the third species), as
+        :func:`xes_expected_counts` takes them.
 
     Returns
     -------
@@ -241,7 +267,8 @@ def xes_expected_counts_for(spectra: Spectra, pumped, *, energy_shift=None) -> n
     shift = p["energy_shift"] if energy_shift is None else energy_shift
     return xes_expected_counts(
         spectra.axis, pumped, shift, p["pulse_energy"],
-        sample_factor=p["sample_factor"], **{k: v for k, v in sim.items() if k != "name"},
+        sample_factor=p["sample_factor"],
+        **{**{k: v for k, v in sim.items() if k != "name"}, **model},
     )
 
 
@@ -329,6 +356,7 @@ def simulate_xes(
     pulse_energy_mean: float = 1000.0,
     sample_jitter: float = 0.05,
     background: float = 0.02,
+    unknown_fraction: float = 0.0,
 ) -> Spectra:
     """Single-shot Fe Kβ emission spectra of a pump-probe spin-crossover experiment.
 
@@ -384,6 +412,11 @@ def simulate_xes(
         Relative rms of the per-shot sample factor.
     background : float, default=0.02
         Flat background, photons per pixel per shot at the mean pulse energy.
+    unknown_fraction : float, default=0.0
+        Share of the iron in every shot that is a third species no reference shows
+        (``'iron(III)'`` of :data:`XES_LINES`, an oxidised product); the labels stay those
+        of the pump (:func:`simulate_xes_third_species` splices such a run into a normal one
+        and marks it).
 
     Returns
     -------
@@ -415,6 +448,7 @@ def simulate_xes(
         ("pumped_fraction", pumped_fraction, 0.0, 1.0),
         ("sase_rms", sase_rms, 0.0, 10.0),
         ("sample_jitter", sample_jitter, 0.0, 10.0),
+        ("unknown_fraction", unknown_fraction, 0.0, 1.0),
     ):
         if not low <= value <= high:
             raise SpectraFormatError(
@@ -463,6 +497,7 @@ def simulate_xes(
         "photons": float(photons),
         "pulse_energy_mean": float(pulse_energy_mean),
         "background": float(background),
+        "unknown_fraction": float(unknown_fraction),
     }
     expected = xes_expected_counts(axis, pumped, energy_shift, pulse_energy,
                                    sample_factor=sample_factor, **model)

@@ -32,7 +32,7 @@ class MembersStage:
 
     def _fit_members(self, Xan, ya, groups, draw, originals, yi, C, boundaries, sigma, pool,
                      keep, seed, normalize, folds, F_lin, lin_pool, plan, n_orig, Xn,
-                     F_train=None):
+                     F_train=None, totals=None):
         """Region networks + linear member, stacked on held-out original references."""
         from ..models._mlp import train_region_networks
 
@@ -151,7 +151,8 @@ class MembersStage:
             Xtr, gtr = (Xan, groups) if aug_kept else (Xn, np.arange(len(yi)))
             weight = keep / pixel_variance(Xn, yi, C, keep)
             self.novelty_ = fit_novelty(Xtr, gtr, Xn, folds, weight, self.novelty_rate,
-                                        np.random.default_rng(seed))
+                                        np.random.default_rng(seed),
+                                        totals=totals if normalize else None, y=yi)
             plan.novelty = (f"{self.novelty_.method} threshold at a {self.novelty_rate:g} "
                             f"false-positive rate ({self.novelty_.calibration.size} held-out "
                             f"scores; known subspace of {self.novelty_.n_directions} "

@@ -3,52 +3,75 @@
 The known spectra span a subspace: the states' means, their linear mixtures (a sample inside
 a transition), and the variation the references and their augmented copies show (peaks that
 move with pressure or an energy drift, intensity jitter, background). The principal
-directions of the (augmented) training spectra above the noise floor are that subspace B.
-A spectrum's novelty is its residual from B, weighted by the measured noise of each point
-(``var = a·mean + b``: counting plus read noise), relative to what noise alone leaves:
+directions of the (augmented) training spectra above the noise edge, with each state's
+shift tangent (the derivative of its mean: where a small shift of the axis moves it), are
+that subspace B.
+A spectrum's novelty is its residual from B, weighted by the counting noise of each point,
+relative to what noise alone leaves:
 
-    novelty(x) = || W^1/2 (I - B (B^T W B)^-1 B^T W) x ||² / dof
+    novelty(x) = || W^1/2 (I - B B^T W^1/2) x / T ||² / (dof · f(t))
 
-A spectrum of a known state (or a mixture) scores about 1 whatever its photon count; an
-unseen state, an empty shot or a melt leaves structure the subspace cannot explain.
+with ``x / T`` the spectrum over its total, ``W`` the inverse noise variance of a normalised
+spectrum at the references' mean total, ``dof`` the kept points less the subspace and
+``f(t)`` how much noisier a spectrum of relative total ``t = T / T_ref`` is than one at the
+references' total. A spectrum of a known state (or a mixture) scores about 1 whatever its
+pulse energy; an unseen state, an empty shot or a melt leaves structure the subspace cannot
+explain.
 
-The residual is a fixed linear map of the normalised spectrum: its squared norm is
-estimated from ``k`` random projections of it (Johnson-Lindenstrauss), so the whole score is
-``k`` more columns of the matrices the prediction path multiplies anyway
-(:func:`~specstate.models._fold.fold_networks`): no extra pass over the spectra.
+**The noise model** ``var = a·mean / t + c / t²`` per point of a normalised spectrum
+(counting noise falls with the total, read noise with its square) is fitted to what the
+references leave outside the subspace, and the subspace is what stands above that noise: a
+fixed point, found by iteration (:func:`noise_weight`). Fitting it to the spread of each
+state around its mean instead would take a ramp's moving peaks and its grains for noise and
+make the score blind at the peaks (an empty shot or a melt scored as known). Below the
+smallest total of the references the model is not extrapolated (``t`` is clipped there):
+a shot far weaker than any reference is judged at the weakest reference's noise, so an
+empty shot stays visible.
+
+**Exact, folded**: the residual is ``|W^1/2 x|² - |B^T W^1/2 x|²`` (over ``T²``); the
+second term is ``K`` more columns of the matrices the prediction path multiplies anyway
+(:func:`~specstate.models._fold.fold_networks`), the first and the total one pass over the
+spectra.
 
 Calibration: the scores of held-out references (folds as for the members; each fold's
 subspace is built without it), with their augmented copies when the fit augments (the same
 states under the nuisances the references imply), are stored in the model. With at least
 :data:`MIN_CONFORMAL` of them the threshold for a false-positive rate ``r`` is their
 split-conformal quantile (``p = (1 + #{s_cal >= s}) / (n + 1)``, flagged when ``p <= r``);
-with fewer, the noise model: pure noise gives ``chi2_k / k``, scaled by the median of the
-held-out scores. ``novelty_rate`` can be changed at predict time without refitting.
+with fewer, the noise model: pure noise gives ``chi2_dof / dof``, scaled by the median of
+the held-out scores. ``novelty_rate`` can be changed at predict time without refitting.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import chi2
 
-__all__ = ["NoveltyModel", "fit_novelty", "MIN_CONFORMAL"]
+__all__ = ["NoveltyModel", "fit_novelty", "noise_weight", "MIN_CONFORMAL"]
 
 #: Held-out scores needed for a conformal threshold (fewer: the noise model). With 100
 #: scores the 1 % quantile rests on one score; below that it is extrapolation.
 MIN_CONFORMAL = 100
-#: Random projections of the residual. The relative error of the squared-norm estimate is
-#: sqrt(2 / k) (25 % at 32): small against the factor of several an unseen state leaves, and
-#: 32 columns cost about as much as one region network's first layer.
-N_PROJECTIONS = 32
 #: Principal directions kept: those above the noise edge (pure noise directions of n x m
 #: whitened data reach a singular value of sqrt(n) + sqrt(m)), at most this many (a cap on
-#: the model size: 200 directions describe peaks moving over a ramp of thousands of points).
+#: the model size and on the columns prediction multiplies).
 MAX_DIRECTIONS = 200
 #: Rows used to find the subspace (a random subset of larger training sets): 1,000 rows
 #: estimate a few hundred directions and keep the eigenproblem at 1,000 x 1,000.
 MAX_SUBSPACE_ROWS = 1000
+#: The noise model's fixed point is reached when the subspace keeps its dimension and no
+#: point's variance moves by more than this (relative); the iterations are bounded.
+NOISE_TOLERANCE = 1e-3
+MAX_NOISE_ITERATIONS = 50
+#: No point's variance below this share of the median one (as in the drift stage's noise
+#: model): a point without noise would get an infinite weight.
+VARIANCE_FLOOR = 1e-3
+#: Bytes of rows squared at a time in :meth:`NoveltyModel.score`: about a core's L2 cache, so
+#: the block is read from memory once for its squares, its matvec and its total.
+_CACHE_BYTES = 2**19
 
 
 @dataclass
@@ -57,35 +80,96 @@ class NoveltyModel:
 
     Attributes
     ----------
-    projection : numpy.ndarray of shape (m, k)
-        ``x_normalised @ projection`` are the random projections of the weighted residual.
+    projection : numpy.ndarray of shape (m, K)
+        ``x_normalised @ projection`` are the whitened spectrum's coordinates in the known
+        subspace (``W^1/2 B``).
+    weight : numpy.ndarray of shape (m,)
+        Inverse noise variance per point of a normalised spectrum at the references' mean
+        total (0: point not used).
     calibration : numpy.ndarray
-        Novelty scores of held-out original references.
+        Novelty scores of held-out references.
     method : str
         ``'conformal'`` or ``'noise model'``.
     scale : float
-        Median held-out score over the median of chi2_k / k (noise model).
+        Median held-out score over the median of chi2_dof / dof (noise model).
     rate : float
         Default false-positive rate (``novelty_rate``).
     n_directions : int
         Dimension of the known subspace.
+    dof : float
+        Points used less the subspace.
+    total : float
+        Mean total of the references (raw units); 0 when spectra are not normalised.
+    min_relative_total : float
+        Smallest reference total over `total` (the noise model is not extrapolated below).
+    counting_share : float
+        Share of the counting (vs read) noise in the whitened residual.
     """
 
     projection: np.ndarray
+    weight: np.ndarray
     calibration: np.ndarray
     method: str
     scale: float
     rate: float
     n_directions: int
+    dof: float
+    total: float
+    min_relative_total: float
+    counting_share: float
 
-    @property
-    def k(self) -> int:
-        """Random projections."""
-        return int(self.projection.shape[1])
+    def noise_factor(self, t: np.ndarray) -> np.ndarray:
+        """How much noisier a spectrum of relative total `t` is than at the mean total."""
+        if self.total <= 0:
+            return np.ones_like(t)
+        t = np.maximum(t, self.min_relative_total)
+        return self.counting_share / t + (1.0 - self.counting_share) / t**2
 
-    def score(self, proj: np.ndarray) -> np.ndarray:
-        """Novelty from the projections (n, k) of normalised spectra."""
-        return np.einsum("ij,ij->i", proj, proj) / self.k
+    def _residual(self, sq, proj_sq, t):
+        # a spectrum of total <= 0 (sq = inf, its projections inf or nan) scores inf
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            resid = np.maximum(sq - proj_sq, 0.0) / max(self.dof, 1.0)
+            return np.where(np.isfinite(resid), resid / self.noise_factor(t), np.inf)
+
+    def score(self, proj: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Novelty of raw spectra `X` (n, m) from their projections.
+
+        `proj` are ``(X / T) @ projection`` (n, K) (``T`` the total over the used points
+        when the model normalises), or their sum of squares per spectrum (n,) as the
+        prediction path reduces them. A spectrum of total <= 0 scores inf.
+        """
+        dt = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+        X = np.asarray(X, dt)
+        n, m = X.shape
+        w = self.weight.astype(dt)
+        keep = (self.weight > 0).astype(dt)
+        # sum_j w_j x_ij² and the total in one pass over X: blocks of rows small enough that
+        # their squares are still in the cache for the matvec (2,700 x 4,000 float32: 7 ms,
+        # against 13 ms for an einsum and 8 ms for the total's matvec on their own)
+        rows = max(1, _CACHE_BYTES // (m * X.itemsize))
+        buf = np.empty((min(rows, n), m), dt)
+        sq, T = np.empty(n), np.empty(n)
+        for lo in range(0, n, rows):
+            xb = X[lo:lo + rows]
+            b = buf[:len(xb)]
+            np.multiply(xb, xb, out=b)
+            sq[lo:lo + rows] = b @ w
+            T[lo:lo + rows] = xb @ keep
+        if self.total > 0:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                sq = np.where(T > 0, sq / T**2, np.inf)
+            t = T / self.total
+        else:
+            t = np.ones(n)
+        proj = np.asarray(proj)
+        proj_sq = np.einsum("ij,ij->i", proj, proj) if proj.ndim == 2 else proj
+        return self._residual(sq, proj_sq.astype(np.float64), t)
+
+    def score_normalised(self, Xn: np.ndarray, t: np.ndarray, basis: np.ndarray):
+        """Novelty of normalised spectra with relative totals `t`, against `basis`."""
+        z = Xn * np.sqrt(self.weight)
+        c = z @ basis
+        return self._residual(np.einsum("ij,ij->i", z, z), np.einsum("ij,ij->i", c, c), t)
 
     def threshold(self, rate: float | None = None) -> float:
         """Score above which a spectrum is novel, for false-positive rate `rate`."""
@@ -96,37 +180,51 @@ class NoveltyModel:
             # the smallest s with (1 + #{cal >= s}) / (n + 1) <= r
             j = int(np.ceil((n + 1) * (1 - r))) - 1
             return float(cal[min(max(j, 0), n - 1)]) if j < n else float("inf")
-        return float(self.scale * chi2.isf(r, self.k) / self.k)
+        dof = max(self.dof, 1.0)
+        return float(self.scale * chi2.isf(r, dof) / dof)
 
     def to_arrays(self) -> dict:
         """Arrays for the model file."""
         return {"projection": self.projection.astype(np.float32),
+                "weight": np.asarray(self.weight, np.float64),
                 "calibration": np.asarray(self.calibration, np.float64)}
 
     def attrs(self) -> dict:
         """Scalars for the model file."""
         return {"method": self.method, "scale": float(self.scale), "rate": float(self.rate),
-                "n_directions": int(self.n_directions)}
+                "n_directions": int(self.n_directions), "dof": float(self.dof),
+                "total": float(self.total),
+                "min_relative_total": float(self.min_relative_total),
+                "counting_share": float(self.counting_share)}
 
     @classmethod
-    def from_file(cls, arrays: dict, attrs: dict) -> NoveltyModel:
-        """Rebuild from :meth:`to_arrays` and :meth:`attrs`."""
+    def from_file(cls, arrays: dict, attrs: dict) -> NoveltyModel | None:
+        """Rebuild from :meth:`to_arrays` and :meth:`attrs` (None: a score of an older kind)."""
+        if "weight" not in arrays:
+            warnings.warn(
+                "The model file's novelty score is of an earlier kind (random projections "
+                "of a residual weighted by each state's scatter) that this version does not "
+                "compute; the model classifies without novelty. Refit it to score novelty.",
+                UserWarning, stacklevel=3,
+            )
+            return None
         return cls(projection=np.asarray(arrays["projection"], np.float64),
+                   weight=np.asarray(arrays["weight"], np.float64),
                    calibration=np.asarray(arrays["calibration"], np.float64),
                    method=str(attrs["method"]), scale=float(attrs["scale"]),
-                   rate=float(attrs["rate"]), n_directions=int(attrs["n_directions"]))
+                   rate=float(attrs["rate"]), n_directions=int(attrs["n_directions"]),
+                   dof=float(attrs["dof"]), total=float(attrs["total"]),
+                   min_relative_total=float(attrs["min_relative_total"]),
+                   counting_share=float(attrs["counting_share"]))
 
 
-def _subspace(X: np.ndarray, weight: np.ndarray, rng) -> np.ndarray:
-    """Orthonormal basis (in the whitened space) of the training spectra above the noise.
+def _subspace(X: np.ndarray, weight: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Orthonormal basis (in the whitened space) of the rows `rows` of X above the noise.
 
-    Through the Gram matrix of at most :data:`MAX_SUBSPACE_ROWS` rows (an eigenproblem of
-    that size, whatever the number of points).
+    Through the Gram matrix of the rows (an eigenproblem of that size, whatever the number
+    of points).
     """
     sw = np.sqrt(weight)
-    n, m = X.shape
-    rows = np.arange(n) if n <= MAX_SUBSPACE_ROWS else np.sort(
-        rng.choice(n, MAX_SUBSPACE_ROWS, replace=False))
     Z = np.asarray(X[rows], dtype=np.float64) * sw  # whitened: unit noise variance per point
     nz = len(rows)
     evals, evecs = np.linalg.eigh(Z @ Z.T)
@@ -134,7 +232,7 @@ def _subspace(X: np.ndarray, weight: np.ndarray, rng) -> np.ndarray:
     s = np.sqrt(np.maximum(evals[order], 0.0))
     # noise-only singular values of an n x m matrix of unit variance reach sqrt(n) + sqrt(m)
     # (the first direction, the mean, carries the states and is always kept)
-    keep = s > np.sqrt(nz) + np.sqrt(m)
+    keep = s > np.sqrt(nz) + np.sqrt(np.count_nonzero(weight > 0))
     keep[0] = True
     keep[MAX_DIRECTIONS:] = False
     U = evecs[:, order[keep]]
@@ -143,22 +241,111 @@ def _subspace(X: np.ndarray, weight: np.ndarray, rng) -> np.ndarray:
     return Q
 
 
-def _projector(basis: np.ndarray, weight: np.ndarray, k: int, rng) -> np.ndarray:
-    """(m, k) map of a normalised spectrum to projections of its whitened residual."""
-    m = basis.shape[0]
+def _with_tangents(basis, X, y, weight):
+    """The basis and the directions in which each state's mean moves when its axis shifts.
+
+    A small shift of the axis (a slow energy drift, the start of a compression) moves a
+    spectrum along the derivative of its state's mean: those directions are known even where
+    the references did not move. In the whitened space, orthonormalised with the basis.
+    """
+    if y is None or X.shape[1] < 3:
+        return basis
     sw = np.sqrt(weight)
-    S = rng.standard_normal((k, m))
-    # residual in the whitened space: (I - B B^T) (sw * x); projections S (I - B B^T) sw x
-    SR = S - (S @ basis) @ basis.T
-    return (SR * sw).T
+    tangents = [np.gradient(X[y == c].mean(axis=0)) * sw for c in np.unique(y)]
+    Q, r = np.linalg.qr(np.column_stack([basis, *tangents]))
+    # a tangent already inside the basis adds nothing (its diagonal of R vanishes)
+    diag = np.abs(np.diag(r))
+    new = diag[basis.shape[1]:] > np.finfo(float).eps * max(diag.max(), 1.0) * len(diag)
+    return np.column_stack([basis, Q[:, basis.shape[1]:][:, new]])
 
 
-def _dof(basis, weight) -> float:
-    """Degrees of freedom of the residual: used points less the subspace."""
-    return float(np.count_nonzero(weight > 0) - basis.shape[1])
+def _rows(n: int, rng) -> np.ndarray:
+    return np.arange(n) if n <= MAX_SUBSPACE_ROWS else np.sort(
+        rng.choice(n, MAX_SUBSPACE_ROWS, replace=False))
 
 
-def fit_novelty(X_train, groups, X_orig, folds, weight, rate, rng) -> NoveltyModel:
+def noise_weight(Xn, t, keep, weight0, rng):
+    """Inverse noise variance per point: the fixed point of noise model and subspace.
+
+    Parameters
+    ----------
+    Xn : numpy.ndarray of shape (n, m)
+        Normalised references.
+    t : numpy.ndarray of shape (n,)
+        Their totals over the mean total.
+    keep : numpy.ndarray of shape (m,)
+        1 at the points used, 0 elsewhere.
+    weight0 : numpy.ndarray of shape (m,)
+        Starting weights (from the scatter of each state around its mean: an upper bound
+        of the noise, since that scatter holds the systematic variation too).
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    weight : numpy.ndarray of shape (m,)
+    counting_share : float
+        Share of the counting noise in the whitened residual.
+    """
+    k = keep > 0
+    rows = _rows(len(Xn), rng)
+    X = np.asarray(Xn[rows], np.float64)
+    tr = np.asarray(t, np.float64)[rows]
+    grand = np.maximum(Xn.mean(axis=0), 0.0)
+    g = grand[k]
+    # least squares of r2_ij ~ a g_j / t_i + c / t_i^2: its 2 x 2 normal equations
+    gram = np.array([[np.sum(tr**-2) * np.sum(g**2), np.sum(tr**-3) * np.sum(g)],
+                     [np.sum(tr**-3) * np.sum(g), np.sum(tr**-4) * g.size]])
+    weight, n_dir = np.asarray(weight0, np.float64), -1
+    var = np.where(k, 1.0 / np.where(weight > 0, weight, 1.0), 0.0)
+    a = c = 0.0
+    if len(X) < 2:  # no half to hold out: the starting weights
+        return weight, 1.0
+    half = rng.permutation(len(X)) % 2 == 0
+    for _ in range(MAX_NOISE_ITERATIONS):
+        sw = np.sqrt(weight)
+        Z = X * sw
+        r2 = np.empty((len(X), int(k.sum())))
+        dims = []
+        for part in (half, ~half):
+            # residuals of one half from the subspace of the other: all of their noise is
+            # left (none fitted away), less its share along the subspace (the leverage)
+            B = _subspace(X, weight, np.flatnonzero(~part))
+            dims.append(B.shape[1])
+            R = (Z[part] - (Z[part] @ B) @ B.T)[:, k]
+            lev = np.minimum(np.einsum("jk,jk->j", B, B)[k], 1.0 - 1.0 / len(X))
+            r2[part] = R**2 / (1.0 - lev) / weight[k]
+        rhs = np.array([np.sum((r2 @ g) / tr), np.sum(r2.sum(axis=1) / tr**2)])
+        a, c = _nonnegative_solve(gram, rhs)
+        if not (np.isfinite(a) and np.isfinite(c) and a + c > 0 and np.median(r2) > 0):
+            break  # nothing is left outside the subspace (as many directions as points)
+        floor = float(np.median(r2)) * VARIANCE_FLOOR
+        new = np.where(k, np.maximum(a * grand + c, floor), 0.0)
+        done = dims == n_dir and np.max(np.abs(new[k] / var[k] - 1)) < NOISE_TOLERANCE
+        var, n_dir = new, dims
+        weight = np.where(k, 1.0 / np.where(k, var, 1.0), 0.0)
+        if done:
+            break
+    share = float(np.mean(a * grand[k] / var[k])) if var[k].size and a > 0 else 1.0
+    return weight, min(max(share, 0.0), 1.0)
+
+
+def _nonnegative_solve(gram, rhs):
+    """(a, c) >= 0 minimising the least squares of the 2 x 2 normal equations."""
+    try:
+        a, c = np.linalg.solve(gram, rhs)
+    except np.linalg.LinAlgError:
+        a = c = -1.0
+    if a >= 0 and c >= 0:
+        return float(a), float(c)
+    # one of them at 0: the better of the two one-parameter fits
+    fits = [(max(rhs[0] / gram[0, 0], 0.0), 0.0), (0.0, max(rhs[1] / gram[1, 1], 0.0))]
+    cost = [gram[0, 0] * a * a + 2 * gram[0, 1] * a * c + gram[1, 1] * c * c
+            - 2 * (rhs[0] * a + rhs[1] * c) for a, c in fits]
+    return tuple(float(v) for v in fits[int(np.argmin(cost))])
+
+
+def fit_novelty(X_train, groups, X_orig, folds, weight, rate, rng, totals=None,
+                y=None) -> NoveltyModel:
     """Fit the novelty score and calibrate it on held-out original references.
 
     Parameters
@@ -172,21 +359,41 @@ def fit_novelty(X_train, groups, X_orig, folds, weight, rate, rng) -> NoveltyMod
     folds : specstate.plan.Folds
         Held-out folds of the originals.
     weight : numpy.ndarray of shape (m,)
-        Inverse noise variance of one normalised spectrum per point (0: masked).
+        Inverse variance of each state's scatter around its mean per point (0: masked):
+        where the noise model starts.
     rate : float
         Default false-positive rate.
     rng : numpy.random.Generator
-        Randomness of the subspace search and the projections.
+        Randomness of the subspace search.
+    totals : numpy.ndarray of shape (n,), optional
+        Raw totals of the originals (their normalisation); None: not normalised.
+    y : numpy.ndarray of int of shape (n,), optional
+        States of the originals: the subspace then holds the directions in which each
+        state's mean moves under a small shift of the axis.
 
     Returns
     -------
     NoveltyModel
     """
-    k = N_PROJECTIONS
-    basis = _subspace(X_train, weight, rng)
-    scale_dof = _dof(basis, weight)
-    A = _projector(basis, weight, k, rng) / np.sqrt(max(scale_dof, 1.0) / k)
-    augmented = len(X_train) > len(X_orig)
+    keep = (np.asarray(weight) > 0).astype(np.float64)
+    n = len(X_orig)
+    if totals is None:
+        total, t = 0.0, np.ones(n)
+    else:
+        totals = np.asarray(totals, np.float64)
+        total = float(np.mean(totals))
+        t = totals / total
+    weight, share = noise_weight(X_orig, t, keep, weight, rng)
+    y_train = None if y is None else np.asarray(y)[groups]
+    basis = _with_tangents(_subspace(X_train, weight, _rows(len(X_train), rng)), X_train,
+                           y_train, weight)
+    dof = float(keep.sum() - basis.shape[1])
+    model = NoveltyModel(
+        projection=basis * np.sqrt(weight)[:, None], weight=weight, calibration=np.zeros(0),
+        method="noise model", scale=1.0, rate=float(rate), n_directions=int(basis.shape[1]),
+        dof=dof, total=total, min_relative_total=float(t.min()) if total > 0 else 0.0,
+        counting_share=share)
+    augmented = len(X_train) > n
     cal = []
     for f in range(folds.k):
         test = folds.fold == f
@@ -195,17 +402,20 @@ def fit_novelty(X_train, groups, X_orig, folds, weight, rate, rng) -> NoveltyMod
         rows = ~test[groups]
         if rows.sum() < 2:
             continue
-        b = _subspace(X_train[rows], weight, rng)
-        Af = _projector(b, weight, k, rng) / np.sqrt(max(_dof(b, weight), 1.0) / k)
+        Xf = X_train[rows]
+        b = _with_tangents(_subspace(Xf, weight, _rows(len(Xf), rng)), Xf,
+                           None if y_train is None else y_train[rows], weight)
+        fold_model = NoveltyModel(**{**model.__dict__, "dof": float(keep.sum() - b.shape[1])})
         # the held-out references and their augmented copies (the same states under the
-        # nuisances the references imply: moved peaks, jitter, background) are all known
-        held = np.concatenate([X_orig[test], X_train[test[groups]]]) if augmented \
-            else X_orig[test]
-        proj = held @ Af
-        cal.append(np.einsum("ij,ij->i", proj, proj) / k)
+        # nuisances the references imply: moved peaks, jitter, background) are all known;
+        # a copy has the total of the reference it came from
+        cal.append(fold_model.score_normalised(X_orig[test], t[test], b))
+        if augmented:
+            copies = test[groups]
+            cal.append(fold_model.score_normalised(X_train[copies], t[groups[copies]], b))
     cal = np.concatenate(cal) if cal else np.zeros(0)
-    method = "conformal" if cal.size >= MIN_CONFORMAL else "noise model"
-    median_noise = chi2.median(k) / k
-    scale = float(np.median(cal) / median_noise) if cal.size else 1.0
-    return NoveltyModel(projection=A, calibration=cal, method=method, scale=max(scale, 1e-12),
-                        rate=float(rate), n_directions=int(basis.shape[1]))
+    model.calibration = cal
+    model.method = "conformal" if cal.size >= MIN_CONFORMAL else "noise model"
+    median_noise = chi2.median(max(dof, 1.0)) / max(dof, 1.0)
+    model.scale = max(float(np.median(cal) / median_noise) if cal.size else 1.0, 1e-12)
+    return model

@@ -308,7 +308,7 @@ class FoldedNetworks:
             proj = side[:, first:first + self.n_novelty]
             if inv is not None:
                 proj = proj * inv[:, None]
-            nov_out[a:b] = np.einsum("ij,ij->i", proj, proj) / self.n_novelty
+            nov_out[a:b] = np.einsum("ij,ij->i", proj, proj)
         _log_softmax_last(out)
         if members:
             lp_out[a:b] = out.transpose(1, 0, 2)
@@ -336,10 +336,11 @@ class FoldedNetworks:
         return self._run(X, novelty=False, members=False)[0]
 
     def log_proba_and_novelty(self, X: np.ndarray):
-        """Calibrated log-probabilities (n, C) and novelty scores (n,) or None.
+        """Calibrated log-probabilities (n, C) and the novelty projections' sum of squares.
 
-        The novelty score is the mean square of the projections of the normalised spectra
-        (:meth:`specstate.ensemble._novelty.NoveltyModel.score`), reduced inside each block.
+        The sum of squares of the normalised spectra's coordinates in the known subspace,
+        reduced inside each block (n,) or None; :meth:`NoveltyModel.score
+        <specstate.ensemble._novelty.NoveltyModel.score>` turns it into the score.
         """
         return self._run(X, novelty=True, members=False)
 
