@@ -24,22 +24,21 @@ from .plan import score as plan_score
 
 __all__ = ["DriftStage", "run_settings"]
 
-#: Held-out log-losses closer than this are equal (both ~0 when every reference is told
-#: apart with certainty; the rest is rounding).
-LOG_LOSS_TIE = 1e-6
-
 
 class DriftStage:
     """Drift decisions at fit time and corrections at predict time."""
 
     def _auto_drift(self, dm, Xn, yi, C, keep, width, folds):
-        """'spectrum' when the axis shifts AND aligning does not hurt the held-out originals.
+        """'spectrum' when the axis shifts AND aligning helps the held-out originals.
 
         A scatter of the references' shifts alone is not enough: states that differ by a
         shift (a lattice jump, a strain) also scatter, and aligning them would erase the
         signal. The linear member scores the references with and without per-spectrum
         alignment on the same folds; alignment is on when it wins by more than one
-        reference's worth, or when it is no worse in both balanced accuracy and log-loss.
+        reference's worth. (Aligning on a tie, when every reference is told apart either
+        way, lifted a lattice jump of 8,000 points from 0.84 to 0.98, but models fitted on
+        aligned references then flag known spectra of a live stream followed by the
+        train-level tracker as unknown; left for a later change.)
         """
         if dm.evidence >= EVIDENCE_P:
             return None, f"no evidence that the axis shifts (p = {dm.evidence:.2g})"
@@ -62,14 +61,6 @@ class DriftStage:
         a_on, a_off = np.nan_to_num(on[0]), np.nan_to_num(off[0])
         if a_on > a_off + one:
             return "spectrum", scores
-        # The shifts scatter within the states beyond their noise, so they are a nuisance;
-        # aligned references that score no worse on both held-out measures are aligned.
-        # (References at the ends of a compressing ramp are all told apart either way, but
-        # the spectra between them are not: a lattice jump of 8,000 points went from 0.84 to
-        # 0.98 with alignment, and no case with such a tie lost.)
-        ll_on, ll_off = (np.nan_to_num(v, nan=np.inf) for v in (on[1], off[1]))
-        if a_on >= a_off and ll_on <= ll_off + LOG_LOSS_TIE:
-            return "spectrum", scores + "; aligned is no worse on both"
         return None, scores + "; runs are tracked when classified as a run"
 
     def _fit_drift(self, Xd, Xn, yi, C, u, keep, width, normalize, spectral, plan, folds):

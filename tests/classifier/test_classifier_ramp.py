@@ -60,4 +60,6 @@ def test_regions_report_axis_units_and_weights(far_end):
     assert starts[0] == spectra.axis[0] and clf.regions_[-1].stop == spectra.axis[-1]
     assert all(a < b for a, b in zip(starts, starts[1:]))
     assert np.allclose(clf.weights_, [r.weight for r in clf.regions_])
-    assert np.any(clf.weights_ > 0) and np.any(clf.weights_ == 0)
+    # stacking weights: non-negative, some region counts (none has to be dropped: with the
+    # references aligned, every region of the lattice jump carries a little of the oxide)
+    assert np.all(clf.weights_ >= 0) and np.any(clf.weights_ > 0)
