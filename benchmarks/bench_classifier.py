@@ -38,6 +38,7 @@ import numpy as np
 from sklearn.metrics import balanced_accuracy_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import cpu_name  # noqa: E402
 from cases import CASES, N_DRAWS, N_DRAWS_QUICK, Case, Instance, random_draws  # noqa: E402
 from peers import PEERS, PEERS_VERSION  # noqa: E402
 
@@ -432,16 +433,6 @@ def markdown(results, peers, speed, meta) -> str:
 
 
 # ---------------------------------------------------------------------------- main
-def _cpu_name():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def _versions():
     from importlib.metadata import PackageNotFoundError, version
 
@@ -493,7 +484,7 @@ def write(results, speed, start, args, features, partial) -> None:
         "peer_results": sum(len(run["peers"]) for r in results for run in r["runs"]),
         "cached_peer_results": sum(bool(p.get("cached")) for r in results for run in r["runs"]
                                    for p in run["peers"].values()),
-        "cpu": _cpu_name(),
+        "cpu": cpu_name(),
         "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
         else os.cpu_count(),
         "platform": platform.platform(),

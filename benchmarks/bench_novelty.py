@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from _machine import cpu_name
 from scipy.special import gammaln
 
 log = logging.getLogger("bench_novelty")
@@ -379,16 +380,6 @@ def _versions():
             **{p: version(p) for p in ("numpy", "scipy", "scikit-learn")}}
 
 
-def _cpu():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="two photon levels, small sets")
@@ -410,7 +401,7 @@ def main(argv=None) -> int:
     speed = None if args.no_speed else measure_speed(args.seed)
     argv_list = list(argv if argv is not None else sys.argv[1:])
     meta = {"command": " ".join(["python benchmarks/bench_novelty.py", *argv_list]),
-            "elapsed_s": time.perf_counter() - start, "cpu": _cpu(),
+            "elapsed_s": time.perf_counter() - start, "cpu": cpu_name(),
             "cpus": len(os.sched_getaffinity(0)), "versions": _versions(), "rate": RATE}
     text = markdown(rows, speed, meta)
     print(text)

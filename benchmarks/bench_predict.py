@@ -29,6 +29,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _machine import cpu_name
 
 TRAIN, POINTS = 2_700, 4_000  # one train of 4,000-point spectra
 REPEATS, LATENCY_REPEATS = 7, 51
@@ -118,14 +119,7 @@ def measure(fit_large=True) -> dict:
 
 def machine() -> str:
     """CPU model, cores, BLAS and the load average, in one line."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:
