@@ -266,13 +266,6 @@ def test_kalman_smoother_averages_a_constant():
     assert np.allclose(s, s[0]) and s[0] == pytest.approx(z.mean(), abs=0.02)
 
 
-def _shifted_lines(centres, shifts, m, photons, rng, width=4.0):
-    x = np.arange(m)[None, :]
-    mean = sum(np.exp(-0.5 * ((x - c - shifts[:, None]) / width) ** 2) for c in centres)
-    mean = mean / mean.sum(axis=1, keepdims=True) * photons + 0.02 * photons / m
-    return rng.poisson(mean).astype(np.float32)
-
-
 
 def test_long_highpass_kernel_through_the_fft_is_the_direct_convolution():
     from scipy.ndimage import convolve1d
