@@ -58,8 +58,7 @@ class DriftStage:
         scores = (f"held-out linear score aligned {on[0]:.3f} (log-loss {on[1]:.3f}), as "
                   f"measured {off[0]:.3f} (log-loss {off[1]:.3f}); "
                   f"shift scatter p = {dm.evidence:.2g}")
-        a_on, a_off = np.nan_to_num(on[0]), np.nan_to_num(off[0])
-        if a_on > a_off + one:
+        if np.nan_to_num(on[0]) > np.nan_to_num(off[0]) + one:
             return "spectrum", scores
         return None, scores + "; runs are tracked when classified as a run"
 
@@ -128,7 +127,7 @@ class DriftStage:
         return self.drift_tracker() if self.run_drift() else None
 
     def _normalised(self, X):
-        keep = np.ones(X.shape[1]) if self.mask_ is None else (~self.mask_).astype(np.float64)
+        keep = self._keep(X)
         Xd = np.asarray(X, dtype=np.float64)
         if self.mask_ is not None:
             Xd = np.where(self.mask_[None, :], 0.0, Xd)

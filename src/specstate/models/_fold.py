@@ -48,13 +48,16 @@ def region_inputs(Xn, groups, boundaries, sigma, pool, keep, margin) -> RegionIn
     groups = np.asarray(groups)
     _, g, cnt = np.unique(groups, return_inverse=True, return_counts=True)
     by_group = cnt.size < groups.size  # some reference has copies
+    if by_group:  # (references, rows) averaging matrix, sparse: one product per region
+        from scipy import sparse
+
+        mean_of = sparse.csr_matrix((1.0 / cnt[g], (g, np.arange(g.size))),
+                                    shape=(cnt.size, g.size))
     for a, b in zip(boundaries[:-1], boundaries[1:]):
         lo, hi, A = region_operator(m, int(a), int(b), sigma, pool, keep, margin)
         F = Xn[:, lo:hi] @ A
         if by_group:
-            gm = np.zeros((cnt.size, F.shape[1]))
-            np.add.at(gm, g, F)
-            gm /= cnt[:, None]
+            gm = mean_of @ F
             within = np.sqrt(((F - gm[g]) ** 2).sum(axis=0) / max(len(F) - cnt.size, 1))
         else:
             within = F.std(axis=0)
