@@ -161,3 +161,32 @@ def test_a_state_whose_axis_drifted_a_little_is_known(fitted):
     assert clf.classify(drifted).novel.mean() <= 0.05
     moved = _state(rng, 500, [80, 212])  # one peak moved by 3 sigma: no drift, a new state
     assert clf.classify(moved).novel.mean() >= 0.9
+
+
+def _noise_model(calibration, dof=200.0, scale=1.0):
+    from specstate.ensemble._novelty import NoveltyModel
+
+    return NoveltyModel(projection=np.zeros((4, 1)), weight=np.ones(4),
+                        calibration=np.asarray(calibration, float), method="noise model",
+                        scale=scale, rate=0.01, n_directions=1, dof=dof, total=0.0,
+                        min_relative_total=0.0, counting_share=1.0)
+
+
+def test_noise_model_threshold_is_raised_when_held_out_references_refute_it():
+    from scipy.stats import chi2
+
+    rng = np.random.default_rng(0)
+    dof = 200.0
+    noise_thr = chi2.isf(0.01, dof) / dof
+    # 40 held-out scores that are pure noise: about 0.4 of them above the 1 % threshold
+    pure = _noise_model(rng.chisquare(dof, 40) / dof, dof)
+    assert pure.threshold() == pytest.approx(noise_thr)
+    assert "raised" not in pure.describe()
+    # 8 of 40 held-out known references far above it (alignment residuals, grains): the
+    # noise model's tail is refuted; no known reference may be flagged at a 1 % rate
+    heavy = np.r_[rng.chisquare(dof, 32) / dof, np.linspace(1.5, 3.0, 8)]
+    model = _noise_model(heavy, dof)
+    assert model.threshold() == pytest.approx(3.0)
+    assert "8 held-out scores exceed" in model.describe()
+    # a larger rate tolerates more exceedances: 8 of 40 is within a 20 % rate
+    assert model.threshold(0.2) == pytest.approx(chi2.isf(0.2, dof) / dof)

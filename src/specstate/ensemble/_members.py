@@ -153,10 +153,7 @@ class MembersStage:
             self.novelty_ = fit_novelty(Xtr, gtr, Xn, folds, weight, self.novelty_rate,
                                         np.random.default_rng(seed),
                                         totals=totals if normalize else None, y=yi)
-            plan.novelty = (f"{self.novelty_.method} threshold at a {self.novelty_rate:g} "
-                            f"false-positive rate ({self.novelty_.calibration.size} held-out "
-                            f"scores; known subspace of {self.novelty_.n_directions} "
-                            "directions)")
+            plan.novelty = self.novelty_.describe()
         self.model_ = fold_networks(
             inputs, params, member_copies, boundaries, keep, weights, bias, T, comb,
             normalize, self.activation, linear=linear,

@@ -48,7 +48,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import chi2
+from scipy.stats import binom, chi2
 
 __all__ = ["NoveltyModel", "fit_novelty", "noise_weight", "MIN_CONFORMAL"]
 
@@ -69,6 +69,10 @@ MAX_NOISE_ITERATIONS = 50
 #: No point's variance below this share of the median one (as in the drift stage's noise
 #: model): a point without noise would get an infinite weight.
 VARIANCE_FLOOR = 1e-3
+#: The noise model's threshold is refuted when this few of the held-out known references'
+#: scores would exceed it at its rate (a binomial tail probability; as the drift stage's
+#: evidence level, :data:`specstate.drift.EVIDENCE_P`).
+REFUTE_P = 1e-3
 #: Bytes of rows squared at a time in :meth:`NoveltyModel.score`: about a core's L2 cache, so
 #: the block is read from memory once for its squares, its matvec and its total.
 _CACHE_BYTES = 2**19
@@ -181,7 +185,35 @@ class NoveltyModel:
             j = int(np.ceil((n + 1) * (1 - r))) - 1
             return float(cal[min(max(j, 0), n - 1)]) if j < n else float("inf")
         dof = max(self.dof, 1.0)
-        return float(self.scale * chi2.isf(r, dof) / dof)
+        thr = float(self.scale * chi2.isf(r, dof) / dof)
+        if self._refuted(thr, r):
+            # the held-out known references say the noise model's tail is too thin (their
+            # scores carry more than noise: alignment, grains): no lower than the highest
+            # of them, the conformal threshold at the smallest rate they allow, 1 / (n + 1)
+            thr = max(thr, float(np.max(self.calibration)))
+        return thr
+
+    def _refuted(self, thr: float, rate: float) -> bool:
+        """Whether more held-out scores exceed `thr` than a false-positive `rate` allows."""
+        cal = self.calibration
+        if self.method == "conformal" or not cal.size:
+            return False
+        k = int(np.sum(cal > thr))
+        return k > 0 and float(binom.sf(k - 1, cal.size, rate)) < REFUTE_P
+
+    def describe(self) -> str:
+        """How the threshold at the default rate is set, in words (for the fit plan)."""
+        text = (f"{self.method} threshold at a {self.rate:g} false-positive rate "
+                f"({self.calibration.size} held-out scores; known subspace of "
+                f"{self.n_directions} directions)")
+        if self.method != "conformal" and self.calibration.size:
+            dof = max(self.dof, 1.0)
+            thr = float(self.scale * chi2.isf(self.rate, dof) / dof)
+            if self._refuted(thr, self.rate):
+                k = int(np.sum(self.calibration > thr))
+                text += (f"; {k} held-out scores exceed the noise model's threshold, so it "
+                         "is raised to the highest of them")
+        return text
 
     def to_arrays(self) -> dict:
         """Arrays for the model file."""
