@@ -39,12 +39,13 @@ class DriftStage:
         shift (a lattice jump, a strain) also scatter, and aligning them would erase the
         signal. The linear member scores the references with and without per-spectrum
         alignment on the same folds; alignment is on when it wins by more than one
-        reference's worth, or when it is no worse in both balanced accuracy and log-loss
-        (a tie: every reference is told apart either way, but the spectra between them may
-        not be). After a tie runs are not tracked (``run_drift_`` False): the references'
-        shifts are each spectrum's own (files along a compressing ramp), a train's mean
-        shift would leave each of its spectra shifted, and spectra told apart with
-        certainty carry shifts measurable one by one, as the references were aligned.
+        reference's worth, or on a tie of certainties: every held-out reference is told
+        apart either way and the log-loss is no worse aligned (the spectra between the
+        references may not be told apart without aligning). After a tie runs are not
+        tracked (``run_drift_`` False): the references' shifts are each spectrum's own
+        (files along a compressing ramp), a train's mean shift would leave each of its
+        spectra shifted, and spectra told apart with certainty carry shifts measurable one
+        by one, as the references were aligned.
         """
         if dm.evidence >= EVIDENCE_P:
             return None, f"no evidence that the axis shifts (p = {dm.evidence:.2g})", True
@@ -71,8 +72,11 @@ class DriftStage:
         # (References at the ends of a compressing ramp are all told apart either way, but
         # the spectra between them are not: a lattice jump of 8,000 points went from 0.84 to
         # 0.98 with alignment.)
+        # Only a tie of certainties: where some references are missed (photon-starved
+        # shots), being no worse is no evidence, and such runs are better tracked.
         ll_on, ll_off = (np.nan_to_num(v, nan=np.inf) for v in (on[1], off[1]))
-        if np.nan_to_num(on[0]) >= np.nan_to_num(off[0]) and ll_on <= ll_off + LOG_LOSS_TIE:
+        certain = np.nan_to_num(on[0]) == np.nan_to_num(off[0]) == 1.0
+        if certain and ll_on <= ll_off + LOG_LOSS_TIE:
             return "spectrum", scores + ("; aligned is no worse on both: each spectrum "
                                          "aligned on its own, runs not tracked"), False
         return None, scores + "; runs are tracked when classified as a run", True
