@@ -492,15 +492,15 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         X, order = self._aligned_sorted(X, drift, tracker)
         nov = getattr(self, "novelty_", None) if novelty else None
         if nov is None:
-            lp, proj_sq = self.model_.log_proba(X), None
+            lp, sums = self.model_.log_proba(X), None
         else:
-            lp, proj_sq = self.model_.log_proba_and_novelty(X)
+            lp, sums = self.model_.log_proba_and_novelty(X, nov.weight)
         if not np.all(np.isfinite(lp)):
             lp = self._non_finite(X)
-            if proj_sq is not None:
+            if sums is not None:
                 X = np.where(np.isfinite(X), X, 0).astype(X.dtype, copy=False)
-                proj_sq = self.model_.log_proba_and_novelty(X)[1]
-        score = None if proj_sq is None else nov.score(proj_sq, X)
+                sums = self.model_.log_proba_and_novelty(X, nov.weight)[1]
+        score = None if sums is None else nov.score_sums(sums)
         if order is not None:
             lp = _unsorted(lp, order)
             score = None if score is None else _unsorted(score, order)

@@ -30,8 +30,8 @@ empty shot stays visible.
 
 **Exact, folded**: the residual is ``|W^1/2 x|² - |B^T W^1/2 x|²`` (over ``T²``); the
 second term is ``K`` more columns of the matrices the prediction path multiplies anyway
-(:func:`~specstate.models._fold.fold_networks`), the first and the total one pass over the
-spectra.
+(:func:`~specstate.models._fold.fold_networks`), and the first is summed in the same
+blocks of rows (:meth:`~specstate.models._inference.FoldedNetworks.log_proba_and_novelty`).
 
 Calibration: the scores of held-out references (folds as for the members; each fold's
 subspace is built without it), with their augmented copies when the fit augments (the same
@@ -73,10 +73,6 @@ VARIANCE_FLOOR = 1e-3
 #: scores would exceed it at its rate (a binomial tail probability; as the drift stage's
 #: evidence level, :data:`specstate.drift.EVIDENCE_P`).
 REFUTE_P = 1e-3
-#: Bytes of rows squared at a time in :meth:`NoveltyModel.score`: about a core's L2 cache, so
-#: the block is read from memory once for its squares, its matvec and its total.
-_CACHE_BYTES = 2**19
-
 
 @dataclass
 class NoveltyModel:
@@ -135,39 +131,24 @@ class NoveltyModel:
             resid = np.maximum(sq - proj_sq, 0.0) / max(self.dof, 1.0)
             return np.where(np.isfinite(resid), resid / self.noise_factor(t), np.inf)
 
-    def score(self, proj: np.ndarray, X: np.ndarray) -> np.ndarray:
-        """Novelty of raw spectra `X` (n, m) from their projections.
+    def score_sums(self, sums: np.ndarray) -> np.ndarray:
+        """Novelty from the prediction path's per-spectrum sums (n, 3).
 
-        `proj` are ``(X / T) @ projection`` (n, K) (``T`` the total over the used points
-        when the model normalises), or their sum of squares per spectrum (n,) as the
-        prediction path reduces them. A spectrum of total <= 0 scores inf.
+        The columns (see :meth:`FoldedNetworks.log_proba_and_novelty
+        <specstate.models._inference.FoldedNetworks.log_proba_and_novelty>`): the raw
+        spectrum's squared projections, its total and ``sum_j weight_j x_j²``.
         """
-        dt = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-        X = np.asarray(X, dt)
-        n, m = X.shape
-        w = self.weight.astype(dt)
-        keep = (self.weight > 0).astype(dt)
-        # sum_j w_j x_ij² and the total in one pass over X: blocks of rows small enough that
-        # their squares are still in the cache for the matvec (2,700 x 4,000 float32: 7 ms,
-        # against 13 ms for an einsum and 8 ms for the total's matvec on their own)
-        rows = max(1, _CACHE_BYTES // (m * X.itemsize))
-        buf = np.empty((min(rows, n), m), dt)
-        sq, T = np.empty(n), np.empty(n)
-        for lo in range(0, n, rows):
-            xb = X[lo:lo + rows]
-            b = buf[:len(xb)]
-            np.multiply(xb, xb, out=b)
-            sq[lo:lo + rows] = b @ w
-            T[lo:lo + rows] = xb @ keep
+        proj_sq, T, sq = (np.asarray(sums[:, j], np.float64) for j in range(3))
         if self.total > 0:
             with np.errstate(divide="ignore", invalid="ignore"):
-                sq = np.where(T > 0, sq / T**2, np.inf)
+                ok = T > 0
+                T2 = np.where(ok, T, 1.0) ** 2
+                sq = np.where(ok, sq / T2, np.inf)
+                proj_sq = np.where(ok, proj_sq / T2, np.inf)
             t = T / self.total
         else:
-            t = np.ones(n)
-        proj = np.asarray(proj)
-        proj_sq = np.einsum("ij,ij->i", proj, proj) if proj.ndim == 2 else proj
-        return self._residual(sq, proj_sq.astype(np.float64), t)
+            t = np.ones(len(T))
+        return self._residual(sq, proj_sq, t)
 
     def score_normalised(self, Xn: np.ndarray, t: np.ndarray, basis: np.ndarray):
         """Novelty of normalised spectra with relative totals `t`, against `basis`."""

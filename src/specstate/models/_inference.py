@@ -7,8 +7,9 @@ is one extra column of ones in each ``W_r``: the same matmul yields the region s
 projections are divided by their total. A spectrum costs one read of its points.
 
 A batch is cut into blocks of rows. Each block runs the whole path (the products, the hidden
-and output layers, the combination of the members and the novelty score) on one core while
-its arrays are in cache; the blocks are spread over the cores. A row's result does not
+and output layers, the combination of the members and the novelty score's sums: its
+projections and the spectrum's weighted sum of squares, read in cache-sized rows) on one
+core while its arrays are in cache; the blocks are spread over the cores. A row's result does not
 depend on the other rows of its block or batch: OpenBLAS computes every output row alike
 for any number of rows >= 2 (checked bit for bit), and a single spectrum is run as two
 identical rows (:data:`MIN_ROWS`). Only the columns a call needs are multiplied: ``predict``
@@ -96,6 +97,25 @@ def _parallel():
                 controller=ThreadpoolController(),
             )
         return _pool_state["pool"], _pool_state["controller"]
+
+
+#: Bytes of rows squared at a time by :func:`_weighted_squares`: a core's L2 cache, so the
+#: rows are read from memory once for their squares and the matvec.
+_SQUARES_BYTES = 2**19
+
+
+def _weighted_squares(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``sum_j w_j X_ij²`` per row, in row blocks that stay in the cache."""
+    n, m = X.shape
+    rows = max(1, _SQUARES_BYTES // (m * X.itemsize))
+    buf = _scratch_array("sq", (1, min(rows, n), m), X.dtype)[0]
+    out = np.empty(n)
+    for lo in range(0, n, rows):
+        xb = X[lo:lo + rows]
+        b = buf[:len(xb)]
+        np.multiply(xb, xb, out=b)
+        out[lo:lo + rows] = b @ w
+    return out
 
 
 def _log_softmax_last(out: np.ndarray) -> np.ndarray:
@@ -236,33 +256,41 @@ class FoldedNetworks:
         self._cache[key] = plan
         return plan
 
-    def _run(self, X: np.ndarray, novelty: bool, members: bool):
-        """Log-probabilities (combined (n, C), or per member (n, M, C)) and novelty scores."""
+    def _run(self, X: np.ndarray, novelty: bool, members: bool, sq_weight=None):
+        """Log-probabilities (combined (n, C), or per member (n, M, C)) and novelty sums.
+
+        With `novelty`: also, per spectrum, the novelty projections' sum of squares, the
+        total and (with `sq_weight`) ``sum_j sq_weight_j x_j²``, all normalised by nothing
+        (an (n, 3) array), or None.
+        """
         X = np.asarray(X)
         if X.dtype not in (np.float32, np.float64):
             X = X.astype(np.float64)
         n = X.shape[0]
         if 0 < n < MIN_ROWS:  # see MIN_ROWS: the same kernel as in any batch
-            lp, nov = self._run(np.repeat(X, MIN_ROWS, axis=0), novelty, members)
+            lp, nov = self._run(np.repeat(X, MIN_ROWS, axis=0), novelty, members, sq_weight)
             return lp[:n], None if nov is None else nov[:n]
         plan = self._plan(X.dtype, novelty, members)
+        sqw = None
+        if plan.novelty and sq_weight is not None:
+            sqw = np.asarray(sq_weight, dtype=X.dtype)
         C = self.W2.shape[-1] if self.W2.size else len(self.bias)
         M = len(plan.mats) + int(plan.linear)
         lp = np.empty((n, M, C) if members else (n, C), dtype=X.dtype if members else np.float64)
-        nov = np.empty(n, dtype=X.dtype) if plan.novelty else None
+        nov = np.empty((n, 3), dtype=np.float64) if plan.novelty else None
         pool, controller = _parallel() if n >= PARALLEL_MIN_SPECTRA else (None, None)
         if pool is None:
             if n:
-                self._block(plan, X, 0, n, lp, nov, members)
+                self._block(plan, X, 0, n, lp, nov, members, sqw)
             return lp, nov
         k = max(int(np.ceil(n / BLOCK_ROWS)), 2 * _workers())
         edges = np.linspace(0, n, min(k, n // MIN_ROWS) + 1).astype(int)
         with controller.limit(limits=1, user_api="blas"):
-            list(pool.map(lambda ab: self._block(plan, X, ab[0], ab[1], lp, nov, members),
+            list(pool.map(lambda ab: self._block(plan, X, ab[0], ab[1], lp, nov, members, sqw),
                           zip(edges[:-1], edges[1:])))
         return lp, nov
 
-    def _block(self, plan: _Plan, X, a, b, lp_out, nov_out, members):
+    def _block(self, plan: _Plan, X, a, b, lp_out, nov_out, members, sq_weight=None):
         """Rows a:b of X through the whole path, into ``lp_out[a:b]`` and ``nov_out[a:b]``."""
         n = b - a
         h, nz, ns = self.n_hidden, int(self.normalize), plan.n_side
@@ -306,9 +334,10 @@ class FoldedNetworks:
         if plan.novelty:
             first = nz + (self.n_linear if plan.linear else 0)
             proj = side[:, first:first + self.n_novelty]
-            if inv is not None:
-                proj = proj * inv[:, None]
-            nov_out[a:b] = np.einsum("ij,ij->i", proj, proj)
+            nov_out[a:b, 0] = np.einsum("ij,ij->i", proj, proj)
+            nov_out[a:b, 1] = side[:, 0] if nz else np.nan
+            if sq_weight is not None:
+                nov_out[a:b, 2] = _weighted_squares(X[a:b], sq_weight)
         _log_softmax_last(out)
         if members:
             lp_out[a:b] = out.transpose(1, 0, 2)
@@ -335,14 +364,19 @@ class FoldedNetworks:
         """Calibrated log-probabilities of the states (n, C); no novelty columns computed."""
         return self._run(X, novelty=False, members=False)[0]
 
-    def log_proba_and_novelty(self, X: np.ndarray):
-        """Calibrated log-probabilities (n, C) and the novelty projections' sum of squares.
+    def log_proba_and_novelty(self, X: np.ndarray, sq_weight=None):
+        """Calibrated log-probabilities (n, C) and the novelty sums (n, 3) or None.
 
-        The sum of squares of the normalised spectra's coordinates in the known subspace,
-        reduced inside each block (n,) or None; :meth:`NoveltyModel.score
-        <specstate.ensemble._novelty.NoveltyModel.score>` turns it into the score.
+        Per spectrum, reduced inside each block: the sum of squares of the raw spectrum's
+        coordinates in the known subspace, its total over the used points (NaN when the
+        model does not normalise) and ``sum_j sq_weight_j x_j²`` (NaN without
+        `sq_weight`); :meth:`NoveltyModel.score_sums
+        <specstate.ensemble._novelty.NoveltyModel.score_sums>` turns them into the score.
         """
-        return self._run(X, novelty=True, members=False)
+        nov = self._run(X, novelty=True, members=False, sq_weight=sq_weight)
+        if nov[1] is not None and sq_weight is None:
+            nov[1][:, 2] = np.nan
+        return nov
 
     def to_arrays(self) -> dict:
         """Plain arrays for the model file."""
