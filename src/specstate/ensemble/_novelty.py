@@ -329,9 +329,11 @@ def noise_weight(Xn, t, keep, weight0, rng):
             r2[part] = R**2 / (1.0 - lev) / weight[k]
         rhs = np.array([np.sum((r2 @ g) / tr), np.sum(r2.sum(axis=1) / tr**2)])
         a, c = _nonnegative_solve(gram, rhs)
-        if not (np.isfinite(a) and np.isfinite(c) and a + c > 0 and np.median(r2) > 0):
+        # the median point's residual variance (a median of m values, not of all n x m)
+        typical = float(np.median(r2.mean(axis=0))) if r2.size else 0.0
+        if not (np.isfinite(a) and np.isfinite(c) and a + c > 0 and typical > 0):
             break  # nothing is left outside the subspace (as many directions as points)
-        floor = float(np.median(r2)) * VARIANCE_FLOOR
+        floor = typical * VARIANCE_FLOOR
         new = np.where(k, np.maximum(a * grand + c, floor), 0.0)
         done = dims == n_dir and np.max(np.abs(new[k] / var[k] - 1)) < NOISE_TOLERANCE
         var, n_dir = new, dims
