@@ -166,7 +166,8 @@ def build_xes(seed, *, photons, n_points=300, width_px=None, excited_fraction=0.
 def build_xrd(seed, *, variant="phase", n_points=4023, refs_per_state=2, where="far",
               order="ordered", n_patterns=RAMP_PATTERNS, input="spectra") -> Instance:
     """simulate_xrd_ramp stretched to `n_patterns`; references near / far / random outside
-    the transition window; every other pattern outside the window is scored."""
+    the transition window, or at both ends of each state's segment ('ends'); every other
+    pattern outside the window is scored."""
     from specstate.datasets import simulate_xrd_ramp
 
     stretch = n_patterns / RAMP_DEFAULT_PATTERNS
@@ -185,10 +186,18 @@ def build_xrd(seed, *, variant="phase", n_points=4023, refs_per_state=2, where="
         pools = (before[:far], after[-far:])
     elif where == "random":
         pools = (before, after)
+    elif where == "ends":
+        # both ends of each state's segment (a ramp measured in two sittings): half of a
+        # state's references at each end, every other pattern there; the segment's
+        # middle, between them, is scored
+        pools = tuple(p[::2][:refs_per_state // 2].tolist() + p[::-2][:refs_per_state // 2]
+                      .tolist() for p in (before, after))
+        train = np.sort(np.concatenate(pools))
     else:
         raise ValueError(f"unknown reference placement {where!r}")
-    train = np.sort(np.concatenate([rng.choice(p, refs_per_state, replace=False)
-                                    for p in pools]))
+    if where != "ends":
+        train = np.sort(np.concatenate([rng.choice(p, refs_per_state, replace=False)
+                                        for p in pools]))
     test = np.setdiff1d(np.concatenate([before, after]), train)
     if order == "shuffled":
         train, test = _shuffled(rng, train, test)
@@ -333,6 +342,9 @@ CASES = {c.name: c for c in [
     _case("xrd-phase-random10", "XRD bcc -> hcp, 10 refs/state anywhere outside the window, "
           "shuffled", _SIM, build_xrd,
           {"where": "random", "refs_per_state": 10, "order": "shuffled"}, _RAMP_QUICK),
+    _case("xrd-phase-ends", "XRD bcc -> hcp, 60 refs/state: every other pattern at both "
+          "ends of each state's segment, the middles scored", _SIM, build_xrd,
+          {"where": "ends", "refs_per_state": 60}, _RAMP_QUICK),
     _case("xrd-phase-1000pts", "XRD bcc -> hcp, 1,000 pts, 5 refs/state near", _SIM,
           build_xrd, {"n_points": 1000, "where": "near", "refs_per_state": 5}, _RAMP_QUICK),
     _case("xrd-jump-8000pts", "XRD lattice jump, 8,000 pts, 3 refs/state far, shuffled", _SIM,

@@ -358,3 +358,14 @@ def test_predict_without_novelty_columns_agrees_with_classify_and_one_spectrum_w
     np.testing.assert_array_equal(one, clf.predict_proba(test)[7:8])
     for k, v in clf.model_.to_arrays().items():  # predicting changes nothing in the model
         np.testing.assert_array_equal(v, before[k])
+
+
+def test_augment_true_is_not_overruled_by_the_held_out_choice():
+    rng = np.random.default_rng(6)
+    m, n = 300, 6
+    a = _shifted_lines([80, 200], np.zeros(n), m, 20_000, rng)
+    b = _shifted_lines([80, 140, 200], np.zeros(n), m, 20_000, rng)
+    X, y = np.vstack([a, b]), np.repeat(["a", "b"], n)
+    clf = SpectraClassifier(**{**FAST, "augment": True}).fit(X, y)
+    assert clf.fit_plan_["augment"] and "held-out networks" not in \
+        clf.fit_plan_["augment_reason"]

@@ -48,9 +48,10 @@ class MembersStage:
         member_copies = []
         if use_networks:
             inputs = region_inputs(Xan, groups, boundaries, sigma, pool, keep, 0)
-            # with augmentation, every fold copy and member is trained twice: on the
-            # augmented copies and on the originals alone; the held-out originals decide
-            V = 2 if draw is not None else 1
+            # with augmentation chosen automatically, every fold copy and member is trained
+            # twice: on the augmented copies and on the originals alone; the held-out
+            # originals decide (augment=True asks for it: no choice)
+            V = 2 if draw is not None and self.augment == "auto" else 1
             is_orig = np.zeros(len(ya), dtype=bool)
             is_orig[originals] = True
             masks = np.ones((V * (k + E), len(ya)), dtype=bool)
