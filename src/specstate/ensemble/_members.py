@@ -85,7 +85,10 @@ class MembersStage:
                 if np.nan_to_num(accs[1]) > np.nan_to_num(accs[0]) + one:
                     variant = 1
                 plan.augment_reason += (f"; held-out networks with {accs[0]:.3f}, "
-                                        f"without {accs[1]:.3f}")
+                                        f"without {accs[1]:.3f}" + (
+                                            "" if variant == 1 or accs[1] <= accs[0] else
+                                            f" (kept: within one reference's worth, "
+                                            f"{one:.3f})"))
                 if variant == 1:
                     plan.augment = False
                     plan.shift = ""
