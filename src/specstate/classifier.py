@@ -197,8 +197,7 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
     run_drift_ : bool
         Whether a run classified as a run (``classify(X, drift='run')``, ``specstate
         classify`` on a run, ``watch``) is tracked: the references' shifts scatter beyond
-        their noise, or ``drift='run'``; not after per-spectrum alignment was chosen on a
-        held-out tie (each spectrum is then aligned on its own, as the references were).
+        their noise, or ``drift='run'``.
     reference_mean_, reference_std_ : numpy.ndarray of shape (n_classes, n_points)
         Mean and standard deviation of each state's reference spectra (raw intensities).
     axis_, axis_name_, axis_unit_ : numpy.ndarray, str, str
