@@ -44,7 +44,8 @@ class DriftStage:
         measured.
         """
         if dm.evidence >= EVIDENCE_P:
-            return None, f"no evidence that the axis shifts (p = {dm.evidence:.2g})"
+            return None, (f"no evidence that the axis shifts (p = {dm.evidence:.2g}, not "
+                          f"below {EVIDENCE_P:g})")
         if not folds.k:
             return None, (f"the references' shifts scatter (p = {dm.evidence:.2g}) but "
                           "nothing can be held out to check that aligning helps")

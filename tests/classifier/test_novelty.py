@@ -182,6 +182,8 @@ def test_noise_model_threshold_is_raised_when_held_out_references_refute_it():
     pure = _noise_model(rng.chisquare(dof, 40) / dof, dof)
     assert pure.threshold() == pytest.approx(noise_thr)
     assert "raised" not in pure.describe()
+    # 40 scores can vouch for a rate of 1/41 at best: the plan says the 1 % is the model's
+    assert "rests on the noise model alone" in pure.describe()
     # 8 of 40 held-out known references far above it (alignment residuals, grains): the
     # noise model's tail is refuted; no known reference may be flagged at a 1 % rate
     heavy = np.r_[rng.chisquare(dof, 32) / dof, np.linspace(1.5, 3.0, 8)]

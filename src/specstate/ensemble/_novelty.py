@@ -194,6 +194,11 @@ class NoveltyModel:
                 k = int(np.sum(self.calibration > thr))
                 text += (f"; {k} held-out scores exceed the noise model's threshold, so it "
                          "is raised to the highest of them")
+            n = self.calibration.size
+            if self.rate < 1.0 / (n + 1):
+                text += (f"; with {n} held-out scores the {self.rate:g} rate rests on the "
+                         f"noise model alone (they can only vouch for 1/{n + 1} = "
+                         f"{1.0 / (n + 1):.2g})")
         return text
 
     def to_arrays(self) -> dict:

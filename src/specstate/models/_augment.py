@@ -268,7 +268,8 @@ class Nuisances:
 
     def describe(self) -> str:
         """One phrase for the fit plan."""
-        return (f"measured jitter {self.jitter:.3g}, background {self.background:.3g}, "
+        return (f"measured per-peak intensity jitter {self.jitter:.3g}, background "
+                f"{self.background:.3g}, "
                 f"scale {self.scale:.3g}, blur {self.blur:.3g} points")
 
 
