@@ -192,3 +192,23 @@ def test_noise_model_threshold_is_raised_when_held_out_references_refute_it():
     assert "8 held-out scores exceed" in model.describe()
     # a larger rate tolerates more exceedances: 8 of 40 is within a 20 % rate
     assert model.threshold(0.2) == pytest.approx(chi2.isf(0.2, dof) / dof)
+
+
+def test_fast_path_novelty_is_the_exact_score(fitted):
+    # the prediction blocks sum the projections, the total and the weighted squares; the
+    # score from those sums is the noise-weighted residual computed directly
+    clf, rng = fitted
+    assert clf.drift_mode_ is None, clf.fit_plan_["drift_reason"]
+    nov = clf.novelty_
+    X = np.vstack([_state(rng, 40, [80, 200], photons=p) for p in (2000.0, 5000.0, 9000.0)]
+                  + [_state(rng, 20, [80, 150])])
+    keep = nov.weight > 0
+    T = X.astype(np.float64) @ keep
+    Xn = X / T[:, None]
+    basis = np.zeros_like(nov.projection)
+    basis[keep] = nov.projection[keep] / np.sqrt(nov.weight[keep])[:, None]
+    exact = nov.score_normalised(Xn, T / nov.total, basis)
+    fast = clf.classify(X).novelty
+    assert np.allclose(fast, exact, rtol=1e-3), np.max(np.abs(fast / exact - 1))
+    # one spectrum alone scores as inside a batch
+    assert clf.classify(X[:1]).novelty[0] == pytest.approx(fast[0], rel=1e-6)
