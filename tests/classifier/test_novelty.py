@@ -197,7 +197,8 @@ def test_noise_model_threshold_is_raised_when_held_out_references_refute_it():
 def test_fast_path_novelty_is_the_exact_score(fitted):
     # the prediction blocks sum the projections, the total and the weighted squares; the
     # score from those sums is the noise-weighted residual computed directly
-    clf, rng = fitted
+    clf, _ = fitted
+    rng = np.random.default_rng(7)
     assert clf.drift_mode_ is None, clf.fit_plan_["drift_reason"]
     nov = clf.novelty_
     X = np.vstack([_state(rng, 40, [80, 200], photons=p) for p in (2000.0, 5000.0, 9000.0)]
@@ -210,5 +211,7 @@ def test_fast_path_novelty_is_the_exact_score(fitted):
     exact = nov.score_normalised(Xn, T / nov.total, basis)
     fast = clf.classify(X).novelty
     assert np.allclose(fast, exact, rtol=1e-3), np.max(np.abs(fast / exact - 1))
-    # one spectrum alone scores as inside a batch
-    assert clf.classify(X[:1]).novelty[0] == pytest.approx(fast[0], rel=1e-6)
+    # one spectrum alone scores as inside a batch, up to float32 rounding (the squares'
+    # matvec meets other row counts: ~1e-6 relative seen)
+    single = np.array([clf.classify(X[i:i + 1]).novelty[0] for i in range(0, len(X), 7)])
+    assert np.allclose(single, fast[::7], rtol=1e-5, atol=0)
