@@ -212,13 +212,16 @@ def test_linear_member_folded_into_the_region_products_equals_its_own_prediction
     np.testing.assert_allclose(folded, direct, atol=2e-3)
 
 
+def _two_lines(rng, m, centres, n):
+    """`n` Poisson spectra of each of two states: one line (at each centre) on a flat 80."""
+    x = np.arange(m)
+    means = [80 + 300 * np.exp(-0.5 * ((x - c) / 3) ** 2) for c in centres]
+    X = rng.poisson(np.vstack([np.tile(mu, (n, 1)) for mu in means])).astype(np.float32)
+    return X, np.repeat([0, 1], n)
+
+
 def test_predict_of_a_spectrum_does_not_depend_on_its_batch():
-    rng = np.random.default_rng(4)
-    x = np.arange(150)
-    a = 80 + 300 * np.exp(-0.5 * ((x - 50) / 3) ** 2)
-    b = 80 + 300 * np.exp(-0.5 * ((x - 53) / 3) ** 2)
-    X = rng.poisson(np.vstack([np.tile(a, (200, 1)), np.tile(b, (200, 1))])).astype(np.float32)
-    y = np.repeat([0, 1], 200)
+    X, y = _two_lines(np.random.default_rng(4), 150, (50, 53), 200)
     clf = SpectraClassifier(**FAST).fit(X[::2], y[::2])
     test = X[1::2]
     np.testing.assert_allclose(clf.predict_proba(test[:150]), clf.predict_proba(test)[:150],
@@ -313,12 +316,7 @@ def test_drift_from_the_raw_spectra_equals_drift_from_the_normalised_ones():
 
 
 def test_predict_without_novelty_columns_agrees_with_classify_and_one_spectrum_with_its_batch():
-    rng = np.random.default_rng(13)
-    x = np.arange(300)
-    a = 80 + 300 * np.exp(-0.5 * ((x - 100) / 3) ** 2)
-    b = 80 + 300 * np.exp(-0.5 * ((x - 104) / 3) ** 2)
-    X = rng.poisson(np.vstack([np.tile(a, (300, 1)), np.tile(b, (300, 1))])).astype(np.float32)
-    y = np.repeat([0, 1], 300)
+    X, y = _two_lines(np.random.default_rng(13), 300, (100, 104), 300)
     clf = SpectraClassifier(**FAST).fit(X[::2], y[::2])
     test = X[1::2]  # 300 spectra: the threaded path
     before = {k: v.copy() for k, v in clf.model_.to_arrays().items()}

@@ -50,6 +50,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import binom, chi2
 
+from ..drift import EVIDENCE_P
+
 __all__ = ["NoveltyModel", "fit_novelty", "noise_weight", "MIN_CONFORMAL"]
 
 #: Held-out scores needed for a conformal threshold (fewer: the noise model). With 100
@@ -70,9 +72,9 @@ MAX_NOISE_ITERATIONS = 50
 #: model): a point without noise would get an infinite weight.
 VARIANCE_FLOOR = 1e-3
 #: The noise model's threshold is refuted when this few of the held-out known references'
-#: scores would exceed it at its rate (a binomial tail probability; as the drift stage's
-#: evidence level, :data:`specstate.drift.EVIDENCE_P`).
-REFUTE_P = 1e-3
+#: scores would exceed it at its rate (a binomial tail probability): the project's one
+#: evidence level, the drift stage's.
+REFUTE_P = EVIDENCE_P
 
 @dataclass
 class NoveltyModel:
