@@ -244,12 +244,17 @@ def _drifting(n, m, shifts, rng, photons=3000):
     return X / X.sum(axis=1, keepdims=True)
 
 
+def _undrifted_model(m, rng):
+    """A drift model fitted on 100 references of one state without drift (lines 14 wide)."""
+    ref = _drifting(100, m, np.zeros(100), rng)
+    return fit_drift_model(ref, np.zeros(100, dtype=np.int64), 1, np.arange(m, dtype=float),
+                           np.ones(m), peak_width_points=14.0)
+
+
 def test_drift_model_recovers_a_known_shift_and_tracks_a_run():
     rng = np.random.default_rng(6)
     m = 200
-    ref = _drifting(100, m, np.zeros(100), rng)
-    dm = fit_drift_model(ref, np.zeros(100, dtype=np.int64), 1, np.arange(m, dtype=float),
-                         np.ones(m), peak_width_points=14.0)
+    dm = _undrifted_model(m, rng)
     assert isinstance(dm, DriftModel)
     assert dm.evidence > 1e-3  # no drift among the references
     shifted = _drifting(300, m, np.full(300, 1.5), rng)
@@ -295,9 +300,7 @@ def test_long_highpass_kernel_through_the_fft_is_the_direct_convolution():
 def test_drift_from_the_raw_spectra_equals_drift_from_the_normalised_ones():
     rng = np.random.default_rng(12)
     m = 200
-    ref = _drifting(100, m, np.zeros(100), rng)
-    dm = fit_drift_model(ref, np.zeros(100, dtype=np.int64), 1, np.arange(m, dtype=float),
-                         np.ones(m), peak_width_points=14.0)
+    dm = _undrifted_model(m, rng)
     true = np.linspace(-2, 2, 600)
     Xn = _drifting(600, m, true, rng, photons=800)
     raw = (Xn * rng.uniform(500, 2000, (600, 1))).astype(np.float32)  # totals vary
