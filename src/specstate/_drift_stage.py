@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from .drift import EVIDENCE_P, DriftTracker, fit_drift_model
 from .plan import (
     BASELINE_CANDIDATES,
-    linear_features,
+    HighPassed,
     linear_heldout,
     linear_pool,
     one_reference,
@@ -28,7 +28,7 @@ __all__ = ["DriftStage", "run_settings"]
 class DriftStage:
     """Drift decisions at fit time and corrections at predict time."""
 
-    def _auto_drift(self, dm, Xn, yi, C, keep, width, folds):
+    def _auto_drift(self, dm, Xn, yi, C, keep, width, folds, hp):
         """'spectrum' when the axis shifts AND aligning helps the held-out originals.
 
         A scatter of the references' shifts alone is not enough: states that differ by a
@@ -45,59 +45,67 @@ class DriftStage:
         """
         if dm.evidence >= EVIDENCE_P:
             return None, (f"no evidence that the axis shifts (p = {dm.evidence:.2g}, not "
-                          f"below {EVIDENCE_P:g})")
+                          f"below {EVIDENCE_P:g})"), None
         if not folds.k:
             return None, (f"the references' shifts scatter (p = {dm.evidence:.2g}) but "
-                          "nothing can be held out to check that aligning helps")
+                          "nothing can be held out to check that aligning helps"), None
         m = Xn.shape[1]
         sigma = BASELINE_CANDIDATES[0] * width if 6 * BASELINE_CANDIDATES[0] * width <= m / 2 \
             else 0.0
         pool = linear_pool(width, m)
-        aligned = dm.align(Xn, dm.estimate(Xn, prior=True)[0])
-        off = plan_score(linear_heldout(linear_features(Xn, sigma, keep, pool), yi, C, folds),
-                         yi, C)
-        on = plan_score(linear_heldout(linear_features(aligned, sigma, keep, pool), yi, C,
-                                       folds), yi, C)
+        shifts = dm.estimate(Xn, prior=True)[0]
+        aligned = HighPassed(dm.align(Xn, shifts), keep)
+        off = plan_score(linear_heldout(hp.features(sigma, pool), yi, C, folds), yi, C)
+        on = plan_score(linear_heldout(aligned.features(sigma, pool), yi, C, folds), yi, C)
         one = one_reference(yi, C)
         scores = (f"held-out linear score aligned {on[0]:.3f} (log-loss {on[1]:.3f}), as "
                   f"measured {off[0]:.3f} (log-loss {off[1]:.3f}); "
                   f"shift scatter p = {dm.evidence:.2g}")
         if np.nan_to_num(on[0]) > np.nan_to_num(off[0]) + one:
-            return "spectrum", scores
-        return None, scores + "; runs are tracked when classified as a run"
+            return "spectrum", scores, (shifts, aligned)
+        return None, scores + "; runs are tracked when classified as a run", None
 
-    def _fit_drift(self, Xd, Xn, yi, C, u, keep, width, normalize, spectral, plan, folds):
-        """Decide the drift mode from the references and align them when it is on."""
+    def _fit_drift(self, Xd, Xn, yi, C, u, keep, width, normalize, spectral, plan, folds,
+                   hp):
+        """Decide the drift mode from the references and align them when it is on.
+
+        `hp` is the :class:`~specstate.plan.HighPassed` of `Xn` (as measured). Returns
+        ``(Xd, Xn, hp)``: raw and normalised references, aligned when the mode is on, and
+        the high-passes of that `Xn`.
+        """
         self.drift_model_ = None
         self.drift_mode_ = None
         self.run_drift_ = False
         if self.drift is None or not (spectral and normalize):
             plan.drift, plan.drift_reason = "off", (
                 "drift=None" if self.drift is None else "needs spectra of intensities")
-            return Xd, Xn
+            return Xd, Xn, hp
         dm = fit_drift_model(Xn, yi, C, u, keep, width,
                              None if self.drift_max == "auto" else self.drift_max)
         self.run_drift_ = bool(dm.evidence < EVIDENCE_P or self.drift == "run")
+        found = None  # (shifts, HighPassed of the aligned Xn) when 'auto' computed them
         if self.drift == "auto":
-            mode, plan.drift_reason = self._auto_drift(dm, Xn, yi, C, keep, width, folds)
+            mode, plan.drift_reason, found = self._auto_drift(dm, Xn, yi, C, keep, width,
+                                                              folds, hp)
         else:
             mode = self.drift
             plan.drift_reason = f"drift='{self.drift}' (evidence p = {dm.evidence:.2g})"
         plan.drift = mode or "off"
         self.drift_model_ = dm  # kept: classify(drift='run') and trackers may use it
         if mode is None:
-            return Xd, Xn
+            return Xd, Xn, hp
         self.drift_mode_ = mode
-        shifts = self._training_shifts(dm, Xn, mode, width)
+        shifts = found[0] if found is not None else self._training_shifts(dm, Xn, mode, width)
         if np.any(shifts):
             Xd = dm.align(Xd, shifts)
-            Xn = dm.align(Xn, shifts)
+            hp = found[1] if found is not None else HighPassed(dm.align(Xn, shifts), keep)
+            Xn = hp.X
             prior_var, rate = dm.prior_var, dm.rate
             dm = fit_drift_model(Xn, yi, C, u, keep, width, dm.max_shift / dm.step)
             dm.prior_var, dm.rate = prior_var, rate  # the references' drift, before alignment
         self.training_drift_ = shifts
         self.drift_model_ = dm
-        return Xd, Xn
+        return Xd, Xn, hp
 
     def _training_shifts(self, dm, Xn, mode, width):
         if mode == "spectrum":

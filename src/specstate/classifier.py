@@ -39,6 +39,7 @@ from .models._linear import highpass, shift_coordinate
 from .plan import (
     INPUTS_PER_PEAK,
     FitPlan,
+    HighPassed,
     choose_baseline,
     choose_normalization,
     describe_shifts,
@@ -389,12 +390,13 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         folds = make_folds(yi, C, self.n_folds)
         plan.folds = folds.protocol
         self.heldout_protocol_ = folds.protocol
-        Xd, Xn = self._fit_drift(Xd, Xn, yi, C, u, keep, width, normalize, spectral, plan,
-                                 folds)
+        hp = HighPassed(Xn, keep)
+        Xd, Xn, hp = self._fit_drift(Xd, Xn, yi, C, u, keep, width, normalize, spectral,
+                                     plan, folds, hp)
 
         # baseline and linear pooling, chosen by the linear member's held-out score
         sigma, lin_pool, F_lin = choose_baseline(Xn, yi, C, keep, width, m, spectral, folds,
-                                                 plan, self.baseline)
+                                                 plan, self.baseline, hp)
         self.baseline_sigma_ = plan.baseline_sigma = float(sigma)
         if self.pool == "auto":
             pool = 1
@@ -421,8 +423,7 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         self.shift_model_ = None
         n_orig = n
         if do_aug:
-            Xhp = highpass(Xn, sigma, keep)
-            self.shift_model_ = learn_shifts(Xhp, yi, C, u, kind)
+            self.shift_model_ = learn_shifts(hp(sigma), yi, C, u, kind)
             plan.shift = describe_shifts(self.shift_model_)
             if self.n_augment == "auto" and self.network == "point":
                 from .models._point import POINT_COPIES
@@ -452,15 +453,15 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
             F_train = (linear_features(Xan, sigma, keep, lin_pool), ya, groups)
 
         # regions
-        Xhp_a = highpass(Xan, sigma, keep)
+        Xhp_a = hp(sigma) if Xan is Xn else highpass(Xan, sigma, keep)
         self.separability_profile_ = separability_profile(Xhp_a, ya, C, smooth=width / 2)
         if isinstance(self.n_regions, Integral):
             boundaries = equal_boundaries(m, self.n_regions)
         else:
-            ref_hp = Xn if not do_aug else highpass(Xn, sigma, keep)
+            ref_hp = Xn if not do_aug else hp(sigma)
             boundaries = auto_boundaries(Xhp_a, ref_hp, yi, C, width, u, self.shift_model_,
                                          self.max_regions)
-        del Xhp_a
+        del Xhp_a, hp
         plan.regions = int(len(boundaries) - 1)
         if self.network == "point":
             from .models._point import fit_point_model

@@ -244,19 +244,29 @@ def _subspace(X: np.ndarray, weight: np.ndarray, rows: np.ndarray) -> np.ndarray
     Through the Gram matrix of the rows (an eigenproblem of that size, whatever the number
     of points).
     """
-    sw = np.sqrt(weight)
-    Z = np.asarray(X[rows], dtype=np.float64) * sw  # whitened: unit noise variance per point
-    nz = len(rows)
-    evals, evecs = np.linalg.eigh(Z @ Z.T)
+    Z = _whitened(X, weight, rows)
+    return _basis(Z, Z @ Z.T, np.count_nonzero(weight > 0))
+
+
+def _whitened(X, weight, rows):
+    """Rows `rows` of X scaled to unit noise variance per point (float64)."""
+    return np.asarray(X[rows], dtype=np.float64) * np.sqrt(weight)
+
+
+def _basis(Z: np.ndarray, gram: np.ndarray, n_points: int) -> np.ndarray:
+    """The basis of :func:`_subspace` from whitened rows Z and their Gram matrix Z Z^T."""
+    nz = len(Z)
+    evals, evecs = np.linalg.eigh(gram)
     order = np.argsort(evals)[::-1]
     s = np.sqrt(np.maximum(evals[order], 0.0))
     # noise-only singular values of an n x m matrix of unit variance reach sqrt(n) + sqrt(m)
     # (the first direction, the mean, carries the states and is always kept)
-    keep = s > np.sqrt(nz) + np.sqrt(np.count_nonzero(weight > 0))
+    keep = s > np.sqrt(nz) + np.sqrt(n_points)
     keep[0] = True
     keep[MAX_DIRECTIONS:] = False
     U = evecs[:, order[keep]]
-    V = (Z.T @ U) / s[keep]  # (m, K) right singular vectors
+    s = s[keep]
+    V = (Z.T @ U) / s  # (m, K) right singular vectors
     Q, _ = np.linalg.qr(V)
     return Q
 
@@ -307,6 +317,7 @@ def noise_weight(Xn, t, keep, weight0, rng):
         Share of the counting noise in the whitened residual.
     """
     k = keep > 0
+    n_kept, all_kept = int(k.sum()), bool(k.all())
     rows = _rows(len(Xn), rng)
     X = np.asarray(Xn[rows], np.float64)
     tr = np.asarray(t, np.float64)[rows]
@@ -329,11 +340,17 @@ def noise_weight(Xn, t, keep, weight0, rng):
         for part in (half, ~half):
             # residuals of one half from the subspace of the other: all of their noise is
             # left (none fitted away), less its share along the subspace (the leverage)
-            B = _subspace(X, weight, np.flatnonzero(~part))
+            Zo = Z[~part]
+            B = _basis(Zo, Zo @ Zo.T, n_kept)
             dims.append(B.shape[1])
-            R = (Z[part] - (Z[part] @ B) @ B.T)[:, k]
+            R = Z[part]
+            R -= (R @ B) @ B.T
+            if not all_kept:
+                R = R[:, k]
             lev = np.minimum(np.einsum("jk,jk->j", B, B)[k], 1.0 - 1.0 / len(X))
-            r2[part] = R**2 / (1.0 - lev) / weight[k]
+            R *= R
+            R *= 1.0 / ((1.0 - lev) * weight[k])
+            r2[part] = R
         rhs = np.array([np.sum((r2 @ g) / tr), np.sum(r2.sum(axis=1) / tr**2)])
         a, c = _nonnegative_solve(gram, rhs)
         # the median point's residual variance (a median of m values, not of all n x m)
@@ -407,8 +424,13 @@ def fit_novelty(X_train, groups, X_orig, folds, weight, rate, rng, totals=None,
         t = totals / total
     weight, share = noise_weight(X_orig, t, keep, weight, rng)
     y_train = None if y is None else np.asarray(y)[groups]
-    basis = _with_tangents(_subspace(X_train, weight, _rows(len(X_train), rng)), X_train,
-                           y_train, weight)
+    # one sample of rows and its Gram matrix serve the model and every fold (a fold's
+    # Gram matrix is the block of its training rows)
+    sample = _rows(len(X_train), rng)
+    Zs = _whitened(X_train, weight, sample)
+    gram = Zs @ Zs.T
+    n_points = int(np.count_nonzero(weight > 0))
+    basis = _with_tangents(_basis(Zs, gram, n_points), X_train, y_train, weight)
     dof = float(keep.sum() - basis.shape[1])
     model = NoveltyModel(
         projection=basis * np.sqrt(weight)[:, None], weight=weight, calibration=np.zeros(0),
@@ -422,10 +444,11 @@ def fit_novelty(X_train, groups, X_orig, folds, weight, rate, rng, totals=None,
         if not test.any():
             continue
         rows = ~test[groups]
-        if rows.sum() < 2:
+        inside = np.flatnonzero(rows[sample])
+        if inside.size < 2:
             continue
         Xf = X_train[rows]
-        b = _with_tangents(_subspace(Xf, weight, _rows(len(Xf), rng)), Xf,
+        b = _with_tangents(_basis(Zs[inside], gram[np.ix_(inside, inside)], n_points), Xf,
                            None if y_train is None else y_train[rows], weight)
         fold_model = NoveltyModel(**{**model.__dict__, "dof": float(keep.sum() - b.shape[1])})
         # the held-out references and their augmented copies (the same states under the
