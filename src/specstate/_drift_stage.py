@@ -16,7 +16,6 @@ from .drift import EVIDENCE_P, DriftTracker, fit_drift_model
 from .plan import (
     BASELINE_CANDIDATES,
     HighPassed,
-    linear_heldout,
     linear_pool,
     one_reference,
 )
@@ -55,8 +54,8 @@ class DriftStage:
         pool = linear_pool(width, m)
         shifts = dm.estimate(Xn, prior=True)[0]
         aligned = HighPassed(dm.align(Xn, shifts), keep)
-        off = plan_score(linear_heldout(hp.features(sigma, pool), yi, C, folds), yi, C)
-        on = plan_score(linear_heldout(aligned.features(sigma, pool), yi, C, folds), yi, C)
+        off = plan_score(hp.heldout(sigma, pool, yi, C, folds), yi, C)
+        on = plan_score(aligned.heldout(sigma, pool, yi, C, folds), yi, C)
         one = one_reference(yi, C)
         scores = (f"held-out linear score aligned {on[0]:.3f} (log-loss {on[1]:.3f}), as "
                   f"measured {off[0]:.3f} (log-loss {off[1]:.3f}); "
@@ -65,13 +64,13 @@ class DriftStage:
             return "spectrum", scores, (shifts, aligned)
         return None, scores + "; runs are tracked when classified as a run", None
 
-    def _fit_drift(self, Xd, Xn, yi, C, u, keep, width, normalize, spectral, plan, folds,
-                   hp):
+    def _fit_drift(self, Xn, yi, C, u, keep, width, normalize, spectral, plan, folds, hp):
         """Decide the drift mode from the references and align them when it is on.
 
         `hp` is the :class:`~specstate.plan.HighPassed` of `Xn` (as measured). Returns
-        ``(Xd, Xn, hp)``: raw and normalised references, aligned when the mode is on, and
-        the high-passes of that `Xn`.
+        ``(Xn, hp, shifts)``: the normalised references, aligned when the mode is on, the
+        high-passes of that `Xn`, and the shifts they were aligned by (None: not aligned;
+        the raw references are aligned by them only where they are used).
         """
         self.drift_model_ = None
         self.drift_mode_ = None
@@ -79,7 +78,7 @@ class DriftStage:
         if self.drift is None or not (spectral and normalize):
             plan.drift, plan.drift_reason = "off", (
                 "drift=None" if self.drift is None else "needs spectra of intensities")
-            return Xd, Xn, hp
+            return Xn, hp, None
         dm = fit_drift_model(Xn, yi, C, u, keep, width,
                              None if self.drift_max == "auto" else self.drift_max)
         self.run_drift_ = bool(dm.evidence < EVIDENCE_P or self.drift == "run")
@@ -93,11 +92,10 @@ class DriftStage:
         plan.drift = mode or "off"
         self.drift_model_ = dm  # kept: classify(drift='run') and trackers may use it
         if mode is None:
-            return Xd, Xn, hp
+            return Xn, hp, None
         self.drift_mode_ = mode
         shifts = found[0] if found is not None else self._training_shifts(dm, Xn, mode, width)
         if np.any(shifts):
-            Xd = dm.align(Xd, shifts)
             hp = found[1] if found is not None else HighPassed(dm.align(Xn, shifts), keep)
             Xn = hp.X
             prior_var, rate = dm.prior_var, dm.rate
@@ -105,7 +103,7 @@ class DriftStage:
             dm.prior_var, dm.rate = prior_var, rate  # the references' drift, before alignment
         self.training_drift_ = shifts
         self.drift_model_ = dm
-        return Xd, Xn, hp
+        return Xn, hp, (shifts if np.any(shifts) else None)
 
     def _training_shifts(self, dm, Xn, mode, width):
         if mode == "spectrum":

@@ -391,11 +391,11 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         plan.folds = folds.protocol
         self.heldout_protocol_ = folds.protocol
         hp = HighPassed(Xn, keep)
-        Xd, Xn, hp = self._fit_drift(Xd, Xn, yi, C, u, keep, width, normalize, spectral,
-                                     plan, folds, hp)
+        Xn, hp, shifts = self._fit_drift(Xn, yi, C, u, keep, width, normalize, spectral,
+                                         plan, folds, hp)
 
         # baseline and linear pooling, chosen by the linear member's held-out score
-        sigma, lin_pool, F_lin = choose_baseline(Xn, yi, C, keep, width, m, spectral, folds,
+        sigma, lin_pool, F_lin, lin_lp = choose_baseline(Xn, yi, C, keep, width, m, spectral, folds,
                                                  plan, self.baseline, hp)
         self.baseline_sigma_ = plan.baseline_sigma = float(sigma)
         if self.pool == "auto":
@@ -435,6 +435,8 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
                 copies = int(self.n_augment)
             # members of the region ensembles each learn from their own augmentation draw
             draws = int(self.n_members) if self.network == "mlp" else 1
+            if shifts is not None:  # the raw references, aligned as the normalised ones
+                Xd = self.drift_model_.align(Xd, shifts)
             nuis = measure_nuisances(Xd, yi, C, width, normalize)
             plan.augment_reason += "; " + nuis.describe()
             Xa, src = _augment(Xd, yi, u, self.shift_model_, copies * draws, width, nprng,
@@ -472,7 +474,7 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
             return self
         self._fit_members(Xan, ya, groups, draw, originals, yi, C, boundaries, sigma, pool,
                           keep, seed, normalize, folds, F_lin, lin_pool, plan, n_orig, Xn,
-                          F_train, totals)
+                          F_train, totals, lin_lp)
         return self
 
     # ------------------------------------------------------------------ predict

@@ -196,7 +196,7 @@ class HighPassed:
 
     def __init__(self, X: np.ndarray, keep: np.ndarray):
         self.X, self.keep = X, keep
-        self._done: dict[float, np.ndarray] = {}
+        self._done: dict = {}
 
     def __call__(self, sigma: float) -> np.ndarray:
         """``highpass(X, sigma, keep)`` (shared: not to be modified)."""
@@ -208,6 +208,17 @@ class HighPassed:
     def features(self, sigma: float, pool: int) -> np.ndarray:
         """:func:`linear_features` of X."""
         return pool_columns(self(sigma), pool)
+
+    def heldout(self, sigma: float, pool: int, y, n_classes, folds) -> np.ndarray:
+        """:func:`linear_heldout` of :meth:`features`, each computed once per fit.
+
+        The drift decision, the baseline choice and the members score the same candidates.
+        """
+        key = ("heldout", float(sigma), int(pool))
+        if key not in self._done:
+            self._done[key] = (linear_heldout(self.features(sigma, pool), y, n_classes, folds)
+                               if folds.k else np.full((len(y), n_classes), np.nan))
+        return self._done[key]
 
 
 def linear_heldout(F: np.ndarray, y: np.ndarray, n_classes: int, folds: Folds,
@@ -275,7 +286,8 @@ def choose_baseline(Xn, yi, C, keep, width, m, spectral, folds, plan, requested,
     """Baseline width and linear pooling by the linear member's held-out score.
 
     `hp` (:class:`HighPassed` of `Xn`) shares the high-passed spectra with the other stages.
-    Returns ``(sigma, linear_pool, linear_features)``.
+    Returns ``(sigma, linear_pool, linear_features, heldout)``: `heldout`, the linear
+    member's held-out log-probabilities on those features (None: not computed).
     """
     hp = HighPassed(Xn, keep) if hp is None else hp
     lin_pool = 1
@@ -283,20 +295,20 @@ def choose_baseline(Xn, yi, C, keep, width, m, spectral, folds, plan, requested,
         lin_pool = linear_pool(width, m)
     if requested != "auto" or not spectral:
         sigma = 0.0 if requested == "auto" else float(requested or 0.0)
-        return sigma, lin_pool, hp.features(sigma, lin_pool)
+        return sigma, lin_pool, hp.features(sigma, lin_pool), None
     best = None
     for widths in BASELINE_CANDIDATES:
         sigma = widths * width
         if 6 * sigma > m / 2:  # the low-pass would not fit under the spectrum
             continue
         F = hp.features(sigma, lin_pool)
-        lp = linear_heldout(F, yi, C, folds) if folds.k else np.full((len(yi), C), np.nan)
+        lp = hp.heldout(sigma, lin_pool, yi, C, folds)
         bacc, _ = score(lp, yi, C)
         plan.baseline_scores[f"{widths:g} peak widths"] = bacc
         value = np.nan_to_num(bacc, nan=-1.0)
         # the first candidate stays unless another wins by more than one reference's
         # worth (see BASELINE_CANDIDATES): a single held-out reference is no evidence
         if best is None or value > best[0] + one_reference(yi, C):
-            best = (value, sigma, F)
-    return best[1], lin_pool, best[2]
+            best = (value, sigma, F, lp)
+    return best[1], lin_pool, best[2], best[3]
 

@@ -32,8 +32,12 @@ class MembersStage:
 
     def _fit_members(self, Xan, ya, groups, draw, originals, yi, C, boundaries, sigma, pool,
                      keep, seed, normalize, folds, F_lin, lin_pool, plan, n_orig, Xn,
-                     F_train=None, totals=None):
-        """Region networks + linear member, stacked on held-out original references."""
+                     F_train=None, totals=None, lin_lp=None):
+        """Region networks + linear member, stacked on held-out original references.
+
+        `lin_lp`: the linear member's held-out log-probabilities on `F_lin` when the
+        baseline choice computed them (used unless the member learns from augmented copies).
+        """
         from ..models._mlp import train_region_networks
 
         m = Xan.shape[1]
@@ -105,7 +109,8 @@ class MembersStage:
         Ft, yt, gt = F_train if F_train is not None else (F_lin, yi, np.arange(len(yi)))
         if use_linear:
             if k:
-                lin_held = linear_heldout(F_lin, yi, C, folds, Ft, yt, gt)[held]
+                lin_held = (lin_lp if lin_lp is not None and F_train is None else
+                            linear_heldout(F_lin, yi, C, folds, Ft, yt, gt))[held]
             else:
                 mu, sd = standardize(Ft, yt, C)
                 fit0 = fit_lda((Ft - mu) / sd, yt, C)

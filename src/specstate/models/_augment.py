@@ -27,6 +27,8 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import correlate, correlation_lags
 
+from ..preprocessing._highpass import smooth_rows
+
 __all__ = [
     "ShiftModel", "Nuisances", "learn_shifts", "measure_nuisances", "shift_spectra",
     "noise_level", "augment",
@@ -299,11 +301,11 @@ def measure_nuisances(X, y, n_classes, peak_width, normalized) -> Nuisances:
     R = (Xn - means[y])[use] * np.sqrt(dof[use])
     M = means[y][use]
     bg_sigma = m / BACKGROUND_KNOTS / 2
-    low = gaussian_filter1d(R, bg_sigma, axis=1, mode="nearest")
+    low = smooth_rows(R, bg_sigma)
     level = max(float(np.abs(means).mean()), np.finfo(float).tiny)
     background = float(np.sqrt(np.mean(low**2)) / level)
     # multiplicative jitter where the state mean stands out of its own smooth baseline
-    Mlow = gaussian_filter1d(M, bg_sigma, axis=1, mode="nearest")
+    Mlow = smooth_rows(M, bg_sigma)
     peak = M - Mlow
     kappa = noise_level(np.maximum(X[use], 0.0)).mean() if not normalized else None
     resid = R - low

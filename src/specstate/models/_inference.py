@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._cores import available_cores
 from ..ensemble._stacking import LOGP_FLOOR
 
 __all__ = ["FoldedNetworks"]
@@ -68,10 +69,7 @@ def _scratch_array(name: str, shape: tuple, dtype) -> np.ndarray:
 
 
 def _workers():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+    return available_cores()
 
 
 def _parallel():

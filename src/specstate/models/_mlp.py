@@ -12,9 +12,10 @@ run trains them all.
 from __future__ import annotations
 
 import logging
-import os
 
 import numpy as np
+
+from .._cores import available_cores
 
 __all__ = ["train_region_networks", "region_log_proba"]
 
@@ -62,10 +63,7 @@ def _threads(n_threads, work):
         return int(n_threads)
     if work < THREADED_WORK:
         return 1
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+    return available_cores()
 
 
 def _forward(torch, x, W1, b1, W2, b2, activation, G):

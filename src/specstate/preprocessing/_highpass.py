@@ -10,10 +10,12 @@ from scipy.ndimage import convolve1d
 from sklearn.base import OneToOneFeatureMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._cores import available_cores
 from ..exceptions import SpectraFormatError
 from ._base import SpectralTransformer, check_choice, check_positive, resolve_axis
 
-__all__ = ["HighPassBaseline", "highpass", "highpass_transpose", "region_operator"]
+__all__ = ["HighPassBaseline", "highpass", "highpass_transpose", "region_operator",
+           "smooth_rows"]
 
 # The low-pass is evaluated on a coarse grid of block means, one block per half standard
 # deviation: a Gaussian that wide is smooth on that scale, and the coarse grid makes the cost
@@ -72,9 +74,40 @@ def _convolve_rows(X: np.ndarray, g: np.ndarray) -> np.ndarray:
     """
     if len(g) <= FFT_KERNEL_POINTS:
         return convolve1d(X, g, axis=1, mode="constant", cval=0.0)
+    return _fft_rows(X, g, "same")
+
+
+def _fft_rows(X, g, mode):
+    """``fftconvolve(X, g[None, :], mode, axes=1)`` with its FFTs on every core.
+
+    The same numbers: the workers share the rows.
+    """
+    import scipy.fft
     from scipy.signal import fftconvolve
 
-    return fftconvolve(X, g[None, :], mode="same", axes=1)
+    with scipy.fft.set_workers(available_cores()):
+        return fftconvolve(X, g[None, :], mode=mode, axes=1)
+
+
+def smooth_rows(X: np.ndarray, sigma: float) -> np.ndarray:
+    """``gaussian_filter1d(X, sigma, axis=1, mode='nearest')`` (float64), wide ones by FFT.
+
+    The same Gaussian (scipy's: truncated at 4 sigma, normalised) and the same edge rule
+    (the end values repeated), to float64 rounding; a direct convolution costs in
+    proportion to the kernel (2,000 x 4,000 spectra, sigma = 27 points: 0.9 s), the FFT
+    does not.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    radius = int(4.0 * float(sigma) + 0.5)
+    if sigma <= 0 or X.ndim != 2 or 2 * radius + 1 <= FFT_KERNEL_POINTS:
+        from scipy.ndimage import gaussian_filter1d
+
+        return gaussian_filter1d(X, sigma, axis=-1, mode="nearest") if sigma > 0 else X.copy()
+    t = np.arange(-radius, radius + 1, dtype=np.float64)
+    g = np.exp(-0.5 * (t / sigma) ** 2)
+    g /= g.sum()
+    padded = np.pad(X, ((0, 0), (radius, radius)), mode="edge")
+    return _fft_rows(padded, g, "valid")
 
 
 def highpass_transpose(V: np.ndarray, sigma: float, keep: np.ndarray | None = None) -> np.ndarray:

@@ -13,6 +13,8 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks, peak_widths
 
+from ..preprocessing._highpass import smooth_rows
+
 __all__ = [
     "auto_boundaries",
     "estimate_peak_width",
@@ -304,11 +306,11 @@ def auto_boundaries(Xhp_a, Xhp_ref, yi, n_classes, width, u, shift_model, max_re
         return np.array([0, m], dtype=np.int64)
     smooth = max(width / 2, 0.5)
     if shift_model is None:
-        envelope = gaussian_filter1d(Xhp_a, smooth, axis=1, mode="nearest").max(axis=0)
+        envelope = smooth_rows(Xhp_a, smooth).max(axis=0)
     else:
         from ..models._augment import shift_spectra
 
-        refs = gaussian_filter1d(Xhp_ref, smooth, axis=1, mode="nearest")
+        refs = smooth_rows(Xhp_ref, smooth)
         envelope = refs.max(axis=0)
         means = np.stack([refs[yi == c].mean(axis=0) for c in range(n_classes)])
         for a in range(n_classes):
