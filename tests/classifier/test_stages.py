@@ -341,3 +341,53 @@ def test_augment_true_is_not_overruled_by_the_held_out_choice():
     clf = SpectraClassifier(**{**FAST, "augment": True}).fit(X, y)
     assert clf.fit_plan_["augment"] and "held-out networks" not in \
         clf.fit_plan_["augment_reason"]
+
+
+@pytest.mark.parametrize("shape,sigma", [((30, 500), 27.3), ((5, 300), 3.0), ((4, 10), 8.0)])
+def test_smooth_rows_is_scipys_gaussian_filter(shape, sigma):
+    # wide kernels go through the FFT, narrow ones through scipy; both are scipy's filter,
+    # edges included (a kernel wider than the spectrum repeats the end values)
+    from scipy.ndimage import gaussian_filter1d
+
+    from specstate.preprocessing._highpass import smooth_rows
+
+    X = np.random.default_rng(3).normal(size=shape).cumsum(axis=1)
+    want = gaussian_filter1d(X, sigma, axis=1, mode="nearest")
+    np.testing.assert_allclose(smooth_rows(X, sigma), want, rtol=0, atol=1e-12 * np.abs(X).max())
+
+
+def test_shared_high_passes_and_held_out_scores_equal_fresh_ones():
+    from specstate.models._linear import highpass
+    from specstate.plan import HighPassed, linear_features, linear_heldout
+
+    rng = np.random.default_rng(4)
+    X = rng.poisson(50.0, (24, 300)).astype(float)
+    X[12:, 140:150] += 30.0
+    y = np.repeat([0, 1], 12)
+    keep = np.ones(300)
+    folds = make_folds(y, 2)
+    hp = HighPassed(X, keep)
+    np.testing.assert_array_equal(hp(25.0), highpass(X, 25.0, keep))
+    assert hp(25.0) is hp(25.0)  # computed once
+    np.testing.assert_array_equal(hp.features(25.0, 3), linear_features(X, 25.0, keep, 3))
+    np.testing.assert_array_equal(hp.heldout(25.0, 3, y, 2, folds),
+                                  linear_heldout(linear_features(X, 25.0, keep, 3), y, 2, folds))
+
+
+def test_a_folds_novelty_subspace_from_the_shared_gram_block_is_its_own():
+    # the folds take their Gram matrix from the block of one shared sample of rows: the
+    # subspace is the one computed from those rows directly
+    from specstate.ensemble._novelty import _basis, _subspace, _whitened
+
+    rng = np.random.default_rng(5)
+    shapes = rng.normal(size=(3, 400))
+    X = rng.normal(size=(60, 3)) @ shapes * 20 + rng.normal(size=(60, 400))
+    weight = np.full(400, 1.0)
+    sample = np.arange(60)
+    Z = _whitened(X, weight, sample)
+    gram = Z @ Z.T
+    rows = np.flatnonzero(np.arange(60) % 5 != 2)
+    B = _basis(Z[rows], gram[np.ix_(rows, rows)], 400)
+    B0 = _subspace(X, weight, rows)
+    assert B.shape == B0.shape and B.shape[1] >= 3
+    np.testing.assert_allclose(B @ B.T, B0 @ B0.T, atol=1e-10)
