@@ -395,8 +395,8 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
                                          plan, folds, hp)
 
         # baseline and linear pooling, chosen by the linear member's held-out score
-        sigma, lin_pool, F_lin, lin_lp = choose_baseline(Xn, yi, C, keep, width, m, spectral, folds,
-                                                 plan, self.baseline, hp)
+        sigma, lin_pool, F_lin, lin_lp = choose_baseline(
+            Xn, yi, C, keep, width, m, spectral, folds, plan, self.baseline, hp)
         self.baseline_sigma_ = plan.baseline_sigma = float(sigma)
         if self.pool == "auto":
             pool = 1
