@@ -10,6 +10,7 @@ after fit.
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import chi2
 from sklearn.utils.validation import check_is_fitted
 
 from .drift import EVIDENCE_P, DriftTracker, fit_drift_model
@@ -82,6 +83,10 @@ class DriftStage:
         dm = fit_drift_model(Xn, yi, C, u, keep, width,
                              None if self.drift_max == "auto" else self.drift_max)
         self.run_drift_ = bool(dm.evidence < EVIDENCE_P or self.drift == "run")
+        confound = ""
+        if self.run_drift_ and self.drift != "run":
+            confound = _states_read_as_shift(dm, Xn, yi, C, u, keep, width)
+            self.run_drift_ = not confound
         found = None  # (shifts, HighPassed of the aligned Xn) when 'auto' computed them
         if self.drift == "auto":
             mode, plan.drift_reason, found = self._auto_drift(dm, Xn, yi, C, keep, width,
@@ -89,6 +94,9 @@ class DriftStage:
         else:
             mode = self.drift
             plan.drift_reason = f"drift='{self.drift}' (evidence p = {dm.evidence:.2g})"
+        if confound:
+            plan.drift_reason = plan.drift_reason.replace(
+                "; runs are tracked when classified as a run", "") + "; " + confound
         plan.drift = mode or "off"
         self.drift_model_ = dm  # kept: classify(drift='run') and trackers may use it
         if mode is None:
@@ -180,6 +188,59 @@ class DriftStage:
     def _keep(self, X):
         return (np.ones(X.shape[1]) if self.mask_ is None
                 else (~self.mask_).astype(np.float64))
+
+
+#: References per state the run-tracking check uses at most (every k-th in acquisition order).
+CONFOUND_MAX_PER_STATE = 200
+
+
+def _states_read_as_shift(dm, Xn, yi, C, u, keep, width) -> str:
+    """Why runs must not be tracked, or '' when they may.
+
+    A run tracker estimates one shift of the axis from spectra of whatever state comes; when
+    states differ by a shift (a strain, a lattice jump, a phase whose peaks sit nearby), it
+    takes a change of state for drift and aligns the new state onto the old one. Measured
+    on the references: a drift model fitted on every other reference of each state (in
+    acquisition order) estimates the shifts of the others; their mean per state must agree
+    across states (a chi-square test of each pair at the evidence level; the references'
+    own scatter gives the standard errors).
+    """
+    keep_rows = np.zeros(len(yi), dtype=bool)
+    rank = np.zeros(len(yi), dtype=np.int64)
+    for c in range(C):
+        idx = np.flatnonzero(yi == c)
+        step = max(1, int(np.ceil(idx.size / CONFOUND_MAX_PER_STATE)))
+        idx = idx[::step]
+        keep_rows[idx] = True
+        rank[idx] = np.arange(idx.size)
+    z = np.full(len(yi), np.nan)
+    for h in (0, 1):
+        test = keep_rows & (rank % 2 == h)
+        train = keep_rows & (rank % 2 != h)
+        if np.unique(yi[train]).size < C or np.unique(yi[test]).size < C:
+            return ""
+        half = fit_drift_model(Xn[train], yi[train], C, u, keep, width, dm.max_shift / dm.step)
+        z[test] = half.estimate(Xn[test], prior=False)[0]
+    means, ses = [], []
+    for c in range(C):
+        zc = z[(yi == c) & keep_rows]
+        if zc.size < 2:
+            return ""
+        means.append(float(zc.mean()))
+        ses.append(float(zc.std(ddof=1) / np.sqrt(zc.size)))
+    worst, pair = 1.0, (0, 0)
+    for a in range(C):
+        for b in range(a + 1, C):
+            stat = (means[a] - means[b]) ** 2 / max(ses[a] ** 2 + ses[b] ** 2, 1e-300)
+            p = float(chi2.sf(stat, 1))
+            if p < worst:
+                worst, pair = p, (a, b)
+    if worst >= EVIDENCE_P:
+        return ""
+    a, b = pair
+    return (f"states {a} and {b} read as a shift of {(means[b] - means[a]) / dm.step:.2g} "
+            f"points to a drift model fitted without them (p = {worst:.2g}): runs are not "
+            "tracked (a change of state would be taken for drift)")
 
 
 def run_settings(dm, Xn, width):

@@ -463,7 +463,7 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
             ref_hp = Xn if not do_aug else hp(sigma)
             boundaries = auto_boundaries(Xhp_a, ref_hp, yi, C, width, u, self.shift_model_,
                                          self.max_regions)
-        del Xhp_a, hp
+        del Xhp_a
         plan.regions = int(len(boundaries) - 1)
         if self.network == "point":
             from .models._point import fit_point_model
@@ -474,7 +474,7 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
             return self
         self._fit_members(Xan, ya, groups, draw, originals, yi, C, boundaries, sigma, pool,
                           keep, seed, normalize, folds, F_lin, lin_pool, plan, n_orig, Xn,
-                          F_train, totals, lin_lp)
+                          F_train, totals, lin_lp, hp if spectral else None)
         return self
 
     # ------------------------------------------------------------------ predict
@@ -482,9 +482,10 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         return self._log_proba_novelty(X, drift, tracker, novelty=False)[0]
 
     def _log_proba_novelty(self, X, drift=None, tracker=None, novelty=True):
-        """Log-probabilities (n, C) and novelty scores (n,) or None, in one pass.
+        """Log-probabilities (n, C), novelty scores (n,) and peak contents (n,), in one pass.
 
-        Without `novelty` the novelty projections are not computed at all.
+        Without `novelty` the novelty projections are not computed at all (None, None);
+        the peak content is None for a model without that test.
         """
         X = self._predict_input(X)
         if self.network == "point":
@@ -503,10 +504,12 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
                 X = np.where(np.isfinite(X), X, 0).astype(X.dtype, copy=False)
                 sums = self.model_.log_proba_and_novelty(X, nov.weight)[1]
         score = None if sums is None else nov.score_sums(sums)
+        content = nov.content(X, sums[:, 1]) if sums is not None and nov.has_content else None
         if order is not None:
             lp = _unsorted(lp, order)
             score = None if score is None else _unsorted(score, order)
-        return lp, score
+            content = None if content is None else _unsorted(content, order)
+        return lp, score, content
 
     def _non_finite(self, X):
         bad = ~np.isfinite(X)
@@ -584,7 +587,7 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
             With ``novelty`` (larger: less like any fitted state; about 1 for known states)
             and ``novel`` when the model scores novelty.
         """
-        lp, novelty = self._log_proba_novelty(X, drift=drift, tracker=tracker)
+        lp, novelty, content = self._log_proba_novelty(X, drift=drift, tracker=tracker)
         p = np.exp(lp).astype(np.float32)
         p /= p.sum(axis=1, keepdims=True)
         best = np.argmax(p, axis=1)
@@ -600,8 +603,19 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
             ambiguous=margin < self.ambiguous_margin,
             classes=self.classes_,
             novelty=None if novelty is None else novelty.astype(np.float32),
-            novel=None if novelty is None else novelty > self.novelty_.threshold(novelty_rate),
+            novel=None if novelty is None else self._novel(novelty, content, novelty_rate),
         )
+
+    def _novel(self, novelty, content, rate):
+        """Unlike every fitted state: the residual or the missing known peaks say so.
+
+        A residual above its threshold, or a peak content below its threshold (see
+        :mod:`specstate.ensemble._novelty`).
+        """
+        novel = novelty > self.novelty_.threshold(rate)
+        if content is not None:
+            novel |= self.novelty_.lacks_peaks(content, rate)
+        return novel
 
     # ------------------------------------------------------------------ files
     def save(self, path) -> None:

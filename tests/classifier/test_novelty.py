@@ -215,3 +215,50 @@ def test_fast_path_novelty_is_the_exact_score(fitted):
     # matvec meets other row counts: ~1e-6 relative seen)
     single = np.array([clf.classify(X[i:i + 1]).novelty[0] for i in range(0, len(X), 7)])
     assert np.allclose(single, fast[::7], rtol=1e-5, atol=0)
+
+
+def test_spectra_whose_known_peaks_are_gone_are_flagged(fitted):
+    """A melt (the peaks gone into a broad hump) and the background alone can lie inside
+    the known subspace's span (smooth shapes); the peak content test flags them on its own,
+    and mixtures of the states keep enough peak power."""
+    clf, rng = fitted
+    x = np.arange(M, dtype=float)
+    hump = np.exp(-0.5 * ((x - 150) / 60.0) ** 2)
+    melt = rng.poisson(5000.0 * (0.05 + hump) / (0.05 + hump).sum(), (300, M))
+    background = rng.poisson(5000.0 / M, (300, M))
+    mixed = np.vstack([_state(rng, 1, [80, 200])[0] + _state(rng, 1, [80, 230])[0]
+                       for _ in range(300)])
+    assert clf.novelty_.has_content
+    assert clf.classify(melt.astype(np.float32)).novel.mean() > 0.95
+    assert clf.classify(background.astype(np.float32)).novel.mean() > 0.95
+    assert clf.classify(mixed).novel.mean() < 0.05
+    # the same with the test alone: the content of the background is far below the
+    # threshold, the mixtures' far above it
+    res = clf.classify(background.astype(np.float32))
+    lacks = clf.novelty_.lacks_peaks(
+        clf.novelty_.content(background.astype(np.float32), background.sum(1)))
+    assert lacks.mean() > 0.95 and res.novel[lacks].all()
+
+
+def test_model_file_keeps_the_peak_content_test_and_an_older_file_scores_without_it(
+        fitted, tmp_path):
+    import h5py
+
+    from specstate.io import _schema as S
+
+    clf, rng = fitted
+    background = rng.poisson(5000.0 / M, (50, M)).astype(np.float32)
+    path = tmp_path / "m.h5"
+    clf.save(path)
+    back = SpectraClassifier.load(path)
+    np.testing.assert_array_equal(back.classify(background).novel,
+                                  clf.classify(background).novel)
+    assert back.novelty_.content_threshold() == pytest.approx(clf.novelty_.content_threshold())
+    with h5py.File(path, "r+") as f:  # a file of the version before the test
+        g = f[S.MODEL_NOVELTY]
+        del g["content_projection"], g["content_calibration"]
+        del g.attrs["content_scale"], g.attrs["n_states"]
+    old = SpectraClassifier.load(path)
+    assert not old.novelty_.has_content
+    res = old.classify(background)
+    np.testing.assert_array_equal(res.novel, res.novelty > old.novelty_.threshold())

@@ -391,3 +391,36 @@ def test_a_folds_novelty_subspace_from_the_shared_gram_block_is_its_own():
     B0 = _subspace(X, weight, rows)
     assert B.shape == B0.shape and B.shape[1] >= 3
     np.testing.assert_allclose(B @ B.T, B0 @ B0.T, atol=1e-10)
+
+
+def _shifted_states(rng, n, shift_b, interleaved, m=400):
+    """Two states of one peak pattern, B moved by `shift_b` points; each spectrum moved by
+    its own small random shift (scatter the drift evidence sees)."""
+    x = np.arange(m, dtype=float)
+    y = np.tile(["A", "B"], n) if interleaved else np.repeat(["A", "B"], n)
+    X = []
+    for label in y:
+        s = rng.normal(0, 0.6) + (shift_b if label == "B" else 0.0)
+        prof = 0.2 + sum(np.exp(-0.5 * ((x - c - s) / 5.0) ** 2) for c in (90, 170, 260, 330))
+        X.append(rng.poisson(400.0 * prof))
+    return np.asarray(X, float), y
+
+
+def test_runs_are_not_tracked_when_the_states_read_as_a_shift():
+    # B is A moved by 4 points: a run tracker would take the change of state for drift
+    rng = np.random.default_rng(8)
+    X, y = _shifted_states(rng, 30, 4.0, interleaved=False)
+    clf = SpectraClassifier(max_iter=20, random_state=0, n_threads=1, novelty=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    assert not clf.run_drift_ and clf.run_drift() is None
+    assert "runs are not tracked" in clf.fit_plan_["drift_reason"]
+    # the same scatter with states that differ in intensity only: runs are tracked
+    Xi, yi = _shifted_states(rng, 30, 0.0, interleaved=True)
+    Xi[yi == "B", 150:190] *= 1.5
+    clf2 = SpectraClassifier(max_iter=20, random_state=0, n_threads=1, novelty=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf2.fit(Xi, yi)
+    assert clf2.run_drift_ and "runs are not tracked" not in clf2.fit_plan_["drift_reason"]

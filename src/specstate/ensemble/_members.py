@@ -17,7 +17,7 @@ from ..drift import pixel_variance
 from ..exceptions import ModelQualityWarning
 from ..models._fold import fold_networks, region_inputs
 from ..models._linear import highpass, highpass_transpose, unpool_rows
-from ..plan import linear_heldout, one_reference
+from ..plan import BASELINE_CANDIDATES, linear_heldout, one_reference
 from ..plan import score as plan_score
 from ..regions import make_regions
 from ._linear import fit_lda, lda_log_proba, standardize
@@ -32,11 +32,13 @@ class MembersStage:
 
     def _fit_members(self, Xan, ya, groups, draw, originals, yi, C, boundaries, sigma, pool,
                      keep, seed, normalize, folds, F_lin, lin_pool, plan, n_orig, Xn,
-                     F_train=None, totals=None, lin_lp=None):
+                     F_train=None, totals=None, lin_lp=None, hp=None):
         """Region networks + linear member, stacked on held-out original references.
 
         `lin_lp`: the linear member's held-out log-probabilities on `F_lin` when the
         baseline choice computed them (used unless the member learns from augmented copies).
+        `hp`: the :class:`~specstate.plan.HighPassed` of `Xn` (the novelty's peak content
+        reads its high-pass of two peak widths); None: rows are not spectra (no such test).
         """
         from ..models._mlp import train_region_networks
 
@@ -159,9 +161,15 @@ class MembersStage:
             aug_kept = F_train is not None  # the networks kept the augmented copies
             Xtr, gtr = (Xan, groups) if aug_kept else (Xn, np.arange(len(yi)))
             weight = keep / pixel_variance(Xn, yi, C, keep)
+            # peak content: what is narrower than two peak widths is peak (the first
+            # baseline candidate; none when that low-pass does not fit under the spectrum)
+            c_sigma = BASELINE_CANDIDATES[0] * float(self.peak_width_)
+            c_sigma = c_sigma if hp is not None and 6 * c_sigma <= m / 2 else 0.0
             self.novelty_ = fit_novelty(Xtr, gtr, Xn, folds, weight, self.novelty_rate,
                                         np.random.default_rng(seed),
-                                        totals=totals if normalize else None, y=yi)
+                                        totals=totals if normalize else None, y=yi,
+                                        content_sigma=c_sigma,
+                                        H_orig=hp(c_sigma) if c_sigma else None)
             plan.novelty = self.novelty_.describe()
         self.model_ = fold_networks(
             inputs, params, member_copies, boundaries, keep, weights, bias, T, comb,

@@ -40,12 +40,27 @@ states under the nuisances the references imply), are stored in the model. With 
 split-conformal quantile (``p = (1 + #{s_cal >= s}) / (n + 1)``, flagged when ``p <= r``);
 with fewer, the noise model: pure noise gives ``chi2_dof / dof``, scaled by the median of
 the held-out scores. ``novelty_rate`` can be changed at predict time without refitting.
+
+**Missing peaks.** The subspace holds smooth shapes too (backgrounds, the references'
+varying baselines), and it does not bound its coefficients, so a spectrum with the known
+states' peaks gone (a melt: the Bragg peaks vanish into a diffuse hump; an empty shot: the
+background alone) can lie inside it and score as known. A second test asks whether the
+known peaks are there: a spectrum's *peak content* is the power of its high-pass (two peak
+widths: what is narrower is peak) along the principal directions of the training spectra's
+high-passes and of each state's shift tangents (first and second derivatives of its
+high-passed mean), over the training spectra's median. It does not depend on where along
+the known range the peaks sit (a ramp moves them, a little further too), and a mixture of
+C states keeps at least 1/C of the weakest state's peak power (for peaks apart,
+``sum a_c² P_c >= 1 / sum(1 / P_c) >= min P / C`` when ``sum a_c = 1``). A spectrum is
+also novel when its peak content is below 1/C of the held-out known references' lower
+``r`` quantile (split-conformal, the lower tail; with too few scores for that quantile,
+their minimum).
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.stats import binom, chi2
@@ -68,6 +83,12 @@ MAX_SUBSPACE_ROWS = 1000
 #: point's variance moves by more than this (relative); the iterations are bounded.
 NOISE_TOLERANCE = 1e-3
 MAX_NOISE_ITERATIONS = 50
+#: Peak content: principal directions of the training spectra's high-passes that hold this
+#: share of their power, at most MAX_CONTENT_DIRECTIONS (columns classify multiplies), from
+#: at most CONTENT_ROWS training spectra (a few directions need few rows).
+CONTENT_POWER = 0.95
+MAX_CONTENT_DIRECTIONS = 16
+CONTENT_ROWS = 256
 #: No point's variance below this share of the median one (as in the drift stage's noise
 #: model): a point without noise would get an infinite weight.
 VARIANCE_FLOOR = 1e-3
@@ -119,6 +140,10 @@ class NoveltyModel:
     total: float
     min_relative_total: float
     counting_share: float
+    content_projection: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    content_calibration: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    content_scale: float = 0.0
+    n_states: int = 2
 
     def noise_factor(self, t: np.ndarray) -> np.ndarray:
         """How much noisier a spectrum of relative total `t` is than at the mean total."""
@@ -157,6 +182,36 @@ class NoveltyModel:
         z = Xn * np.sqrt(self.weight)
         c = z @ basis
         return self._residual(np.einsum("ij,ij->i", z, z), np.einsum("ij,ij->i", c, c), t)
+
+    @property
+    def has_content(self) -> bool:
+        """Whether the peak-content test is fitted (see the module docstring)."""
+        return self.content_projection.size > 0 and self.content_scale > 0
+
+    def content(self, X: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """Peak content of raw spectra X with totals T (NaN where T <= 0)."""
+        A = self.content_projection.astype(X.dtype, copy=False)
+        c = np.asarray(X @ A, np.float64)
+        T = np.asarray(T, np.float64) if self.total > 0 else np.ones(len(c))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(T > 0, np.einsum("ij,ij->i", c, c) / T**2, np.nan) / (
+                self.content_scale)
+
+    def content_threshold(self, rate: float | None = None) -> float:
+        """Peak content below which a spectrum is novel at false-positive rate `rate`."""
+        cal = np.sort(self.content_calibration)
+        if not self.has_content or not cal.size:
+            return -np.inf
+        r = self.rate if rate is None else float(rate)
+        # the largest s with (1 + #{cal <= s}) / (n + 1) <= r; with too few scores for
+        # that, their minimum; then 1/C of it (what a mixture of C states keeps)
+        j = int(np.floor((cal.size + 1) * r)) - 1
+        return float(cal[max(j, 0)]) / max(self.n_states, 1)
+
+    def lacks_peaks(self, content: np.ndarray, rate: float | None = None) -> np.ndarray:
+        """Whether each spectrum's peak content is below :meth:`content_threshold`."""
+        with np.errstate(invalid="ignore"):
+            return np.asarray(content) < self.content_threshold(rate)
 
     def threshold(self, rate: float | None = None) -> float:
         """Score above which a spectrum is novel, for false-positive rate `rate`."""
@@ -207,7 +262,9 @@ class NoveltyModel:
         """Arrays for the model file."""
         return {"projection": self.projection.astype(np.float32),
                 "weight": np.asarray(self.weight, np.float64),
-                "calibration": np.asarray(self.calibration, np.float64)}
+                "calibration": np.asarray(self.calibration, np.float64),
+                "content_projection": np.asarray(self.content_projection, np.float32),
+                "content_calibration": np.asarray(self.content_calibration, np.float64)}
 
     def attrs(self) -> dict:
         """Scalars for the model file."""
@@ -215,7 +272,8 @@ class NoveltyModel:
                 "n_directions": int(self.n_directions), "dof": float(self.dof),
                 "total": float(self.total),
                 "min_relative_total": float(self.min_relative_total),
-                "counting_share": float(self.counting_share)}
+                "counting_share": float(self.counting_share),
+                "content_scale": float(self.content_scale), "n_states": int(self.n_states)}
 
     @classmethod
     def from_file(cls, arrays: dict, attrs: dict) -> NoveltyModel | None:
@@ -235,7 +293,14 @@ class NoveltyModel:
                    rate=float(attrs["rate"]), n_directions=int(attrs["n_directions"]),
                    dof=float(attrs["dof"]), total=float(attrs["total"]),
                    min_relative_total=float(attrs["min_relative_total"]),
-                   counting_share=float(attrs["counting_share"]))
+                   counting_share=float(attrs["counting_share"]),
+                   # a file without the peak-content test: the model scores without it
+                   content_projection=np.asarray(
+                       arrays.get("content_projection", np.zeros((0, 0))), np.float64),
+                   content_calibration=np.asarray(
+                       arrays.get("content_calibration", np.zeros(0)), np.float64),
+                   content_scale=float(attrs.get("content_scale", 0.0)),
+                   n_states=int(attrs.get("n_states", 2)))
 
 
 def _subspace(X: np.ndarray, weight: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -368,6 +433,43 @@ def noise_weight(Xn, t, keep, weight0, rng):
     return weight, min(max(share, 0.0), 1.0)
 
 
+def _fit_content(model, X_train, groups, X_orig, folds, keep, sigma, rng, y, H_orig):
+    """The peak-content test (module docstring): directions, scale, held-out calibration."""
+    from ..models._linear import highpass, highpass_transpose
+
+    sub = np.sort(rng.choice(len(X_train), min(len(X_train), CONTENT_ROWS), replace=False))
+    Hs = highpass(X_train[sub], sigma, keep)
+    gram = Hs @ Hs.T
+    Ho = highpass(X_orig, sigma, keep) if H_orig is None else H_orig
+    # the first and second derivatives of each state's high-passed mean: peaks moved a
+    # little beyond the references (a sample compressed further, a drift) keep their power
+    tangents = []
+    if y is not None:
+        for c in np.unique(y):
+            d1 = np.gradient(Ho[np.asarray(y) == c].mean(axis=0))
+            tangents += [d1, np.gradient(d1)]
+    P = _with_directions(_content_basis(Hs, gram), tangents)
+    scale = float(np.median(_content_of(Hs, P))) if P.shape[1] else 0.0
+    if scale <= 0:
+        return
+    cal = []
+    for f in range(folds.k):
+        test = folds.fold == f
+        inside = np.flatnonzero(~test[groups[sub]])
+        if not test.any() or inside.size < 2:
+            continue
+        # directions and scale without the fold: its references are scored as new ones
+        Pf = _with_directions(_content_basis(Hs[inside], gram[np.ix_(inside, inside)]),
+                              tangents)
+        sf = float(np.median(_content_of(Hs[inside], Pf))) if Pf.shape[1] else 0.0
+        if sf > 0:
+            cal.append(_content_of(Ho[test], Pf) / sf)
+    model.content_projection = highpass_transpose(P, sigma, keep)
+    model.content_scale = scale
+    model.content_calibration = np.concatenate(cal) if cal else np.zeros(0)
+    model.n_states = int(np.unique(y).size) if y is not None else 2
+
+
 def _nonnegative_solve(gram, rhs):
     """(a, c) >= 0 minimising the least squares of the 2 x 2 normal equations."""
     try:
@@ -383,8 +485,37 @@ def _nonnegative_solve(gram, rhs):
     return tuple(float(v) for v in fits[int(np.argmin(cost))])
 
 
+def _content_basis(H: np.ndarray, gram: np.ndarray) -> np.ndarray:
+    """Orthonormal directions (m, J) holding :data:`CONTENT_POWER` of the rows H's power."""
+    evals, evecs = np.linalg.eigh(gram)
+    order = np.argsort(evals)[::-1]
+    ev = np.maximum(evals[order], 0.0)
+    total = float(ev.sum())
+    if total <= 0:
+        return np.zeros((H.shape[1], 0))
+    J = int(np.searchsorted(np.cumsum(ev) / total, CONTENT_POWER) + 1)
+    J = min(J, MAX_CONTENT_DIRECTIONS, int(np.count_nonzero(ev > 0)))
+    V = (H.T @ evecs[:, order[:J]]) / np.sqrt(ev[:J])
+    return np.linalg.qr(V)[0]
+
+
+def _with_directions(P, extra):
+    """Orthonormal columns spanning P and the vectors `extra` (those not already in it)."""
+    if not extra or not P.shape[1]:
+        return P
+    Q, r = np.linalg.qr(np.column_stack([P, *extra]))
+    diag = np.abs(np.diag(r))
+    new = diag[P.shape[1]:] > np.finfo(float).eps * max(diag.max(), 1.0) * len(diag)
+    return np.column_stack([P, Q[:, P.shape[1]:][:, new]])
+
+
+def _content_of(H, P):
+    c = H @ P
+    return np.einsum("ij,ij->i", c, c)
+
+
 def fit_novelty(X_train, groups, X_orig, folds, weight, rate, rng, totals=None,
-                y=None) -> NoveltyModel:
+                y=None, content_sigma=0.0, H_orig=None) -> NoveltyModel:
     """Fit the novelty score and calibrate it on held-out original references.
 
     Parameters
@@ -409,6 +540,10 @@ def fit_novelty(X_train, groups, X_orig, folds, weight, rate, rng, totals=None,
     y : numpy.ndarray of int of shape (n,), optional
         States of the originals: the subspace then holds the directions in which each
         state's mean moves under a small shift of the axis.
+    content_sigma : float, optional
+        High-pass width (points) of the peak-content test; 0: no such test.
+    H_orig : numpy.ndarray of shape (n, m), optional
+        ``highpass(X_orig, content_sigma, keep)`` when the caller has it.
 
     Returns
     -------
@@ -460,6 +595,9 @@ def fit_novelty(X_train, groups, X_orig, folds, weight, rate, rng, totals=None,
             cal.append(fold_model.score_normalised(X_train[copies], t[groups[copies]], b))
     cal = np.concatenate(cal) if cal else np.zeros(0)
     model.calibration = cal
+    if content_sigma > 0:
+        _fit_content(model, X_train, groups, X_orig, folds, keep, content_sigma, rng, y,
+                     H_orig)
     model.method = "conformal" if cal.size >= MIN_CONFORMAL else "noise model"
     median_noise = chi2.median(max(dof, 1.0)) / max(dof, 1.0)
     model.scale = max(float(np.median(cal) / median_noise) if cal.size else 1.0, 1e-12)
