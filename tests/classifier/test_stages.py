@@ -424,3 +424,18 @@ def test_runs_are_not_tracked_when_the_states_read_as_a_shift():
         warnings.simplefilter("ignore")
         clf2.fit(Xi, yi)
     assert clf2.run_drift_ and "runs are not tracked" not in clf2.fit_plan_["drift_reason"]
+
+
+def test_quality_flags_an_ensemble_above_members_that_are_each_at_chance():
+    # random labels: two members at 0.60 of 40 references, the stack at 0.78 by the
+    # choices made on the same references
+    y = np.repeat([0, 1], 20)
+    pred = y.copy()
+    pred[[0, 1, 2, 3, 20, 21, 22, 23, 24]] ^= 1  # 31 of 40 right: 0.78
+    kw = dict(y=y, heldout_pred=pred, linear_pred=pred, n_classes=2, weights=np.ones(3),
+              temperature_at_bound=False)
+    weak = assess_quality(**kw, member_scores={"linear member": 0.6, "region networks": 0.6})
+    assert not weak.separable
+    assert any("no member alone" in p for p in weak.problems)
+    strong = assess_quality(**kw, member_scores={"linear member": 0.6, "region networks": 0.8})
+    assert strong.separable and not strong.problems

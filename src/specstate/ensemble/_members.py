@@ -193,6 +193,9 @@ class MembersStage:
             n_classes=len(self.classes_), weights=weights,
             temperature_at_bound=temperature_at_bound(T), mean_difference_sigmas=sig,
             heldout_log_loss=plan_score(combined, yh, len(self.classes_))[1],
+            member_scores={"linear member": self.heldout_score_["linear_balanced_accuracy"],
+                           "region networks": self.heldout_score_[
+                               "network_balanced_accuracy"]},
         )
         if folds.k == 0:
             report.problems.append(folds.protocol)

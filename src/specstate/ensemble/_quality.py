@@ -61,7 +61,8 @@ def prior_log_loss(y: np.ndarray, n_classes: int) -> float:
 
 
 def assess_quality(*, y, heldout_pred, linear_pred, n_classes, weights, temperature_at_bound,
-                   mean_difference_sigmas=None, heldout_log_loss=None) -> QualityReport:
+                   mean_difference_sigmas=None, heldout_log_loss=None,
+                   member_scores=None) -> QualityReport:
     """Run the checks on the held-out evidence of a fit.
 
     Parameters
@@ -87,6 +88,12 @@ def assess_quality(*, y, heldout_pred, linear_pred, n_classes, weights, temperat
         for long. Applied, like the binomial test, with at least MIN_FOR_TEST references
         per state (the log-loss of six held-out references is mostly noise: it refused a
         real MIR split that scored 0.93).
+    member_scores : dict of str to float, optional
+        Held-out balanced accuracy of each member alone (the linear member, the region
+        networks combined). When none of them is significantly above chance, the
+        ensemble's higher score is the selection of weights and plan choices on the same
+        references, not evidence (seen on random labels: 0.78 from two members at 0.60).
+        Applied with the binomial test.
 
     Returns
     -------
@@ -131,6 +138,18 @@ def assess_quality(*, y, heldout_pred, linear_pred, n_classes, weights, temperat
             report.problems.append(
                 f"the held-out balanced accuracy ({bacc:.2f} on {y.size} references) is not "
                 f"significantly above chance (p = {p:.2g})"
+            )
+            report.separable = False
+    scores = {k: v for k, v in (member_scores or {}).items() if np.isfinite(v)}
+    if counts.min() >= MIN_FOR_TEST and scores and report.separable:
+        name, best = max(scores.items(), key=lambda kv: kv[1])
+        p = binomtest(int(round(best * y.size)), y.size, chance, alternative="greater").pvalue
+        if p >= SIGNIFICANCE:
+            parts = ", ".join(f"{k} {v:.2f}" for k, v in scores.items())
+            report.problems.append(
+                f"no member alone is significantly above chance held out ({parts} on "
+                f"{y.size} references; best p = {p:.2g}), so the ensemble's "
+                f"{bacc:.2f} rests on choices made on the same references"
             )
             report.separable = False
     if counts.min() < MIN_FOR_TEST and mean_difference_sigmas is not None:
