@@ -419,7 +419,7 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         else:
             do_aug = bool(self.augment) and spectral
             plan.augment_reason = "set by the augment parameter"
-        plan.augment = do_aug
+        plan.augment = do_aug = bool(do_aug)
         self.shift_model_ = None
         n_orig = n
         if do_aug:

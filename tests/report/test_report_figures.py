@@ -49,5 +49,7 @@ def test_regions_table_lists_every_region(fitted):
     lines = text.splitlines()
     assert "region (deg)" in lines[0]
     assert len(lines) == 1 + len(clf.regions_)
+    # numbered from 1, as the fit plan's "region 1", ...
+    assert lines[1].split()[0] == "1" and lines[-1].split()[0] == str(len(clf.regions_))
     short = regions_table(clf, max_rows=2).splitlines()
     assert len(short) == 1 + 2 + 1 and "3 regions of lower weight" in short[-1]

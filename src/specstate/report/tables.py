@@ -34,7 +34,7 @@ def regions_table(clf, *, max_rows: int | None = None) -> str:
     --------
     >>> print(regions_table(clf))  # doctest: +SKIP
       #  region (deg)       points  separability  weight
-      0   9.500 – 10.612      268          0.95    0.31
+      1   9.500 – 10.612      268          0.95    0.31
     """
     regions = list(clf.regions_)
     unit = getattr(clf, "axis_unit_", "") or ""
@@ -45,7 +45,8 @@ def regions_table(clf, *, max_rows: int | None = None) -> str:
         order = sorted(np.argsort(-weights, kind="stable")[:max_rows].tolist())
         hidden = len(regions) - max_rows
     head = f"region ({unit})" if unit else "region"
-    rows = [(f"{k:>3}", f"{regions[k].start:9.3f} – {regions[k].stop:<9.3f}",
+    # numbered from 1, as the fit plan's member weights ("region 1", ...)
+    rows = [(f"{k + 1:>3}", f"{regions[k].start:9.3f} – {regions[k].stop:<9.3f}",
              f"{regions[k].n_points:>6}", f"{_fmt(regions[k].separability, '.2f'):>12}",
              "     -" if (regions[k].weight or 0) < NEGLIGIBLE_WEIGHT
              else f"{_fmt(regions[k].weight, '.3f'):>6}") for k in order]
