@@ -504,7 +504,7 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
                 X = np.where(np.isfinite(X), X, 0).astype(X.dtype, copy=False)
                 sums = self.model_.log_proba_and_novelty(X, nov.weight)[1]
         score = None if sums is None else nov.score_sums(sums)
-        content = nov.content(X, sums[:, 1]) if sums is not None and nov.has_content else None
+        content = None if sums is None else nov.content_sums(sums)
         if order is not None:
             lp = _unsorted(lp, order)
             score = None if score is None else _unsorted(score, order)

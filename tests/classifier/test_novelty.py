@@ -262,3 +262,14 @@ def test_model_file_keeps_the_peak_content_test_and_an_older_file_scores_without
     assert not old.novelty_.has_content
     res = old.classify(background)
     np.testing.assert_array_equal(res.novel, res.novelty > old.novelty_.threshold())
+
+
+def test_peak_content_summed_in_the_prediction_blocks_is_the_direct_product(fitted):
+    clf, _ = fitted
+    rng = np.random.default_rng(21)
+    X = np.vstack([_state(rng, 40, [80, 200]), _state(rng, 40, [80, 230])])
+    folded = clf._log_proba_novelty(X)[2]
+    direct = clf.novelty_.content(X.astype(np.float64), X.astype(np.float64).sum(axis=1))
+    np.testing.assert_allclose(folded, direct, rtol=1e-4)
+    one = clf._log_proba_novelty(X[:1])[2]
+    np.testing.assert_allclose(one, folded[:1], rtol=1e-5)

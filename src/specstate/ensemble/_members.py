@@ -174,7 +174,8 @@ class MembersStage:
         self.model_ = fold_networks(
             inputs, params, member_copies, boundaries, keep, weights, bias, T, comb,
             normalize, self.activation, linear=linear,
-            novelty=None if self.novelty_ is None else self.novelty_.projection,
+            novelty=None if self.novelty_ is None else self.novelty_.fold_columns(),
+            n_content=0 if self.novelty_ is None else self.novelty_.n_content_columns,
         )
         self._fast_finite_ = bool(normalize)
         plan.member_weights = {f"region {r + 1}": float(w) for r, w in enumerate(weights[:R])}

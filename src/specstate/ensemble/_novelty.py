@@ -188,6 +188,26 @@ class NoveltyModel:
         """Whether the peak-content test is fitted (see the module docstring)."""
         return self.content_projection.size > 0 and self.content_scale > 0
 
+    @property
+    def n_content_columns(self) -> int:
+        """Columns of the peak content in :meth:`fold_columns` (0: no such test)."""
+        return int(self.content_projection.shape[1]) if self.has_content else 0
+
+    def fold_columns(self) -> np.ndarray:
+        """The columns the prediction path multiplies: the projection, then the content's."""
+        if not self.has_content:
+            return self.projection
+        return np.concatenate([self.projection, self.content_projection], axis=1)
+
+    def content_sums(self, sums: np.ndarray) -> np.ndarray | None:
+        """Peak content from the prediction path's sums (n, 4); None without the test."""
+        if not self.has_content or sums.shape[1] < 4:
+            return None
+        T = np.asarray(sums[:, 1], np.float64) if self.total > 0 else np.ones(len(sums))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(T > 0, np.asarray(sums[:, 3], np.float64) / T**2, np.nan) / (
+                self.content_scale)
+
     def content(self, X: np.ndarray, T: np.ndarray) -> np.ndarray:
         """Peak content of raw spectra X with totals T (NaN where T <= 0)."""
         A = self.content_projection.astype(X.dtype, copy=False)

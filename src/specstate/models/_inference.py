@@ -177,6 +177,8 @@ class FoldedNetworks:
         The linear member's bias (None: no linear member).
     n_novelty : int
         Columns of the novelty projections after the linear member's (0: no novelty score).
+    n_content : int
+        The last of those columns that are the peak content's (summed apart; 0: none).
     """
 
     lo: np.ndarray
@@ -196,6 +198,7 @@ class FoldedNetworks:
     n_hidden_units: int = 0
     linear_bias: np.ndarray | None = None
     n_novelty: int = 0
+    n_content: int = 0
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -275,7 +278,8 @@ class FoldedNetworks:
         C = self.W2.shape[-1] if self.W2.size else len(self.bias)
         M = len(plan.mats) + int(plan.linear)
         lp = np.empty((n, M, C) if members else (n, C), dtype=X.dtype if members else np.float64)
-        nov = np.empty((n, 3), dtype=np.float64) if plan.novelty else None
+        nov = (np.empty((n, 4 if self.n_content else 3), dtype=np.float64) if plan.novelty
+               else None)
         pool, controller = _parallel() if n >= PARALLEL_MIN_SPECTRA else (None, None)
         if pool is None:
             if n:
@@ -331,8 +335,12 @@ class FoldedNetworks:
             np.add(lin, plan.lin_bias, out=out[R])
         if plan.novelty:
             first = nz + (self.n_linear if plan.linear else 0)
-            proj = side[:, first:first + self.n_novelty]
+            k = self.n_novelty - self.n_content
+            proj = side[:, first:first + k]
             nov_out[a:b, 0] = np.einsum("ij,ij->i", proj, proj)
+            if self.n_content:
+                cont = side[:, first + k:first + self.n_novelty]
+                nov_out[a:b, 3] = np.einsum("ij,ij->i", cont, cont)
             nov_out[a:b, 1] = side[:, 0] if nz else np.nan
             if sq_weight is not None:
                 nov_out[a:b, 2] = _weighted_squares(X[a:b], sq_weight)
@@ -363,12 +371,13 @@ class FoldedNetworks:
         return self._run(X, novelty=False, members=False)[0]
 
     def log_proba_and_novelty(self, X: np.ndarray, sq_weight=None):
-        """Calibrated log-probabilities (n, C) and the novelty sums (n, 3) or None.
+        """Calibrated log-probabilities (n, C) and the novelty sums (n, 3 or 4) or None.
 
         Per spectrum, reduced inside each block: the sum of squares of the raw spectrum's
         coordinates in the known subspace, its total over the used points (NaN when the
-        model does not normalise) and ``sum_j sq_weight_j x_j²`` (NaN without
-        `sq_weight`); :meth:`NoveltyModel.score_sums
+        model does not normalise), ``sum_j sq_weight_j x_j²`` (NaN without `sq_weight`)
+        and, with a peak-content test, the sum of squares of its content columns;
+        :meth:`NoveltyModel.score_sums
         <specstate.ensemble._novelty.NoveltyModel.score_sums>` turns them into the score.
         """
         nov = self._run(X, novelty=True, members=False, sq_weight=sq_weight)
@@ -385,6 +394,7 @@ class FoldedNetworks:
             "sum_slices": np.asarray(self.sum_slices, dtype=np.int64).reshape(-1, 2),
             "n_hidden_units": np.int64(self.n_hidden_units),
             "n_novelty": np.int64(self.n_novelty),
+            "n_content": np.int64(self.n_content),
         }
         if self.linear_bias is not None:
             out["linear_bias"] = self.linear_bias
@@ -411,6 +421,7 @@ class FoldedNetworks:
             n_hidden_units=int(arrays["n_hidden_units"]),
             linear_bias=np.asarray(arrays["linear_bias"]) if "linear_bias" in arrays else None,
             n_novelty=int(arrays.get("n_novelty", 0)),
+            n_content=int(arrays.get("n_content", 0)),
         )
 
     def attrs(self) -> dict:
