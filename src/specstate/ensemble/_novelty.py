@@ -366,12 +366,8 @@ def _with_tangents(basis, X, y, weight):
     if y is None or X.shape[1] < 3:
         return basis
     sw = np.sqrt(weight)
-    tangents = [np.gradient(X[y == c].mean(axis=0)) * sw for c in np.unique(y)]
-    Q, r = np.linalg.qr(np.column_stack([basis, *tangents]))
-    # a tangent already inside the basis adds nothing (its diagonal of R vanishes)
-    diag = np.abs(np.diag(r))
-    new = diag[basis.shape[1]:] > np.finfo(float).eps * max(diag.max(), 1.0) * len(diag)
-    return np.column_stack([basis, Q[:, basis.shape[1]:][:, new]])
+    return _with_directions(
+        basis, [np.gradient(X[y == c].mean(axis=0)) * sw for c in np.unique(y)])
 
 
 def _rows(n: int, rng) -> np.ndarray:
@@ -524,6 +520,7 @@ def _with_directions(P, extra):
     if not extra or not P.shape[1]:
         return P
     Q, r = np.linalg.qr(np.column_stack([P, *extra]))
+    # a vector already inside P adds nothing (its diagonal of R vanishes)
     diag = np.abs(np.diag(r))
     new = diag[P.shape[1]:] > np.finfo(float).eps * max(diag.max(), 1.0) * len(diag)
     return np.column_stack([P, Q[:, P.shape[1]:][:, new]])
