@@ -169,7 +169,10 @@ class MembersStage:
                                         np.random.default_rng(seed),
                                         totals=totals if normalize else None, y=yi,
                                         content_sigma=c_sigma,
-                                        H_orig=hp(c_sigma) if c_sigma else None)
+                                        H_orig=hp(c_sigma) if c_sigma else None,
+                                        # a quarter line: the mean level is smooth there
+                                        smooth=(float(self.peak_width_) / 4
+                                                if hp is not None else 0.0))
             plan.novelty = self.novelty_.describe()
         self.model_ = fold_networks(
             inputs, params, member_copies, boundaries, keep, weights, bias, T, comb,
