@@ -250,6 +250,7 @@ def test_spectra_whose_known_peaks_are_gone_are_flagged(fitted):
     mixed = np.vstack([_state(rng, 1, [80, 200])[0] + _state(rng, 1, [80, 230])[0]
                        for _ in range(300)])
     assert clf.novelty_.has_content
+    assert "also novel when the peak content is below" in clf.fit_plan_["novelty"]
     assert clf.classify(melt.astype(np.float32)).novel.mean() > 0.95
     assert clf.classify(background.astype(np.float32)).novel.mean() > 0.95
     assert clf.classify(mixed).novel.mean() < 0.05

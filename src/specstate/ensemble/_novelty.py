@@ -299,6 +299,14 @@ class NoveltyModel:
                 text += (f"; with {n} held-out scores the {self.rate:g} rate rests on the "
                          f"noise model alone (they can only vouch for 1/{n + 1} = "
                          f"{1.0 / (n + 1):.2g})")
+        if self.has_content:
+            text += (f"; also novel when the peak content is below "
+                     f"{self.content_threshold():.3g} of the training median (1/"
+                     f"{self.n_states} of the held-out references' lower quantile, "
+                     f"{self.content_calibration.size} scores; {self.n_content_columns} "
+                     "directions of the references' peaks and their shifts)")
+        elif self.content_scale == 0:
+            text += "; no peak-content test (no high-pass of two peak widths fits)"
         return text
 
     def to_arrays(self) -> dict:
