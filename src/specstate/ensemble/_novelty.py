@@ -213,13 +213,14 @@ class NoveltyModel:
                 self.content_scale)
 
     def content(self, X: np.ndarray, T: np.ndarray) -> np.ndarray:
-        """Peak content of raw spectra X with totals T (NaN where T <= 0)."""
-        A = self.content_projection.astype(X.dtype, copy=False)
-        c = np.asarray(X @ A, np.float64)
-        T = np.asarray(T, np.float64) if self.total > 0 else np.ones(len(c))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(T > 0, np.einsum("ij,ij->i", c, c) / T**2, np.nan) / (
-                self.content_scale)
+        """Peak content of raw spectra X with totals T (NaN where T <= 0), by one product.
+
+        What :meth:`content_sums` gets from the prediction blocks, computed directly.
+        """
+        c = np.asarray(X @ self.content_projection.astype(X.dtype, copy=False), np.float64)
+        sums = np.full((len(c), 4), np.nan)
+        sums[:, 1], sums[:, 3] = T, np.einsum("ij,ij->i", c, c)
+        return self.content_sums(sums)
 
     def content_threshold(self, rate: float | None = None) -> float:
         """Peak content below which a spectrum is novel at false-positive rate `rate`."""

@@ -68,10 +68,6 @@ def _scratch_array(name: str, shape: tuple, dtype) -> np.ndarray:
     return a[:, :shape[1]]
 
 
-def _workers():
-    return available_cores()
-
-
 def _parallel():
     """A thread pool over the cores and a BLAS thread controller (made once per process).
 
@@ -87,7 +83,7 @@ def _parallel():
 
             from threadpoolctl import ThreadpoolController
 
-            workers = _workers()
+            workers = available_cores()
             _pool_state.update(
                 pid=pid,
                 pool=ThreadPoolExecutor(workers, thread_name_prefix="specstate") if workers > 1
@@ -285,7 +281,7 @@ class FoldedNetworks:
             if n:
                 self._block(plan, X, 0, n, lp, nov, members, sqw)
             return lp, nov
-        k = max(int(np.ceil(n / BLOCK_ROWS)), 2 * _workers())
+        k = max(int(np.ceil(n / BLOCK_ROWS)), 2 * available_cores())
         edges = np.linspace(0, n, min(k, n // MIN_ROWS) + 1).astype(int)
         with controller.limit(limits=1, user_api="blas"):
             list(pool.map(lambda ab: self._block(plan, X, ab[0], ab[1], lp, nov, members, sqw),
