@@ -58,7 +58,7 @@ def find_changes(X, axis=None, *, window: int = 50, **kwargs) -> np.ndarray:
     >>> find_changes(run)  # doctest: +SKIP
     array([187])
     """
-    x, axis, _ = as_chunk(X, axis, _WHERE)
+    x, axis, _, _ = as_chunk(X, axis, _WHERE)
     det = ChangeDetector(window, **kwargs)
     det._record = []  # the whitened innovations, for the placement below
     events = []

@@ -310,7 +310,7 @@ class ChangeDetector:
         NonFiniteError
             NaN or infinite values.
         """
-        x, axis, tids = as_chunk(X, axis, _WHERE, self._n_points, self._axis)
+        x, axis, tids, total = as_chunk(X, axis, _WHERE, self._n_points, self._axis)
         if self._basis is None:
             self._n_points = x.shape[1]
             self._plan(self._n_points)
@@ -320,7 +320,7 @@ class ChangeDetector:
         if self._axis is None and axis is not None:
             self._axis = axis
         first = self.n_seen_
-        z, ok = self._proj(x)
+        z, ok = self._proj(x, total)
         pos = first + np.flatnonzero(ok)
         z = z[ok]
         self.n_seen_ += x.shape[0]

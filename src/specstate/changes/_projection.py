@@ -100,6 +100,8 @@ def as_chunk(X, axis, where: str, n_points: int | None = None,
     axis : numpy.ndarray or None
     train_ids : numpy.ndarray or None
         From a :class:`~specstate.Spectra`, else None.
+    total : numpy.ndarray of shape (n,)
+        Each spectrum's sum (read with the finiteness check, in the spectra's dtype).
 
     Raises
     ------
@@ -149,7 +151,8 @@ def as_chunk(X, axis, where: str, n_points: int | None = None,
     with np.errstate(over="ignore", invalid="ignore"):
         # a row sum is finite iff its values are (or it overflows, checked exactly below);
         # as a matrix-vector product it reads the chunk at memory speed
-        finite = np.isfinite(x @ np.ones(x.shape[1], dtype=x.dtype))
+        total = x @ np.ones(x.shape[1], dtype=x.dtype)
+        finite = np.isfinite(total)
     if not finite.all():
         bad = np.flatnonzero(~finite)
         exact = ~np.isfinite(x[bad]).all(axis=1)
@@ -159,7 +162,7 @@ def as_chunk(X, axis, where: str, n_points: int | None = None,
                 f"{where} expects finite spectra; spectrum {first} of this chunk (and "
                 f"{int(exact.sum()) - 1} more) holds NaN or infinite values."
             )
-    return x, axis, train_ids
+    return x, axis, train_ids, total
 
 
 def _gradient(ref: np.ndarray, out: np.ndarray) -> None:
@@ -228,41 +231,42 @@ class Projection:
         self._sum_total = 0.0
         self._sum = np.zeros(n_points)  # sum of the current block's normalised spectra
         self._n = 0
-        self._u = np.empty((0, n_points), dtype=dtype)  # (x * r') of the last chunk
 
-    def __call__(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, x: np.ndarray, total: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
         """Features ``(n, 2K)`` and total intensity (a last column), and which had any.
 
         Rows of spectra without positive total intensity (no beam) are zero and left out
-        of the reference; ``ok`` is False for them.
+        of the reference; ``ok`` is False for them. `total`: the rows' sums when the caller
+        has them (:func:`as_chunk` does), which saves a pass over the spectra.
         """
         if x.dtype != self.basis.dtype:
             x = x.astype(self.basis.dtype)
         x = np.ascontiguousarray(x)
         n = x.shape[0]
+        if total is None:
+            total = x @ np.ones(x.shape[1], dtype=x.dtype)
+        total = np.asarray(total, dtype=np.float64).reshape(n)
         out = np.zeros((n, 2 * self._k + 1))
         if self._ref is None:  # the first spectra are their own reference
             seg = x[: self.block].astype(np.float64)
-            tot = seg.sum(axis=1)
-            good = tot > 0
+            good = total[: self.block] > 0
             if not good.any():
-                out[:, -1] = x.sum(axis=1)
-                return out, out[:, -1] > 0
-            self._ref = seg[good].sum(axis=0) / tot[good].sum()
+                out[:, -1] = total
+                return out, total > 0
+            self._ref = seg[good].sum(axis=0) / total[: self.block][good].sum()
         ok = np.zeros(n, dtype=bool)
         # pieces of at most _REFS_PER_PIECE references: bounds the memory they take when
         # the reference is renewed every few spectra (slow streams, block = 1)
         step = self.block * _REFS_PER_PIECE
         for start in range(0, n, step):
             stop = min(start + step, n)
-            ok[start:stop] = self._project(x[start:stop], out[start:stop])
+            ok[start:stop] = self._project(x[start:stop], total[start:stop], out[start:stop])
         return out, ok
 
-    def _project(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Features of `x` into `out`; advances the reference. One pass per product."""
+    def _project(self, x: np.ndarray, total: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Features of `x` into `out`; advances the reference. One pass over the spectra."""
         k, block = self._k, self.block
-        p = x @ self.basis  # shares and total: one product for all the spectra
-        total = p[:, k].astype(np.float64)
         good = total > 0
         all_good = bool(good.all())
         n_good = int(good.sum())
@@ -274,21 +278,26 @@ class Projection:
         refs = np.empty((n_done + 1, m))
         grads = np.empty((n_done + 1, m))
         refs[0] = self._ref
-        if self._u.shape[0] < x.shape[0]:  # reused: fresh pages cost as much as the product
-            self._u = np.empty((x.shape[0], m), dtype=x.dtype)
-        u = self._u[: x.shape[0]]
-        # one pass over the spectra, block by block (each in cache once): the block's
-        # r' times its spectra, for the shifts, and the sum of those with beam, which
+        # the shares x @ bumps and the shifts' numerators (x * r') @ bumps in one product
+        # per block, [bumps | bumps * r'] (r' that of the block's reference), while the
+        # block is in cache: one pass over the spectra, whose sum (those with beam) then
         # renews the reference (exponentially weighted mean of the block means)
+        pq = np.empty((x.shape[0], 2 * k), dtype=x.dtype)
+        W = np.empty((2 * k, m), dtype=x.dtype)  # rows: contiguous to fill, and to multiply
+        W[:k] = self.bumps.T
+        ones = np.ones(min(block, x.shape[0]), dtype=x.dtype)
         bounds = np.flatnonzero(np.diff(which)) + 1
         for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, x.shape[0]]):
             j = int(which[lo])
             _gradient(refs[j], grads[j])
+            np.multiply(W[:k], grads[j].astype(x.dtype), out=W[k:])
             seg = x[lo:hi]
-            np.multiply(seg, grads[j].astype(x.dtype), out=u[lo:hi])
+            np.matmul(seg, W.T, out=pq[lo:hi])
             if not all_good:
                 seg = seg[good[lo:hi]]
-            self._sum += seg.sum(axis=0)
+            # the block's sum as a vector-matrix product (from cache; faster than sum())
+            self._sum += (ones[: seg.shape[0]] @ seg if seg.shape[0] <= ones.size
+                          else seg.sum(axis=0))
             self._sum_total += float(total[lo:hi][good[lo:hi]].sum())
             if j < n_done:  # block complete
                 mean = self._sum / self._sum_total
@@ -321,10 +330,10 @@ class Projection:
         coef = np.linalg.pinv(gram, rcond=_PINV_RCOND, hermitian=True) @ cross
         var = np.maximum(var - const**2 - np.einsum("rlk,rlk->rk", cross, coef),
                          np.finfo(np.float64).tiny)
-        q = (u @ self.bumps).astype(np.float64)
+        q = pq[:, k:].astype(np.float64)
         inv = np.where(good, 1.0 / np.where(good, total, 1.0), 0.0)
         out[:, -1] = total
-        np.multiply(p[:, :k], inv[:, None], out=out[:, :k])
+        np.multiply(pq[:, :k], inv[:, None], out=out[:, :k])
         num = q * inv[:, None] - const[which]
         # minus the part on the shares: (y - r) @ B @ c (see above)
         num -= np.einsum("nl,nlk->nk", out[:, :k] - shares_r[which], coef[which])
