@@ -261,16 +261,26 @@ def bench_stationary(n_streams, per_stream, seed=0):
 def bench_speed(n_trains=20, n_points=4000, pulses=2700):
     """Spectra/s on 2,700 x 4,000-point float32 trains: one row per measurement.
 
-    ``ChangeDetector.update`` with 1 BLAS thread (in ``watch`` the other core classifies) and
-    with 2; the classifier of ``watch`` (``SpectraClassifier.classify``, fitted on simulated
-    XRD patterns as in ``bench_stream.py``) alone and after ``update`` on the same train, both
-    on 2 threads, as ``watch --changes`` with a model does them; ``find_changes`` offline.
+    ``ChangeDetector.update`` with 1 BLAS thread and with 2; the classifier of ``watch``
+    (``SpectraClassifier.classify`` with the model's stream tracker, as ``watch`` calls it,
+    fitted on simulated XRD patterns as in ``bench_stream.py``) alone; and ``watch``'s own
+    handling of a train (``Watcher.process``: classification, summaries, and with
+    ``--changes`` the label-free detector on a second thread), without and with
+    ``--changes``, both with 1 and 2 BLAS threads; ``find_changes`` offline. The classifier
+    gets patterns of a fitted state moved by a point (its tracker has a shift to correct);
+    the detector's speed does not depend on the counts (Poisson noise).
     """
-    from bench_stream import build_model
+    import tempfile
+
+    from bench_stream import _templates, build_model
+
+    from specstate.stream import Watcher
+    from specstate.stream.packets import Packet
 
     rng = np.random.default_rng(0)
     train = rng.poisson(20.0, (pulses, n_points)).astype(np.float32)
     model = build_model(n_points, None)
+    patterns = np.roll(_templates(pulses, n_points, 3)["bcc"][0], 1, axis=1)
     rows = []
 
     def rate(step, threads, name):
@@ -286,10 +296,16 @@ def bench_speed(n_trains=20, n_points=4000, pulses=2700):
     rate(lambda: det.update(train), 1, "ChangeDetector.update")
     det2 = ChangeDetector()
     rate(lambda: det2.update(train), 2, "ChangeDetector.update")
-    rate(lambda: model.classify(train), 2, "classify (watch's classifier)")
-    det3 = ChangeDetector()
-    rate(lambda: (det3.update(train), model.classify(train)), 2,
-         "update + classify (watch --changes with a model)")
+    tracker = model.stream_tracker()
+    rate(lambda: model.classify(patterns, tracker=tracker), 2, "classify (watch's classifier)")
+    with tempfile.TemporaryDirectory() as empty:
+        for changes in (False, True):
+            for threads in (1, 2):
+                watcher = Watcher(model, empty, changes=changes or None)
+                ids = iter(range(10**9))
+                rate(lambda w=watcher, t=ids: w.process(Packet(next(t), spectra=patterns)),
+                     threads,
+                     "Watcher.process" + (" --changes" if changes else ""))
     run = np.concatenate([train] * 8)
     with threadpool_limits(1, "blas"):
         t = time.perf_counter()

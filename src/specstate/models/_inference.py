@@ -253,19 +253,22 @@ class FoldedNetworks:
         self._cache[key] = plan
         return plan
 
-    def _run(self, X: np.ndarray, novelty: bool, members: bool, sq_weight=None):
+    def _run(self, X: np.ndarray, novelty: bool, members: bool, sq_weight=None, rows=None):
         """Log-probabilities (combined (n, C), or per member (n, M, C)) and novelty sums.
 
         With `novelty`: also, per spectrum, the novelty projections' sum of squares, the
         total and (with `sq_weight`) ``sum_j sq_weight_j x_j²``, all normalised by nothing
-        (an (n, 3) array), or None.
+        (an (n, 3) array), or None. `rows`: a function that each block of rows of X goes
+        through first (e.g. aligning them by the drift tracker's shift: in the block's
+        thread, each block from memory once, no aligned copy of the whole train).
         """
         X = np.asarray(X)
         if X.dtype not in (np.float32, np.float64):
             X = X.astype(np.float64)
         n = X.shape[0]
         if 0 < n < MIN_ROWS:  # see MIN_ROWS: the same kernel as in any batch
-            lp, nov = self._run(np.repeat(X, MIN_ROWS, axis=0), novelty, members, sq_weight)
+            lp, nov = self._run(np.repeat(X, MIN_ROWS, axis=0), novelty, members, sq_weight,
+                                rows)
             return lp[:n], None if nov is None else nov[:n]
         plan = self._plan(X.dtype, novelty, members)
         sqw = None
@@ -279,18 +282,21 @@ class FoldedNetworks:
         pool, controller = _parallel() if n >= PARALLEL_MIN_SPECTRA else (None, None)
         if pool is None:
             if n:
-                self._block(plan, X, 0, n, lp, nov, members, sqw)
+                self._block(plan, X, 0, n, lp, nov, members, sqw, rows)
             return lp, nov
         k = max(int(np.ceil(n / BLOCK_ROWS)), 2 * available_cores())
         edges = np.linspace(0, n, min(k, n // MIN_ROWS) + 1).astype(int)
         with controller.limit(limits=1, user_api="blas"):
-            list(pool.map(lambda ab: self._block(plan, X, ab[0], ab[1], lp, nov, members, sqw),
-                          zip(edges[:-1], edges[1:])))
+            list(pool.map(
+                lambda ab: self._block(plan, X, ab[0], ab[1], lp, nov, members, sqw, rows),
+                zip(edges[:-1], edges[1:])))
         return lp, nov
 
-    def _block(self, plan: _Plan, X, a, b, lp_out, nov_out, members, sq_weight=None):
+    def _block(self, plan: _Plan, X, a, b, lp_out, nov_out, members, sq_weight=None,
+               rows=None):
         """Rows a:b of X through the whole path, into ``lp_out[a:b]`` and ``nov_out[a:b]``."""
         n = b - a
+        xb = X[a:b] if rows is None else rows(X[a:b])
         h, nz, ns = self.n_hidden, int(self.normalize), plan.n_side
         R = len(plan.mats)
         dtype = X.dtype
@@ -298,13 +304,13 @@ class FoldedNetworks:
         if R:
             Z = _scratch_array("Z", (R, n, plan.mats[0].shape[1]), dtype)
             for r, W in enumerate(plan.mats):
-                np.matmul(X[a:b, self.lo[r]:self.hi[r]], W, out=Z[r])
+                np.matmul(xb[:, self.lo[r]:self.hi[r]], W, out=Z[r])
             if ns:
                 side = Z[:, :, h:h + ns].sum(axis=0)
         if plan.keeps:
             S = _scratch_array("S", (len(plan.keeps), n, plan.keeps[0].shape[1]), dtype)
             for j, ((u, v), W) in enumerate(zip(self.sum_slices, plan.keeps)):
-                np.matmul(X[a:b, u:v], W, out=S[j])
+                np.matmul(xb[:, u:v], W, out=S[j])
             rest = S[:, :, :ns].sum(axis=0)
             side = rest if side is None else np.add(side, rest, out=side)
         inv = None
@@ -339,7 +345,7 @@ class FoldedNetworks:
                 nov_out[a:b, 3] = np.einsum("ij,ij->i", cont, cont)
             nov_out[a:b, 1] = side[:, 0] if nz else np.nan
             if sq_weight is not None:
-                nov_out[a:b, 2] = _weighted_squares(X[a:b], sq_weight)
+                nov_out[a:b, 2] = _weighted_squares(xb, sq_weight)
         _log_softmax_last(out)
         if members:
             lp_out[a:b] = out.transpose(1, 0, 2)
@@ -362,11 +368,14 @@ class FoldedNetworks:
         """Per-member log-probabilities (n, R + linear, C), the linear member last."""
         return self._run(X, novelty=False, members=True)[0]
 
-    def log_proba(self, X: np.ndarray) -> np.ndarray:
-        """Calibrated log-probabilities of the states (n, C); no novelty columns computed."""
-        return self._run(X, novelty=False, members=False)[0]
+    def log_proba(self, X: np.ndarray, rows=None) -> np.ndarray:
+        """Calibrated log-probabilities of the states (n, C); no novelty columns computed.
 
-    def log_proba_and_novelty(self, X: np.ndarray, sq_weight=None):
+        `rows`: see :meth:`_run`.
+        """
+        return self._run(X, novelty=False, members=False, rows=rows)[0]
+
+    def log_proba_and_novelty(self, X: np.ndarray, sq_weight=None, rows=None):
         """Calibrated log-probabilities (n, C) and the novelty sums (n, 3 or 4) or None.
 
         Per spectrum, reduced inside each block: the sum of squares of the raw spectrum's
@@ -376,7 +385,7 @@ class FoldedNetworks:
         :meth:`NoveltyModel.score_sums
         <specstate.ensemble._novelty.NoveltyModel.score_sums>` turns them into the score.
         """
-        nov = self._run(X, novelty=True, members=False, sq_weight=sq_weight)
+        nov = self._run(X, novelty=True, members=False, sq_weight=sq_weight, rows=rows)
         if nov[1] is not None and sq_weight is None:
             nov[1][:, 2] = np.nan
         return nov

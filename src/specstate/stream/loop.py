@@ -194,6 +194,7 @@ class Watcher:
         self._last_tid: int | None = None
         self._last_shape_error: tuple | None = None
         self._logged: dict = {}
+        self._pool = None  # the label-free detector's thread (see _worker)
 
     @property
     def classes(self) -> list[str]:
@@ -230,6 +231,9 @@ class Watcher:
             close = getattr(items, "close", None)
             if close is not None:
                 close()
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None
 
     def _should_stop(self, now: float, last_data: float) -> bool:
         if self.duration is not None and now - self.summary.started >= self.duration:
@@ -261,23 +265,54 @@ class Watcher:
         if p.error is not None:
             return self._skip(result, p, p.error, p.message)
         x = p.spectra
-        result.n_spectra = n = x.shape[0]
-        if self.changes is not None:
-            failure = self._detect_changes(x, p, result)
-            if failure is not None:
-                return self._skip(result, p, *failure)
-        if model is None:
-            return self._finish(result, p)
-        if x.shape[1] != model.axis.shape[0]:
-            return self._skip(result, p, "wrong_length",
-                              f"train {p.train_id} has spectra of {x.shape[1]} points; the "
-                              f"model expects {model.axis.shape[0]}")
-        if p.axis is not None and not same_axis(p.axis, model.axis):
-            return self._skip(result, p, "axis_mismatch",
-                              f"{p.name or p.train_id} is on an axis "
-                              f"[{p.axis[0]:g}, {p.axis[-1]:g}] other than the model's "
-                              f"[{model.axis[0]:g}, {model.axis[-1]:g}]")
+        result.n_spectra = x.shape[0]
+        # a train the model cannot read is not given to the label-free detector either (the
+        # first train it sees fixes its length)
+        failure = None if model is None else self._unreadable(p, x)
+        if failure is not None:
+            return self._skip(result, p, *failure)
         self._last_shape_error = None
+        if self.changes is None or model is None:
+            failure = None if self.changes is None else self._detect_changes(x, p, result)
+            if failure is None and model is not None:
+                failure = self._classify_train(p, result, x)
+        else:
+            # the label-free detector on the other core while the train is classified
+            # (both spend their time in numpy products, which release the GIL); it only
+            # reads the train, and writes the summary's change events
+            pending = self._worker().submit(self._detect_changes, x, p, result)
+            try:
+                failure = self._classify_train(p, result, x)
+            finally:
+                changes_failure = pending.result()
+            failure = changes_failure or failure
+        if failure is not None:
+            return self._skip(result, p, *failure)
+        return self._finish(result, p)
+
+    def _worker(self):
+        """One thread for the label-free detector (made on first use)."""
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="specstate-changes")
+        return self._pool
+
+    def _unreadable(self, p: Packet, x: np.ndarray):
+        """``(kind, message)`` when the model cannot read the train (length, axis), else None."""
+        model = self.model
+        if x.shape[1] != model.axis.shape[0]:
+            return ("wrong_length", f"train {p.train_id} has spectra of {x.shape[1]} points; "
+                    f"the model expects {model.axis.shape[0]}")
+        if p.axis is not None and not same_axis(p.axis, model.axis):
+            return ("axis_mismatch", f"{p.name or p.train_id} is on an axis "
+                    f"[{p.axis[0]:g}, {p.axis[-1]:g}] other than the model's "
+                    f"[{model.axis[0]:g}, {model.axis[-1]:g}]")
+        return None
+
+    def _classify_train(self, p: Packet, result: TrainSummary, x: np.ndarray):
+        """Classify the train into `result`; ``(kind, message)`` when it fails."""
+        n = x.shape[0]
         if x.dtype != np.float32:
             x = x.astype(np.float32)
         beam = None
@@ -291,7 +326,7 @@ class Watcher:
             n_beam = int(np.count_nonzero(beam))
             result.no_beam = n - n_beam
             if n_beam == 0:  # beam off: nothing to classify
-                return self._finish(result, p)
+                return None
             if n_beam < _SUBSET_BELOW * n:
                 rows_all = np.flatnonzero(beam)
                 x, beam, n = x[beam], None, n_beam
@@ -312,9 +347,9 @@ class Watcher:
         else:
             failure = self._careful(x, beam, result, p, rows)
             if failure is not None:
-                return self._skip(result, p, "classify", f"train {p.train_id}: {failure}")
+                return "classify", f"train {p.train_id}: {failure}"
         _add_state_means(result, x, rows_all)
-        return self._finish(result, p)
+        return None
 
     def _detect_changes(self, x: np.ndarray, p: Packet, result: TrainSummary):
         """Feed the train's finite spectra with beam to the change detector; alert on events.
