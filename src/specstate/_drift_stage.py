@@ -164,26 +164,16 @@ class DriftStage:
         """X with the model's drift correction applied (a copy only when it shifts)."""
         return self._aligned_sorted(X, drift, tracker)[0]
 
-    def _tracked_rows(self, X, tracker):
-        """The tracker's shift for this train, and a function that aligns a block of rows.
+    def _tracked_move(self, X, tracker):
+        """The tracker's shift for this train and its move (None: nothing moves).
 
-        The function is None when nothing moves. Prediction runs every block of rows
-        through it in the block's own thread (see :meth:`FoldedNetworks._run
-        <specstate.models._inference.FoldedNetworks._run>`), into that thread's scratch
-        array: no aligned copy of the train, each block read from memory once.
+        The move (:meth:`DriftModel.move`) is folded into the prediction's matrices
+        (:meth:`FoldedNetworks._run <specstate.models._inference.FoldedNetworks._run>`):
+        the train is read as it is, never interpolated.
         """
-        from .models._inference import _scratch_array
-
         dm = self.drift_model_
         shift = tracker.update_mean(self._normalised_mean(X), len(X))
-        if not shift:
-            return shift, None
-
-        def rows(block):
-            out = _scratch_array("aligned", (1, len(block), block.shape[1]), block.dtype)[0]
-            return dm.align_sorted(block, np.full(len(block), shift), out=out)[0]
-
-        return shift, rows
+        return shift, (dm.move(shift) if shift else None)
 
     def _aligned_sorted(self, X, drift, tracker):
         """``(aligned, order)``: see :meth:`DriftModel.align_sorted` (order None: X's)."""

@@ -492,21 +492,21 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
             return self.model_.log_proba(X), None
         # rows aligned in the order of their shifts (order None: X's); per-row results are
         # put back in order at the end
-        rows = None
+        move = None
         if tracker is not None and getattr(self, "drift_model_", None) is not None:
-            # one shift for the train: aligned block by block inside the prediction
-            shift, rows = self._tracked_rows(X, tracker)
+            # one shift for the train: folded into the prediction's matrices
+            shift, move = self._tracked_move(X, tracker)
             order = None
         else:
             X, order = self._aligned_sorted(X, drift, tracker)
         nov = getattr(self, "novelty_", None) if novelty else None
         if nov is None:
-            lp, sums = self.model_.log_proba(X, rows=rows), None
+            lp, sums = self.model_.log_proba(X, move=move), None
         else:
-            lp, sums = self.model_.log_proba_and_novelty(X, nov.weight, rows=rows)
+            lp, sums = self.model_.log_proba_and_novelty(X, nov.weight, move=move)
         if not np.all(np.isfinite(lp)):
-            if rows is not None:  # the careful path on the aligned train
-                X, rows = self.drift_model_.align(X, np.full(len(X), shift)), None
+            if move is not None:  # the careful path on the aligned train
+                X = self.drift_model_.align(X, np.full(len(X), shift))
             lp = self._non_finite(X)
             if sums is not None:
                 X = np.where(np.isfinite(X), X, 0).astype(X.dtype, copy=False)

@@ -283,13 +283,26 @@ class DriftModel:
         bounds = np.append(first, len(q))
         in_order = bool(np.all(order[1:] > order[:-1]))
         for value, a, b in zip(values, bounds[:-1], bounds[1:]):
-            # x_aligned(u) = x(u + s): the position of u + s on the point grid
-            pos = np.interp(self.u + value * quantum, self.u, idx)
-            i0 = np.clip(np.floor(pos).astype(np.int64), 0, max(m - 2, 0))
-            frac = (pos - i0).astype(X.dtype)
+            i0, frac = self._grid(value * quantum, idx)
             part = X[a:b] if in_order else X[order[a:b]]
-            _interpolate_columns(part, i0, frac, out[a:b])
+            _interpolate_columns(part, i0, frac.astype(X.dtype), out[a:b])
         return out, None if in_order else order
+
+    def move(self, shift: float):
+        """How :meth:`align` moves every spectrum by one `shift`: ``(i0, frac)``.
+
+        The aligned spectrum's point j is ``(1 - frac_j) x[i0_j] + frac_j x[i0_j + 1]``.
+        """
+        quantum = self.step * SHIFT_QUANTUM
+        return self._grid(float(np.round(shift / quantum)) * quantum,
+                          np.arange(len(self.u), dtype=np.float64))
+
+    def _grid(self, shift, idx):
+        # x_aligned(u) = x(u + s): the position of u + s on the point grid
+        m = len(idx)
+        pos = np.interp(self.u + shift, self.u, idx)
+        i0 = np.clip(np.floor(pos).astype(np.int64), 0, max(m - 2, 0))
+        return i0, pos - i0
 
     # ------------------------------------------------------------------ runs
     def single_variance(self) -> float:

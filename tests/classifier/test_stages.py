@@ -439,3 +439,30 @@ def test_quality_flags_an_ensemble_above_members_that_are_each_at_chance():
     assert any("no member alone" in p for p in weak.problems)
     strong = assess_quality(**kw, member_scores={"linear member": 0.6, "region networks": 0.8})
     assert strong.separable and not strong.problems
+
+
+@pytest.mark.parametrize("axis_kind", ["uniform", "stretched"])
+@pytest.mark.parametrize("shift", [0.37, -2.6, 30.0])
+def test_a_move_folded_into_the_matrices_equals_the_moved_spectra(axis_kind, shift):
+    """A tracked train is read as it is, its one shift folded into the first-layer matrices
+    and the novelty's squares; that equals predicting the interpolated spectra, also where
+    the move reaches past an end of the axis and on a non-uniform axis (runs of columns
+    with their own offset and fraction)."""
+    from specstate.drift import _interpolate_columns
+
+    X, y = _two_lines(np.random.default_rng(8), 150, (50, 53), 60)
+    clf = SpectraClassifier(**FAST).fit(X, y)
+    m = X.shape[1]
+    idx = np.arange(m, dtype=float)
+    u = idx if axis_kind == "uniform" else idx + 0.004 * idx**2
+    pos = np.interp(u + shift * (u[1] - u[0]), u, idx)
+    i0 = np.clip(np.floor(pos).astype(np.int64), 0, m - 2)
+    frac = pos - i0
+    moved = _interpolate_columns(X.astype(np.float64), i0, frac).astype(np.float32)
+    w = clf.novelty_.weight
+    lp, sums = clf.model_.log_proba_and_novelty(X, w, move=(i0, frac))
+    lp_ref, sums_ref = clf.model_.log_proba_and_novelty(moved, w)
+    np.testing.assert_allclose(lp, lp_ref, atol=2e-4)
+    np.testing.assert_allclose(sums[:, :3], sums_ref[:, :3], rtol=1e-4)
+    np.testing.assert_allclose(clf.model_.log_proba(X, move=(i0, frac)),
+                               clf.model_.log_proba(moved), atol=2e-4)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -98,8 +98,8 @@ def _parallel():
 _SQUARES_BYTES = 2**19
 
 
-def _weighted_squares(X: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``sum_j w_j X_ij²`` per row, in row blocks that stay in the cache."""
+def _weighted_squares(X: np.ndarray, w: np.ndarray, lag=None) -> np.ndarray:
+    """``sum_j w_j X_ij²`` (+ ``sum_j lag_j X_ij X_i,j+1``) per row, in cache-sized blocks."""
     n, m = X.shape
     rows = max(1, _SQUARES_BYTES // (m * X.itemsize))
     buf = _scratch_array("sq", (1, min(rows, n), m), X.dtype)[0]
@@ -109,7 +109,37 @@ def _weighted_squares(X: np.ndarray, w: np.ndarray) -> np.ndarray:
         b = buf[:len(xb)]
         np.multiply(xb, xb, out=b)
         out[lo:lo + rows] = b @ w
+        if lag is not None:
+            np.multiply(xb[:, :-1], xb[:, 1:], out=b[:, :-1])
+            out[lo:lo + rows] += b[:, :-1] @ lag
     return out
+
+
+#: Fractions of a point that still count as the same interpolation weight along a run of
+#: columns (those of a uniform axis differ by float rounding, ~1e-13).
+_SAME_FRACTION = 1e-9
+
+
+def _moved_rows(W: np.ndarray, i0: np.ndarray, frac: np.ndarray):
+    """Rows of W (read on moved columns) as rows on the source columns: ``(W', lo')``.
+
+    A moved spectrum's column j is ``(1 - f_j) x[i_j] + f_j x[i_j + 1]``, so
+    ``moved[:, lo:hi] @ W = x[:, lo':hi'] @ W'``, row ``i_j`` of W' getting
+    ``(1 - f_j) W[j]`` and row ``i_j + 1`` getting ``f_j W[j]`` (``i`` never decreases).
+    Along a run of columns with the same offset ``i_j - j`` and fraction (all of them on a
+    uniform axis, but where the move reaches past an end) that is two slices of W.
+    """
+    n = len(i0)
+    d = i0 - np.arange(n)
+    cuts = np.flatnonzero((np.diff(d) != 0) | (np.abs(np.diff(frac)) > _SAME_FRACTION)) + 1
+    lo = int(i0[0])
+    out = np.zeros((int(i0[-1]) + 2 - lo, *W.shape[1:]), dtype=W.dtype)
+    for a, b in zip(np.r_[0, cuts], np.r_[cuts, n]):
+        f = W.dtype.type(frac[a])
+        start = int(i0[a]) - lo
+        out[start:start + b - a] += (1 - f) * W[a:b]
+        out[start + 1:start + 1 + b - a] += f * W[a:b]
+    return out, lo
 
 
 def _log_softmax_last(out: np.ndarray) -> np.ndarray:
@@ -144,6 +174,8 @@ class _Plan:
     novelty: bool
     lin_bias: np.ndarray | None
     weights: np.ndarray  # of the members computed
+    slices: list  # per matrix of `mats` then of `keeps`: the columns (lo, hi) it reads
+    sq: tuple | None = None  # (weights, lag weights) of the novelty's squares when moved
 
 
 @dataclass
@@ -249,18 +281,50 @@ class FoldedNetworks:
             n_side=len(cols), linear=use_lin, novelty=bool(novelty and nk),
             lin_bias=None if not use_lin else self.linear_bias.astype(dtype),
             weights=(weights if use_lin or not nl else weights[:R]).astype(dtype),
+            slices=[(int(a), int(b)) for a, b in zip(self.lo, self.hi)]
+            + [(int(u), int(v)) for u, v in self.sum_slices],
         )
         self._cache[key] = plan
         return plan
 
-    def _run(self, X: np.ndarray, novelty: bool, members: bool, sq_weight=None, rows=None):
+    def _moved_plan(self, plan: _Plan, move, sq_weight, dtype) -> _Plan:
+        """`plan` for spectra read through `move` (``(i0, frac)``, see :func:`_moved_rows`).
+
+        Every first-layer matrix is folded onto the columns the moved spectra come from,
+        and the novelty's weighted squares become squares and neighbour products of the
+        unmoved spectrum: the prediction reads the train as it is, with no aligned copy
+        and no interpolation pass (a few hundred kB of matrices per call).
+        """
+        i0, frac = (np.asarray(a) for a in move)
+        mats, keeps, slices = [], [], []
+        for j, W in enumerate(plan.mats + plan.keeps):
+            lo, hi = plan.slices[j]
+            Wm, new_lo = _moved_rows(W, i0[lo:hi], frac[lo:hi])
+            (mats if j < len(plan.mats) else keeps).append(Wm)
+            slices.append((new_lo, new_lo + Wm.shape[0]))
+        sq = None
+        if sq_weight is not None:
+            # sum_j w_j ((1 - f_j) x[i_j] + f_j x[i_j + 1])²: squares and neighbour products
+            w = np.asarray(sq_weight, np.float64)
+            m = len(w)
+            a, a_lo = _moved_rows(np.stack([(1 - frac) ** 2 * w, frac**2 * w,
+                                            2 * frac * (1 - frac) * w], axis=1), i0, frac * 0)
+            sq_w = np.zeros(m + 1)
+            sq_w[a_lo:a_lo + len(a)] += a[:, 0]
+            sq_w[a_lo + 1:a_lo + 1 + len(a)] += a[:, 1]
+            lag = np.zeros(m)
+            lag[a_lo:a_lo + len(a)] += a[:, 2]
+            sq = (sq_w[:m].astype(dtype), lag[:m - 1].astype(dtype))
+        return replace(plan, mats=mats, keeps=keeps, slices=slices, sq=sq)
+
+    def _run(self, X: np.ndarray, novelty: bool, members: bool, sq_weight=None, move=None):
         """Log-probabilities (combined (n, C), or per member (n, M, C)) and novelty sums.
 
         With `novelty`: also, per spectrum, the novelty projections' sum of squares, the
         total and (with `sq_weight`) ``sum_j sq_weight_j x_j²``, all normalised by nothing
-        (an (n, 3) array), or None. `rows`: a function that each block of rows of X goes
-        through first (e.g. aligning them by the drift tracker's shift: in the block's
-        thread, each block from memory once, no aligned copy of the whole train).
+        (an (n, 3) array), or None. `move`: ``(i0, frac)``, X is to be read moved (column j
+        as ``(1 - frac_j) X[:, i0_j] + frac_j X[:, i0_j + 1]``, the drift tracker's shift
+        of a train), folded into the matrices (see :meth:`_moved_plan`).
         """
         X = np.asarray(X)
         if X.dtype not in (np.float32, np.float64):
@@ -268,12 +332,14 @@ class FoldedNetworks:
         n = X.shape[0]
         if 0 < n < MIN_ROWS:  # see MIN_ROWS: the same kernel as in any batch
             lp, nov = self._run(np.repeat(X, MIN_ROWS, axis=0), novelty, members, sq_weight,
-                                rows)
+                                move)
             return lp[:n], None if nov is None else nov[:n]
         plan = self._plan(X.dtype, novelty, members)
         sqw = None
         if plan.novelty and sq_weight is not None:
             sqw = np.asarray(sq_weight, dtype=X.dtype)
+        if move is not None:
+            plan = self._moved_plan(plan, move, sqw, X.dtype)
         C = self.W2.shape[-1] if self.W2.size else len(self.bias)
         M = len(plan.mats) + int(plan.linear)
         lp = np.empty((n, M, C) if members else (n, C), dtype=X.dtype if members else np.float64)
@@ -282,21 +348,19 @@ class FoldedNetworks:
         pool, controller = _parallel() if n >= PARALLEL_MIN_SPECTRA else (None, None)
         if pool is None:
             if n:
-                self._block(plan, X, 0, n, lp, nov, members, sqw, rows)
+                self._block(plan, X, 0, n, lp, nov, members, sqw)
             return lp, nov
         k = max(int(np.ceil(n / BLOCK_ROWS)), 2 * available_cores())
         edges = np.linspace(0, n, min(k, n // MIN_ROWS) + 1).astype(int)
         with controller.limit(limits=1, user_api="blas"):
-            list(pool.map(
-                lambda ab: self._block(plan, X, ab[0], ab[1], lp, nov, members, sqw, rows),
-                zip(edges[:-1], edges[1:])))
+            list(pool.map(lambda ab: self._block(plan, X, ab[0], ab[1], lp, nov, members, sqw),
+                          zip(edges[:-1], edges[1:])))
         return lp, nov
 
-    def _block(self, plan: _Plan, X, a, b, lp_out, nov_out, members, sq_weight=None,
-               rows=None):
+    def _block(self, plan: _Plan, X, a, b, lp_out, nov_out, members, sq_weight=None):
         """Rows a:b of X through the whole path, into ``lp_out[a:b]`` and ``nov_out[a:b]``."""
         n = b - a
-        xb = X[a:b] if rows is None else rows(X[a:b])
+        xb = X[a:b]
         h, nz, ns = self.n_hidden, int(self.normalize), plan.n_side
         R = len(plan.mats)
         dtype = X.dtype
@@ -304,12 +368,14 @@ class FoldedNetworks:
         if R:
             Z = _scratch_array("Z", (R, n, plan.mats[0].shape[1]), dtype)
             for r, W in enumerate(plan.mats):
-                np.matmul(xb[:, self.lo[r]:self.hi[r]], W, out=Z[r])
+                lo, hi = plan.slices[r]
+                np.matmul(xb[:, lo:hi], W, out=Z[r])
             if ns:
                 side = Z[:, :, h:h + ns].sum(axis=0)
         if plan.keeps:
             S = _scratch_array("S", (len(plan.keeps), n, plan.keeps[0].shape[1]), dtype)
-            for j, ((u, v), W) in enumerate(zip(self.sum_slices, plan.keeps)):
+            for j, W in enumerate(plan.keeps):
+                u, v = plan.slices[R + j]
                 np.matmul(xb[:, u:v], W, out=S[j])
             rest = S[:, :, :ns].sum(axis=0)
             side = rest if side is None else np.add(side, rest, out=side)
@@ -345,7 +411,8 @@ class FoldedNetworks:
                 nov_out[a:b, 3] = np.einsum("ij,ij->i", cont, cont)
             nov_out[a:b, 1] = side[:, 0] if nz else np.nan
             if sq_weight is not None:
-                nov_out[a:b, 2] = _weighted_squares(xb, sq_weight)
+                nov_out[a:b, 2] = (_weighted_squares(xb, sq_weight) if plan.sq is None
+                                   else _weighted_squares(xb, *plan.sq))
         _log_softmax_last(out)
         if members:
             lp_out[a:b] = out.transpose(1, 0, 2)
@@ -368,14 +435,14 @@ class FoldedNetworks:
         """Per-member log-probabilities (n, R + linear, C), the linear member last."""
         return self._run(X, novelty=False, members=True)[0]
 
-    def log_proba(self, X: np.ndarray, rows=None) -> np.ndarray:
+    def log_proba(self, X: np.ndarray, move=None) -> np.ndarray:
         """Calibrated log-probabilities of the states (n, C); no novelty columns computed.
 
-        `rows`: see :meth:`_run`.
+        `move`: see :meth:`_run`.
         """
-        return self._run(X, novelty=False, members=False, rows=rows)[0]
+        return self._run(X, novelty=False, members=False, move=move)[0]
 
-    def log_proba_and_novelty(self, X: np.ndarray, sq_weight=None, rows=None):
+    def log_proba_and_novelty(self, X: np.ndarray, sq_weight=None, move=None):
         """Calibrated log-probabilities (n, C) and the novelty sums (n, 3 or 4) or None.
 
         Per spectrum, reduced inside each block: the sum of squares of the raw spectrum's
@@ -385,7 +452,7 @@ class FoldedNetworks:
         :meth:`NoveltyModel.score_sums
         <specstate.ensemble._novelty.NoveltyModel.score_sums>` turns them into the score.
         """
-        nov = self._run(X, novelty=True, members=False, sq_weight=sq_weight, rows=rows)
+        nov = self._run(X, novelty=True, members=False, sq_weight=sq_weight, move=move)
         if nov[1] is not None and sq_weight is None:
             nov[1][:, 2] = np.nan
         return nov
