@@ -391,6 +391,10 @@ def test_a_folds_novelty_subspace_from_the_shared_gram_block_is_its_own():
     B0 = _subspace(X, weight, rows)
     assert B.shape == B0.shape and B.shape[1] >= 3
     np.testing.assert_allclose(B @ B.T, B0 @ B0.T, atol=1e-10)
+    # the right singular vectors are orthonormal without a QR step, and span the shapes
+    np.testing.assert_allclose(B.T @ B, np.eye(B.shape[1]), atol=1e-10)
+    left = shapes.T - B @ (B.T @ shapes.T)
+    assert np.linalg.norm(left) < 0.05 * np.linalg.norm(shapes)
 
 
 def _shifted_states(rng, n, shift_b, interleaved, m=400):

@@ -383,9 +383,9 @@ def _basis(Z: np.ndarray, gram: np.ndarray, n_points: int) -> np.ndarray:
     keep[MAX_DIRECTIONS:] = False
     U = evecs[:, order[keep]]
     s = s[keep]
-    V = (Z.T @ U) / s  # (m, K) right singular vectors
-    Q, _ = np.linalg.qr(V)
-    return Q
+    # the right singular vectors (m, K), orthonormal as they are: V^T V =
+    # s^-1 U^T Z Z^T U s^-1 = I for eigenvectors U of the Gram matrix (kept s are far from 0)
+    return (Z.T @ U) / s
 
 
 def _with_tangents(basis, X, y, weight):
