@@ -293,7 +293,7 @@ class FoldedNetworks:
         Every first-layer matrix is folded onto the columns the moved spectra come from,
         and the novelty's weighted squares become squares and neighbour products of the
         unmoved spectrum: the prediction reads the train as it is, with no aligned copy
-        and no interpolation pass (a few hundred kB of matrices per call).
+        and no interpolation pass (the matrices are rewritten per call, a few ms at most).
         """
         i0, frac = (np.asarray(a) for a in move)
         mats, keeps, slices = [], [], []
@@ -306,15 +306,11 @@ class FoldedNetworks:
         if sq_weight is not None:
             # sum_j w_j ((1 - f_j) x[i_j] + f_j x[i_j + 1])²: squares and neighbour products
             w = np.asarray(sq_weight, np.float64)
-            m = len(w)
-            a, a_lo = _moved_rows(np.stack([(1 - frac) ** 2 * w, frac**2 * w,
-                                            2 * frac * (1 - frac) * w], axis=1), i0, frac * 0)
-            sq_w = np.zeros(m + 1)
-            sq_w[a_lo:a_lo + len(a)] += a[:, 0]
-            sq_w[a_lo + 1:a_lo + 1 + len(a)] += a[:, 1]
-            lag = np.zeros(m)
-            lag[a_lo:a_lo + len(a)] += a[:, 2]
-            sq = (sq_w[:m].astype(dtype), lag[:m - 1].astype(dtype))
+            sq_w, lag = np.zeros(len(w)), np.zeros(max(len(w) - 1, 0))
+            np.add.at(sq_w, i0, (1 - frac) ** 2 * w)
+            np.add.at(sq_w, i0 + 1, frac**2 * w)
+            np.add.at(lag, i0, 2 * frac * (1 - frac) * w)
+            sq = (sq_w.astype(dtype), lag.astype(dtype))
         return replace(plan, mats=mats, keeps=keeps, slices=slices, sq=sq)
 
     def _run(self, X: np.ndarray, novelty: bool, members: bool, sq_weight=None, move=None):

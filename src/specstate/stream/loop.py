@@ -268,10 +268,11 @@ class Watcher:
         result.n_spectra = x.shape[0]
         # a train the model cannot read is not given to the label-free detector either (the
         # first train it sees fixes its length)
-        failure = None if model is None else self._unreadable(p, x)
-        if failure is not None:
-            return self._skip(result, p, *failure)
-        self._last_shape_error = None
+        if model is not None:
+            failure = self._unreadable(p, x)
+            if failure is not None:
+                return self._skip(result, p, *failure)
+            self._last_shape_error = None
         if self.changes is None or model is None:
             failure = None if self.changes is None else self._detect_changes(x, p, result)
             if failure is None and model is not None:
