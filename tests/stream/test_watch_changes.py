@@ -79,3 +79,42 @@ def test_with_a_model_change_events_come_beside_state_changes(patterns, model_pa
     assert len(changes) == 1 and f"change point train {CHANGE_TRAIN}," in changes[0]
     assert f"trains: {N_TRAINS} ({N_TRAINS} classified)" in captured.out
     assert "label-free changes: 1" in captured.out
+
+
+def test_label_free_watch_skips_trains_of_another_length_and_says_so_once(tmp_path, caplog):
+    """The first train fixes the detector's length; later trains of another length are
+    counted as skipped, and the log says so once per change of shape, not per train."""
+    import logging
+
+    from specstate.stream import Watcher
+    from specstate.stream.packets import Packet
+
+    rng = np.random.default_rng(3)
+    watcher = Watcher(None, tmp_path, changes=True)
+    good = watcher.process(Packet(1, spectra=rng.poisson(20.0, (30, 64)).astype(np.float32)))
+    assert not good.errors
+    with caplog.at_level(logging.WARNING, logger="specstate"):
+        bad = [watcher.process(Packet(t, spectra=rng.poisson(20.0, (30, 60)).astype(
+            np.float32))) for t in (2, 3, 4)]
+    assert all(r.errors.get("wrong_length") == 1 for r in bad)
+    said = [r for r in caplog.records if "got 60" in r.getMessage()]
+    assert len(said) == 1, [r.getMessage() for r in caplog.records]
+
+
+def test_with_a_model_a_train_the_model_cannot_read_goes_to_neither(model_path, tmp_path):
+    """With a model and --changes, a train of the wrong length is skipped before the
+    label-free detector sees it: the first train it sees fixes its length, so a wrong first
+    train would make it refuse every good one after."""
+    from specstate import SpectraClassifier
+    from specstate.stream import Watcher
+    from specstate.stream.packets import Packet
+
+    model = SpectraClassifier.load(model_path)
+    m = model.axis_.shape[0]
+    rng = np.random.default_rng(4)
+    watcher = Watcher(model, tmp_path, changes=True)
+    wrong = watcher.process(Packet(1, spectra=rng.poisson(20.0, (30, m - 5)).astype(
+        np.float32)))
+    assert wrong.errors.get("wrong_length") == 1
+    ok = watcher.process(Packet(2, spectra=rng.poisson(20.0, (30, m)).astype(np.float32)))
+    assert not ok.errors and ok.n_classified + ok.unknown == 30

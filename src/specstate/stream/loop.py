@@ -480,7 +480,7 @@ class Watcher:
         shape = (kind, None if p.spectra is None else p.spectra.shape[-1])
         if kind in ("wrong_length", "axis_mismatch"):
             if shape != self._last_shape_error:  # say it once per change, count every train
-                log.warning("%s; skipping such trains", message)
+                log.warning("%s; skipping such trains", message.rstrip("."))
             self._last_shape_error = shape
         else:
             n = self._logged[kind] = self._logged.get(kind, 0) + 1
