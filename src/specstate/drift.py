@@ -104,14 +104,12 @@ class DriftModel:
         cache = self.__dict__.setdefault("_proj", {})
         if "grid" not in cache:
             grid = _grid(self.max_shift, self.step)
-            P, Ginv = [], []
-            for s in grid:
-                B = shift_spectra(self.basis, self.u, np.full(len(self.basis), s))  # (K, m)
-                BW = B * self.weight
-                G = BW @ B.T
-                P.append(BW)
-                Ginv.append(np.linalg.pinv(G))
-            cache.update(grid=grid, P=np.stack(P), Ginv=np.stack(Ginv))
+            G, (K, m) = len(grid), self.basis.shape
+            # every grid shift of every basis row in one interpolation, (G, K, m)
+            B = shift_spectra(np.tile(self.basis, (G, 1)), self.u,
+                              np.repeat(grid, K)).reshape(G, K, m)
+            P = B * self.weight
+            cache.update(grid=grid, P=P, Ginv=np.linalg.pinv(P @ B.transpose(0, 2, 1)))
         return cache["grid"], cache["P"], cache["Ginv"]
 
     def estimate(self, Xn: np.ndarray, n_per_row=None, prior=False):
