@@ -470,3 +470,27 @@ def test_a_move_folded_into_the_matrices_equals_the_moved_spectra(axis_kind, shi
     np.testing.assert_allclose(sums[:, :3], sums_ref[:, :3], rtol=1e-4)
     np.testing.assert_allclose(clf.model_.log_proba(X, move=(i0, frac)),
                                clf.model_.log_proba(moved), atol=2e-4)
+
+
+def test_side_columns_multiplied_on_the_region_cores_alone_give_the_same_results(
+        monkeypatch):
+    """Wide side columns (novelty projections) go on each region's core only, narrow ones
+    beside the hidden columns; both layouts give the same probabilities and sums."""
+    import specstate.models._inference as inference
+
+    X, y = _two_lines(np.random.default_rng(9), 150, (50, 53), 60)
+    clf = SpectraClassifier(**FAST).fit(X, y)
+    w = clf.novelty_.weight
+    model = clf.model_
+    model._cache.clear()
+    monkeypatch.setattr(inference, "SPLIT_SIDE_COLUMNS", 10**6)  # all beside
+    together = model.log_proba_and_novelty(X, w)
+    assert model._plan(X.dtype, True, False).fused
+    model._cache.clear()
+    monkeypatch.setattr(inference, "SPLIT_SIDE_COLUMNS", 0)  # all apart
+    apart = model.log_proba_and_novelty(X, w)
+    plan = model._plan(X.dtype, True, False)
+    assert not plan.fused and len(plan.keeps) >= len(plan.mats)
+    np.testing.assert_allclose(apart[0], together[0], atol=1e-5)
+    np.testing.assert_allclose(apart[1][:, :3], together[1][:, :3], rtol=1e-5)
+    model._cache.clear()
