@@ -160,10 +160,6 @@ class DriftStage:
         inv = 1.0 / np.where(np.abs(tot) > 0, tot, 1.0)
         return (inv.astype(X.dtype) @ X).astype(np.float64) * keep / len(X)
 
-    def _aligned(self, X, drift, tracker):
-        """X with the model's drift correction applied (a copy only when it shifts)."""
-        return self._aligned_sorted(X, drift, tracker)[0]
-
     def _tracked_move(self, X, tracker):
         """The tracker's shift for this train and its move (None: nothing moves).
 
@@ -175,15 +171,16 @@ class DriftStage:
         shift = tracker.update_mean(self._normalised_mean(X), len(X))
         return shift, (dm.move(shift) if shift else None)
 
-    def _aligned_sorted(self, X, drift, tracker):
-        """``(aligned, order)``: see :meth:`DriftModel.align_sorted` (order None: X's)."""
+    def _aligned_sorted(self, X, drift):
+        """``(aligned, order)``: see :meth:`DriftModel.align_sorted` (order None: X's).
+
+        Per-spectrum or run alignment; a tracked train is not aligned but moved inside the
+        prediction (:meth:`_tracked_move`).
+        """
         dm = getattr(self, "drift_model_", None)
         if dm is None:
             return X, None
         mode = self.drift_mode_ if drift is None else drift
-        if tracker is not None:
-            shift = tracker.update_mean(self._normalised_mean(X), len(X))
-            return dm.align(X, np.full(len(X), shift)), None
         if mode not in ("spectrum", "run"):
             return X, None
         keep = self._keep(X)

@@ -498,7 +498,7 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
             shift, move = self._tracked_move(X, tracker)
             order = None
         else:
-            X, order = self._aligned_sorted(X, drift, tracker)
+            X, order = self._aligned_sorted(X, drift)
         nov = getattr(self, "novelty_", None) if novelty else None
         if nov is None:
             lp, sums = self.model_.log_proba(X, move=move), None

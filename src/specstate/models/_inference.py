@@ -271,11 +271,8 @@ class FoldedNetworks:
         cols = np.asarray(cols, dtype=np.int64)
 
         def padded(W, first):
-            W = np.concatenate([W[:, :first], W[:, first + cols]], axis=1)
-            width = -(-W.shape[1] // COLUMN_MULTIPLE) * COLUMN_MULTIPLE
-            out = np.zeros((W.shape[0], max(width, COLUMN_MULTIPLE)), dtype=dtype)
-            out[:, :W.shape[1]] = W
-            return out
+            return _pad_columns(np.concatenate([W[:, :first], W[:, first + cols]], axis=1),
+                                dtype)
 
         # Wide side columns (many novelty projections) are multiplied on each region's
         # core only (see SPLIT_SIDE_COLUMNS); narrow ones stay beside the hidden columns.
