@@ -37,12 +37,15 @@ from .models._augment import augment as _augment
 from .models._augment import learn_shifts, measure_nuisances
 from .models._linear import highpass, shift_coordinate
 from .plan import (
+    BASELINE_CANDIDATES,
     INPUTS_PER_PEAK,
     FitPlan,
     HighPassed,
+    between_sittings,
     choose_baseline,
     choose_normalization,
     describe_shifts,
+    find_sittings,
     linear_features,
     make_folds,
 )
@@ -394,9 +397,17 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         Xn, hp, shifts = self._fit_drift(Xn, yi, C, u, keep, width, normalize, spectral,
                                          plan, folds, hp)
 
+        # references of one state measured at separate strains or energies (a ramp in two
+        # sittings): the spectra between them are checked held out and known to the novelty
+        sittings = None
+        if spectral and folds.k:
+            first = BASELINE_CANDIDATES[0] * width
+            sittings = find_sittings(hp(first if 6 * first <= m / 2 else 0.0), yi, C, u, width)
+            plan.sittings = "" if sittings is None else sittings.text
+
         # baseline and linear pooling, chosen by the linear member's held-out score
         sigma, lin_pool, F_lin, lin_lp = choose_baseline(
-            Xn, yi, C, keep, width, m, spectral, folds, plan, self.baseline, hp)
+            Xn, yi, C, keep, width, m, spectral, folds, plan, self.baseline, hp, u, sittings)
         self.baseline_sigma_ = plan.baseline_sigma = float(sigma)
         if self.pool == "auto":
             pool = 1
@@ -450,6 +461,14 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
                 Xan /= np.where(np.abs(ta) > 0, ta, 1.0)[:, None]
         else:
             Xan, ya, groups, draw, originals = Xn, yi, np.arange(n), None, np.arange(n)
+        if sittings is not None:
+            # the networks learn the states between their sittings too (the held-out
+            # originals still score them; a copy is held out with its reference)
+            size = len(Xan)
+            Xan, groups = between_sittings(Xan, groups, Xn, yi, u, sittings)
+            ya = yi[groups]
+            if draw is not None:
+                draw = np.concatenate([draw, np.arange(len(Xan) - size) % int(draw.max() + 1)])
         F_train = None
         if do_aug:
             F_train = (linear_features(Xan, sigma, keep, lin_pool), ya, groups)
@@ -474,7 +493,8 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
             return self
         self._fit_members(Xan, ya, groups, draw, originals, yi, C, boundaries, sigma, pool,
                           keep, seed, normalize, folds, F_lin, lin_pool, plan, n_orig, Xn,
-                          F_train, totals, lin_lp, hp if spectral else None)
+                          F_train, totals, lin_lp, hp if spectral else None,
+                          sittings=sittings, u=u)
         return self
 
     # ------------------------------------------------------------------ predict

@@ -32,7 +32,7 @@ from .models._linear import highpass, pool_columns
 __all__ = [
     "FitPlan", "Folds", "choose_baseline", "choose_normalization", "describe_shifts",
     "HighPassed", "linear_features", "linear_heldout", "linear_pool", "make_folds", "one_reference",
-    "score",
+    "score", "Sittings", "between_sittings", "find_sittings",
 ]
 
 #: Spectra count as intensities (counts) when every total is positive and the mean
@@ -56,6 +56,15 @@ MAX_LINEAR_FEATURES = 512
 #: smooth background rarely carries the state and varies between measurements (beam,
 #: sample environment), so removing it is the safer choice when the references cannot tell.
 BASELINE_CANDIDATES = (2.0, 0.0)
+#: A state's references were taken at two (or more) strains when their peak positions leave
+#: a gap wider than this many measured peak widths (FWHM). Half-way across such a gap a line
+#: is at least one width from its position in every reference: two lines one FWHM apart
+#: share a quarter of their overlap, so spectra there (the middle of a ramp measured in two
+#: sittings) are not blends of any reference, and held-out neighbours cannot stand for them.
+SITTING_GAP_WIDTHS = 2.0
+#: Largest peak movement searched inside one state, as a fraction of the spectrum length
+#: (as between the states' means for augmentation).
+SITTING_SEARCH_FRACTION = 0.1
 #: Inputs per peak width of the linear member (3 samples per FWHM keep a peak's shape).
 INPUTS_PER_PEAK = 3.0
 
@@ -78,6 +87,8 @@ class FitPlan:
     peak_width: float = 0.0
     baseline_sigma: float = 0.0
     baseline_scores: dict = field(default_factory=dict)
+    baseline_reason: str = ""
+    sittings: str = ""
     pool: int = 1
     linear_pool: int = 1
     augment: bool = False
@@ -113,11 +124,13 @@ class FitPlan:
                             if self.baseline_sigma else "none")
             + (" (held-out linear score " + ", ".join(
                 f"{k}: {v:.3f}" for k, v in self.baseline_scores.items()) + ")"
-               if self.baseline_scores else ""),
+               if self.baseline_scores else "")
+            + (f"; {self.baseline_reason}" if self.baseline_reason else ""),
             f"augmentation: {'on' if self.augment else 'off'} ({self.augment_reason})"
             + (f"; shift {self.shift}" if self.shift else ""),
             f"drift: {self.drift} ({self.drift_reason})",
             f"held-out folds: {self.folds}",
+            *([f"sittings: {self.sittings}"] if self.sittings else []),
             f"regions: {self.regions}",
         ]
         if self.novelty:
@@ -282,12 +295,148 @@ def linear_pool(width: float, m: int) -> int:
     return max(1, int(round(width / INPUTS_PER_PEAK)), int(np.ceil(m / MAX_LINEAR_FEATURES)))
 
 
-def choose_baseline(Xn, yi, C, keep, width, m, spectral, folds, plan, requested, hp=None):
+def _uniform_columns(u: np.ndarray):
+    """``(i0, frac, step)``: a uniform grid over `u` as linear interpolation of columns."""
+    m = u.size
+    grid = np.linspace(u[0], u[-1], m)
+    pos = np.interp(grid, u, np.arange(m, dtype=np.float64))
+    i0 = np.clip(np.floor(pos).astype(np.int64), 0, max(m - 2, 0))
+    return i0, pos - i0, (grid[-1] - grid[0]) / max(m - 1, 1)
+
+
+def _best_lags(G: np.ndarray, anchor: np.ndarray, max_lag: int) -> np.ndarray:
+    """Sub-point lag s of every row with ``G[k, i] ≈ anchor[i - s]`` (one batched FFT).
+
+    Both sides log-compressed as in the augmentation's alignment, so that every line counts
+    and not only the strongest.
+    """
+    from .models._augment import COMPRESS_SCALE, _compress
+
+    A = _compress(anchor)
+    pos = np.maximum(G, 0.0)  # _compress of every row at once
+    B = np.log1p(pos / (COMPRESS_SCALE * np.maximum(pos.std(axis=1, keepdims=True),
+                                                    np.finfo(float).tiny)))
+    A = A - A.mean()
+    B = B - B.mean(axis=1, keepdims=True)
+    m = G.shape[1]
+    L = 1 << int(np.ceil(np.log2(max(2 * m, 2))))
+    c = np.fft.irfft(np.fft.rfft(B, L, axis=1) * np.conj(np.fft.rfft(A, L)), L, axis=1)
+    lags = np.concatenate([np.arange(0, max_lag + 1), np.arange(-max_lag, 0)])
+    c = c[:, lags % L]
+    order = np.argsort(lags)
+    c, lags = c[:, order], lags[order]
+    i = np.argmax(c, axis=1)
+    s = lags[i].astype(np.float64)
+    inner = (i > 0) & (i < c.shape[1] - 1)
+    r = np.arange(len(G))
+    ii = np.clip(i, 1, c.shape[1] - 2)
+    c0, c1, c2 = c[r, ii - 1], c[r, ii], c[r, ii + 1]
+    den = c0 - 2 * c1 + c2
+    ok = inner & (den < 0)
+    s[ok] += 0.5 * (c0[ok] - c2[ok]) / den[ok]
+    return s
+
+
+@dataclass
+class Sittings:
+    """Where a state's references were measured at separate strains (or energies).
+
+    ``lag[i]``: reference i's peak positions against the first reference of its state (`u`
+    units); ``gaps[c]``: ``(low, high)`` of the widest gap between the positions of state
+    c's references, None where no gap is wider than :data:`SITTING_GAP_WIDTHS` widths.
+    """
+
+    lag: np.ndarray
+    gaps: list
+    width_u: float  # the measured peak width in u units
+    text: str
+
+    def moves(self, y: np.ndarray, fraction: float) -> np.ndarray:
+        """Moves (u units) taking each reference to `fraction` of its state's gap (0: none)."""
+        out = np.zeros(len(y))
+        for c, gap in enumerate(self.gaps):
+            if gap is not None:
+                sel = y == c
+                out[sel] = gap[0] + fraction * (gap[1] - gap[0]) - self.lag[sel]
+        return out
+
+    def fractions(self) -> np.ndarray:
+        """Positions inside the gaps, at most half a peak width apart (ends excluded).
+
+        A line between two copies half a width apart is matched by their blend and the
+        shift tangents to within a few per cent of its height; a width apart left 4 % of
+        the middle of a measured ramp flagged unknown (``bench_novelty.py``), half 0.3 %.
+        """
+        widest = max(g[1] - g[0] for g in self.gaps if g is not None)
+        k = int(np.ceil(2 * widest / max(self.width_u, np.finfo(float).tiny)))
+        return np.arange(1, k) / k
+
+
+def find_sittings(Xb, yi, C, u, width) -> Sittings | None:
+    """Measure whether each state's references come from separate sittings.
+
+    `Xb`: normalised, baseline-free references; `u`: the shift coordinate; `width`: the
+    measured peak width (points). The peak positions of each reference are measured against
+    the first reference of its state (log-compressed cross-correlation over a uniform grid
+    of `u`). None when no state's positions leave a gap wider than
+    :data:`SITTING_GAP_WIDTHS` peak widths.
+    """
+    m = Xb.shape[1]
+    if m < 4:
+        return None
+    i0, frac, step = _uniform_columns(np.asarray(u, dtype=np.float64))
+    G = Xb[:, i0] * (1.0 - frac) + Xb[:, i0 + 1] * frac
+    max_lag = max(1, int(SITTING_SEARCH_FRACTION * m))
+    width_u = width * float(np.median(np.diff(u)))
+    lag = np.zeros(len(yi))
+    gaps, found = [None] * C, []
+    for c in range(C):
+        idx = np.flatnonzero(yi == c)
+        if idx.size < 2:
+            continue
+        lag[idx] = _best_lags(G[idx], G[idx[0]], max_lag) * step
+        srt = np.sort(lag[idx])
+        j = int(np.argmax(np.diff(srt)))
+        if srt[j + 1] - srt[j] > SITTING_GAP_WIDTHS * width_u:
+            gaps[c] = (float(srt[j]), float(srt[j + 1]))
+            found.append(f"a gap of {(srt[j + 1] - srt[j]) / width_u:.3g} peak widths in "
+                         f"state {c}")
+    if not found:
+        return None
+    return Sittings(lag, gaps, width_u, "references of one state from separate sittings ("
+                    + ", ".join(found) + ")")
+
+
+def between_sittings(X_train, groups, Xn, yi, u, sittings):
+    """Training rows plus the references moved across their state's gap between sittings.
+
+    A state measured at two strains passes through the strains between them: its spectra
+    there are its references with the peaks moved. Copies at most half a peak width apart
+    cover the gap; ``groups`` names the reference each came from, so a held-out reference's moved
+    copies are held out with it (and calibrate the threshold as known spectra).
+    """
+    from .models._augment import shift_spectra
+
+    moving = np.flatnonzero([sittings.gaps[c] is not None for c in yi])
+    rows, src = [X_train], [groups]
+    for f in sittings.fractions():
+        rows.append(shift_spectra(Xn[moving], u, sittings.moves(yi, f)[moving]))
+        src.append(moving)
+    return np.concatenate(rows), np.concatenate(src)
+
+
+def choose_baseline(Xn, yi, C, keep, width, m, spectral, folds, plan, requested, hp=None,
+                    u=None, sittings=None):
     """Baseline width and linear pooling by the linear member's held-out score.
 
     `hp` (:class:`HighPassed` of `Xn`) shares the high-passed spectra with the other stages.
     Returns ``(sigma, linear_pool, linear_features, heldout)``: `heldout`, the linear
     member's held-out log-probabilities on those features (None: not computed).
+
+    With :class:`Sittings` (and the shift coordinate `u`), a tie of the held-out scores is
+    broken by a second held-out check: each fold is trained on its references as measured
+    and predicts its held-out references moved to the middle of the gap between their
+    state's sittings, where the spectra between the sittings are.
     """
     hp = HighPassed(Xn, keep) if hp is None else hp
     lin_pool = 1
@@ -296,6 +445,14 @@ def choose_baseline(Xn, yi, C, keep, width, m, spectral, folds, plan, requested,
     if requested != "auto" or not spectral:
         sigma = 0.0 if requested == "auto" else float(requested or 0.0)
         return sigma, lin_pool, hp.features(sigma, lin_pool), None
+    moved = None
+    if sittings is not None and folds.k:
+        from .models._augment import shift_spectra
+
+        moved = HighPassed(shift_spectra(Xn, u, sittings.moves(yi, 0.5)), keep)
+        plan.baseline_reason = ("a tie broken by the held-out references moved half-way "
+                                "between their state's sittings")
+    one = one_reference(yi, C)
     best = None
     for widths in BASELINE_CANDIDATES:
         sigma = widths * width
@@ -306,9 +463,16 @@ def choose_baseline(Xn, yi, C, keep, width, m, spectral, folds, plan, requested,
         bacc, _ = score(lp, yi, C)
         plan.baseline_scores[f"{widths:g} peak widths"] = bacc
         value = np.nan_to_num(bacc, nan=-1.0)
+        between = -1.0
+        if moved is not None:
+            lpm = linear_heldout(moved.features(sigma, lin_pool), yi, C, folds, F_train=F,
+                                 y_train=yi, groups=np.arange(yi.size))
+            between = np.nan_to_num(score(lpm, yi, C)[0], nan=-1.0)
+            plan.baseline_scores[f"{widths:g} peak widths, between sittings"] = float(between)
         # the first candidate stays unless another wins by more than one reference's
-        # worth (see BASELINE_CANDIDATES): a single held-out reference is no evidence
-        if best is None or value > best[0] + one_reference(yi, C):
-            best = (value, sigma, F, lp)
+        # worth (see BASELINE_CANDIDATES): a single held-out reference is no evidence;
+        # on a tie, the check between sittings decides by the same margin
+        if (best is None or value > best[0] + one
+                or (value >= best[0] - one and between > best[4] + one)):
+            best = (value, sigma, F, lp, between)
     return best[1], lin_pool, best[2], best[3]
-

@@ -32,13 +32,17 @@ class MembersStage:
 
     def _fit_members(self, Xan, ya, groups, draw, originals, yi, C, boundaries, sigma, pool,
                      keep, seed, normalize, folds, F_lin, lin_pool, plan, n_orig, Xn,
-                     F_train=None, totals=None, lin_lp=None, hp=None):
+                     F_train=None, totals=None, lin_lp=None, hp=None, sittings=None,
+                     u=None):
         """Region networks + linear member, stacked on held-out original references.
 
         `lin_lp`: the linear member's held-out log-probabilities on `F_lin` when the
         baseline choice computed them (used unless the member learns from augmented copies).
         `hp`: the :class:`~specstate.plan.HighPassed` of `Xn` (the novelty's peak content
         reads its high-pass of two peak widths); None: rows are not spectra (no such test).
+        `sittings` (:class:`~specstate.plan.Sittings`, with the shift coordinate `u`): the
+        novelty also knows the references moved across the gaps between their sittings
+        (the rows `Xan` hold them already unless the networks dropped the copies).
         """
         from ..models._mlp import train_region_networks
 
@@ -156,10 +160,13 @@ class MembersStage:
             self.linear_shrinkage_ = float(fit.shrinkage)
         self.novelty_ = None
         if self.novelty:
+            from ..plan import between_sittings
             from ._novelty import fit_novelty
 
             aug_kept = F_train is not None  # the networks kept the augmented copies
             Xtr, gtr = (Xan, groups) if aug_kept else (Xn, np.arange(len(yi)))
+            if sittings is not None and not aug_kept:
+                Xtr, gtr = between_sittings(Xtr, gtr, Xn, yi, u, sittings)
             weight = keep / pixel_variance(Xn, yi, C, keep)
             # peak content: what is narrower than two peak widths is peak (the first
             # baseline candidate; none when that low-pass does not fit under the spectrum)
