@@ -91,3 +91,37 @@ def test_a_ramp_measured_in_two_sittings_is_right_and_known_between_them():
     c = clf.classify(s[middle])
     assert balanced_accuracy_score(y[middle], np.asarray(c.labels).astype(str)) >= 0.95
     assert np.mean(c.novel) <= 0.05
+
+
+def _strain_axis():
+    two_theta = np.linspace(9.5, 26.0, M)
+    return np.log(np.sin(np.deg2rad(two_theta) / 2))
+
+
+@pytest.mark.parametrize("variant", ["phases", "shift only"])
+def test_states_spread_along_a_ramp_get_the_strain_floor_only_when_they_differ_by_peaks(
+        variant):
+    from specstate.models._augment import NUISANCE_FLOOR, SHIFT_ONLY_RESIDUAL, learn_shifts
+
+    rng = np.random.default_rng(4)
+    u = _strain_axis()
+    a = ([300, 520, 800, 1010], [1.0, 0.6, 0.8, 0.4])
+    # the phases share two lines (a pressure marker), so their means' shift reads as none
+    b = a if variant == "shift only" else ([300, 520, 900], [1.0, 0.6, 0.5])
+    jump = 3 * WIDTH if variant == "shift only" else 0.0
+    # each state's references spread over three widths of peak movement (a ramp, less
+    # than the floor's strain), the states' means at the same mean position unless the
+    # shift is the signal
+    spread = np.linspace(-1.5, 1.5, 10) * WIDTH
+    X = np.vstack([_state(rng, *a, 1, o) for o in spread]
+                  + [_state(rng, *b, 1, o + jump) for o in spread])
+    y = np.repeat([0, 1], 10)
+    sm = learn_shifts(X, y, 2, u, "strain")
+    floor = NUISANCE_FLOOR["strain"]
+    if variant == "phases":
+        assert sm.pair_residual[0, 1] >= SHIFT_ONLY_RESIDUAL and sm.within.max() < floor
+        assert abs(sm.pair_shift[0, 1]) < 2 * sm.within.max()
+        assert np.all(sm.ranges[:, 0] <= -floor) and np.all(sm.ranges[:, 1] >= floor)
+    else:  # the shift is the signal: no floor that would move one state onto the other
+        assert sm.pair_residual[0, 1] < SHIFT_ONLY_RESIDUAL
+        assert np.all(np.abs(sm.ranges) < floor)

@@ -178,7 +178,14 @@ def learn_shifts(X, y, n_classes, u, kind, min_points=MIN_SHIFT_POINTS) -> Shift
             s = pair_shift[a, b]
             if abs(s) < SIGNIFICANT_SHIFT * max(base[a], base[b]):
                 # no shift beyond the classes' own spread: a class-dependent range would
-                # only teach the networks a position cue that is not there
+                # only teach the networks a position cue that is not there. States that
+                # differ by more than a shift still get the strain floor, on both alike
+                # (no position cue): references spread along a ramp (random patterns of
+                # each phase) blur the states' means, so their shift reads as none, yet
+                # the patterns between the phases' references are at strains none shows
+                if pair_residual[a, b] >= SHIFT_ONLY_RESIDUAL:
+                    floor = NUISANCE_FLOOR.get(kind, 0.0)
+                    ranges[a] = [min(ranges[a, 0], -floor), max(ranges[a, 1], floor)]
                 continue
             if pair_residual[a, b] < SHIFT_ONLY_RESIDUAL:
                 # the shift is the signal: copies move towards the other class up to just
