@@ -179,13 +179,16 @@ class MembersStage:
                                         H_orig=hp(c_sigma) if c_sigma else None,
                                         # a quarter line: the mean level is smooth there
                                         smooth=(float(self.peak_width_) / 4
-                                                if hp is not None else 0.0))
+                                                if hp is not None else 0.0),
+                                        line_width=(float(self.peak_width_)
+                                                    if hp is not None else 0.0))
             plan.novelty = self.novelty_.describe()
         self.model_ = fold_networks(
             inputs, params, member_copies, boundaries, keep, weights, bias, T, comb,
             normalize, self.activation, linear=linear,
             novelty=None if self.novelty_ is None else self.novelty_.fold_columns(),
             n_content=0 if self.novelty_ is None else self.novelty_.n_content_columns,
+            n_smooth=0 if self.novelty_ is None else self.novelty_.n_smooth_columns,
         )
         self._fast_finite_ = bool(normalize)
         plan.member_weights = {f"region {r + 1}": float(w) for r, w in enumerate(weights[:R])}

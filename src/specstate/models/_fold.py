@@ -77,7 +77,7 @@ def region_inputs(Xn, groups, boundaries, sigma, pool, keep, margin) -> RegionIn
 
 def fold_networks(inputs: RegionInputs, params, members, boundaries, keep, weights, bias,
                   temperature, combination, normalize, activation,
-                  linear=None, novelty=None, n_content=0) -> FoldedNetworks:
+                  linear=None, novelty=None, n_content=0, n_smooth=0) -> FoldedNetworks:
     """Fold the member copies ``params[...][members]`` of every active region into numpy.
 
     Parameters
@@ -93,6 +93,8 @@ def fold_networks(inputs: RegionInputs, params, members, boundaries, keep, weigh
         normalised spectrum, split over the slices like the linear member.
     n_content : int, default=0
         The last columns of `novelty` that are the peak content's (summed apart).
+    n_smooth : int, default=0
+        The columns of `novelty` before the content's that are the smooth score's.
 
     Regions of weight 0 are left out; their points still count in each spectrum's total
     (with `normalize`) and in the linear member, merged into as few products as possible.
@@ -166,4 +168,5 @@ def fold_networks(inputs: RegionInputs, params, members, boundaries, keep, weigh
         linear_bias=None if linear is None else np.asarray(linear[1], dtype=np.float64),
         n_novelty=0 if novelty is None else int(w_nov.shape[1]),
         n_content=0 if novelty is None else int(n_content),
+        n_smooth=0 if novelty is None else int(n_smooth),
     )

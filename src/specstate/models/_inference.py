@@ -223,6 +223,9 @@ class FoldedNetworks:
         Columns of the novelty projections after the linear member's (0: no novelty score).
     n_content : int
         The last of those columns that are the peak content's (summed apart; 0: none).
+    n_smooth : int
+        The columns before the content's that are the smooth score's (summed apart; 0:
+        none).
     """
 
     lo: np.ndarray
@@ -243,6 +246,7 @@ class FoldedNetworks:
     linear_bias: np.ndarray | None = None
     n_novelty: int = 0
     n_content: int = 0
+    n_smooth: int = 0
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -368,8 +372,10 @@ class FoldedNetworks:
         C = self.W2.shape[-1] if self.W2.size else len(self.bias)
         M = len(plan.mats) + int(plan.linear)
         lp = np.empty((n, M, C) if members else (n, C), dtype=X.dtype if members else np.float64)
-        nov = (np.empty((n, 4 if self.n_content else 3), dtype=np.float64) if plan.novelty
-               else None)
+        width = 5 if self.n_smooth else (4 if self.n_content else 3)
+        nov = np.empty((n, width), dtype=np.float64) if plan.novelty else None
+        if nov is not None and width == 5 and not self.n_content:
+            nov[:, 3] = np.nan
         pool, controller = _parallel() if n >= PARALLEL_MIN_SPECTRA else (None, None)
         if pool is None:
             if n:
@@ -428,11 +434,14 @@ class FoldedNetworks:
             np.add(lin, plan.lin_bias, out=out[R])
         if plan.novelty:
             first = nz + (self.n_linear if plan.linear else 0)
-            k = self.n_novelty - self.n_content
+            k = self.n_novelty - self.n_content - self.n_smooth
             proj = side[:, first:first + k]
             nov_out[a:b, 0] = np.einsum("ij,ij->i", proj, proj)
+            if self.n_smooth:
+                sm = side[:, first + k:first + k + self.n_smooth]
+                nov_out[a:b, 4] = np.einsum("ij,ij->i", sm, sm)
             if self.n_content:
-                cont = side[:, first + k:first + self.n_novelty]
+                cont = side[:, first + k + self.n_smooth:first + self.n_novelty]
                 nov_out[a:b, 3] = np.einsum("ij,ij->i", cont, cont)
             nov_out[a:b, 1] = side[:, 0] if nz else np.nan
             if sq_weight is not None:
@@ -492,6 +501,7 @@ class FoldedNetworks:
             "n_hidden_units": np.int64(self.n_hidden_units),
             "n_novelty": np.int64(self.n_novelty),
             "n_content": np.int64(self.n_content),
+            "n_smooth": np.int64(self.n_smooth),
         }
         if self.linear_bias is not None:
             out["linear_bias"] = self.linear_bias
@@ -519,6 +529,7 @@ class FoldedNetworks:
             linear_bias=np.asarray(arrays["linear_bias"]) if "linear_bias" in arrays else None,
             n_novelty=int(arrays.get("n_novelty", 0)),
             n_content=int(arrays.get("n_content", 0)),
+            n_smooth=int(arrays.get("n_smooth", 0)),
         )
 
     def attrs(self) -> dict:
