@@ -318,9 +318,12 @@ def _best_lags(G: np.ndarray, anchor: np.ndarray, max_lag: int) -> np.ndarray:
                                                     np.finfo(float).tiny)))
     A = A - A.mean()
     B = B - B.mean(axis=1, keepdims=True)
+    from scipy import fft
+
     m = G.shape[1]
-    L = 1 << int(np.ceil(np.log2(max(2 * m, 2))))
-    c = np.fft.irfft(np.fft.rfft(B, L, axis=1) * np.conj(np.fft.rfft(A, L)), L, axis=1)
+    # circular correlation, long enough that lags up to max_lag do not wrap
+    L = fft.next_fast_len(m + max_lag + 1, real=True)
+    c = fft.irfft(fft.rfft(B, L, axis=1) * np.conj(fft.rfft(A, L)), L, axis=1)
     lags = np.concatenate([np.arange(0, max_lag + 1), np.arange(-max_lag, 0)])
     c = c[:, lags % L]
     order = np.argsort(lags)
@@ -384,10 +387,18 @@ def find_sittings(Xb, yi, C, u, width) -> Sittings | None:
     m = Xb.shape[1]
     if m < 4:
         return None
-    i0, frac, step = _uniform_columns(np.asarray(u, dtype=np.float64))
-    G = Xb[:, i0] * (1.0 - frac) + Xb[:, i0 + 1] * frac
-    max_lag = max(1, int(SITTING_SEARCH_FRACTION * m))
+    u = np.asarray(u, dtype=np.float64)
     width_u = width * float(np.median(np.diff(u)))
+    # on pooled points (INPUTS_PER_PEAK per line width: a gap of two widths is 6 of them,
+    # and the correlation's peak is refined below a point): 2,000 x 4,000 references in
+    # ~0.1 s instead of ~0.8 s
+    pool = max(1, int(round(width / INPUTS_PER_PEAK)))
+    if m // pool < 4:
+        pool = 1
+    Xp, up = pool_columns(Xb, pool), pool_columns(u[None, :], pool)[0]
+    i0, frac, step = _uniform_columns(up)
+    G = Xp[:, i0] * (1.0 - frac) + Xp[:, i0 + 1] * frac
+    max_lag = max(1, int(SITTING_SEARCH_FRACTION * len(up)))
     lag = np.zeros(len(yi))
     gaps, found = [None] * C, []
     for c in range(C):
