@@ -39,6 +39,7 @@ from .models._linear import highpass, shift_coordinate
 from .plan import (
     BASELINE_CANDIDATES,
     INPUTS_PER_PEAK,
+    SITTING_COPIES,
     FitPlan,
     HighPassed,
     between_sittings,
@@ -465,7 +466,7 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
             # the networks learn the states between their sittings too (the held-out
             # originals still score them; a copy is held out with its reference)
             size = len(Xan)
-            Xan, groups = between_sittings(Xan, groups, Xn, yi, u, sittings)
+            Xan, groups = between_sittings(Xan, groups, Xn, yi, u, sittings, SITTING_COPIES)
             ya = yi[groups]
             if draw is not None:
                 draw = np.concatenate([draw, np.arange(len(Xan) - size) % int(draw.max() + 1)])

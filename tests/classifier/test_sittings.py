@@ -12,7 +12,7 @@ from sklearn.metrics import balanced_accuracy_score
 from specstate import SpectraClassifier
 from specstate.datasets import simulate_xrd_ramp
 from specstate.models._augment import shift_spectra
-from specstate.plan import between_sittings, find_sittings
+from specstate.plan import SITTING_COPIES, between_sittings, find_sittings
 
 M, WIDTH = 1500, 10.0
 
@@ -51,8 +51,12 @@ def test_the_gap_between_two_sittings_is_measured(gap_widths):
     truth = _state(np.random.default_rng(2), *a, 1, gap_widths * WIDTH / 2)[0]
     assert np.corrcoef(middle.mean(axis=0), truth)[0, 1] > 0.95
     # the moved copies are grouped with the reference they came from
-    rows, groups = between_sittings(X, np.arange(len(y)), X, y, u, s)
-    assert len(rows) == len(y) + f.size * 20 and set(groups[len(y):]) == set(range(20))
+    rows, groups = between_sittings(X, np.arange(len(y)), X, y, u, s, SITTING_COPIES)
+    copies = groups[len(y):]
+    assert set(copies) == set(range(20))  # every reference of state 0, none of state 1
+    assert np.bincount(copies).max() <= SITTING_COPIES and len(rows) < len(y) + 3 * 20
+    every = between_sittings(X, np.arange(len(y)), X, y, u, s)[1][len(y):]
+    assert np.all(np.bincount(every) == f.size)
 
 
 def test_one_sitting_per_state_finds_no_gap():

@@ -41,8 +41,7 @@ class MembersStage:
         `hp`: the :class:`~specstate.plan.HighPassed` of `Xn` (the novelty's peak content
         reads its high-pass of two peak widths); None: rows are not spectra (no such test).
         `sittings` (:class:`~specstate.plan.Sittings`, with the shift coordinate `u`): the
-        novelty also knows the references moved across the gaps between their sittings
-        (the rows `Xan` hold them already unless the networks dropped the copies).
+        novelty also knows the references moved across the gaps between their sittings.
         """
         from ..models._mlp import train_region_networks
 
@@ -165,7 +164,7 @@ class MembersStage:
 
             aug_kept = F_train is not None  # the networks kept the augmented copies
             Xtr, gtr = (Xan, groups) if aug_kept else (Xn, np.arange(len(yi)))
-            if sittings is not None and not aug_kept:
+            if sittings is not None:  # every reference at every position between them
                 Xtr, gtr = between_sittings(Xtr, gtr, Xn, yi, u, sittings)
             weight = keep / pixel_variance(Xn, yi, C, keep)
             # peak content: what is narrower than two peak widths is peak (the first
