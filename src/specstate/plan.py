@@ -56,17 +56,31 @@ MAX_LINEAR_FEATURES = 512
 #: smooth background rarely carries the state and varies between measurements (beam,
 #: sample environment), so removing it is the safer choice when the references cannot tell.
 BASELINE_CANDIDATES = (2.0, 0.0)
+#: Spacing of the copies moved between a state's sittings, in measured peak widths
+#: (FWHM). A line moved by a quarter width from the nearest copy is matched by the copies'
+#: blend and the shift tangents to about 1 % of its height; half a width apart left 0.3 %
+#: of the middle of a simulated ramp flagged unknown, a width apart 4 %
+#: (``bench_novelty.py``), and a new user's bright ramps whose peaks moved half a width
+#: over a segment 48-52 % (the tangents alone).
+SITTING_SPACING_WIDTHS = 0.25
 #: A state's references were taken at two (or more) strains when their peak positions leave
-#: a gap wider than this many measured peak widths (FWHM). Half-way across such a gap a line
-#: is at least one width from its position in every reference: two lines one FWHM apart
-#: share a quarter of their overlap, so spectra there (the middle of a ramp measured in two
-#: sittings) are not blends of any reference, and held-out neighbours cannot stand for them.
-SITTING_GAP_WIDTHS = 2.0
+#: a gap wider than the copies' spacing: then a position in it is further from every
+#: reference than the copies will be. Spectra there (the middle of a ramp measured in two
+#: sittings) are not blends of the references, and held-out neighbours cannot stand for
+#: them: with gaps of 0.5-2 widths left alone (at a threshold of 2 widths), 48-84 % of a
+#: new user's ramp middles were flagged unknown and, near 2 widths, misclassified (0.41
+#: where LDA scored 1.00).
+SITTING_GAP_WIDTHS = SITTING_SPACING_WIDTHS
 #: Positions between the sittings each reference is moved to for the networks (see
 #: :func:`between_sittings`): every position gets a share of the references, and the
 #: training rows grow at most this many times (a copy at every position made a
 #: 2,100-pattern fit 6 times slower).
 SITTING_COPIES = 2
+#: Two sittings hold at least this share of a state's references each (and two), and their
+#: gap is wider than this many times the scatter of the positions within either: the rule
+#: of the augmentation's SIGNIFICANT_SHIFT for a shift between states.
+SITTING_MIN_SHARE = 0.1
+SITTING_SEPARATION = 2.0
 #: Largest peak movement searched inside one state, as a fraction of the spectrum length
 #: (as between the states' means for augmentation).
 SITTING_SEARCH_FRACTION = 0.1
@@ -369,15 +383,35 @@ class Sittings:
         return out
 
     def fractions(self) -> np.ndarray:
-        """Positions inside the gaps, at most half a peak width apart (ends excluded).
-
-        A line between two copies half a width apart is matched by their blend and the
-        shift tangents to within a few per cent of its height; a width apart left 4 % of
-        the middle of a measured ramp flagged unknown (``bench_novelty.py``), half 0.3 %.
-        """
+        """Positions inside the gaps, :data:`SITTING_SPACING_WIDTHS` apart (ends excluded)."""
         widest = max(g[1] - g[0] for g in self.gaps if g is not None)
-        k = int(np.ceil(2 * widest / max(self.width_u, np.finfo(float).tiny)))
+        step = SITTING_SPACING_WIDTHS * max(self.width_u, np.finfo(float).tiny)
+        k = max(int(np.ceil(widest / step)), 2)
         return np.arange(1, k) / k
+
+
+def _sitting_gap(srt: np.ndarray, least: float) -> int | None:
+    """Index j of the gap ``srt[j]..srt[j + 1]`` between two sittings, or None.
+
+    Only gaps with :data:`SITTING_MIN_SHARE` of the references (and at least two) on each
+    side count, and the widest of them must exceed `least` and
+    :data:`SITTING_SEPARATION` times the scatter of the positions on either side (robust
+    standard deviations): the positions of photon-starved shots scatter by a fraction of a
+    line width from noise alone, and their widest gap is no sitting.
+    """
+    n = srt.size
+    side = max(2, int(np.ceil(SITTING_MIN_SHARE * n)))
+    if n < 2 * side:
+        return None
+    gaps = np.diff(srt)[side - 1:n - side]
+    j = int(np.argmax(gaps)) + side - 1
+    gap = srt[j + 1] - srt[j]
+
+    def scatter(v):
+        return 1.4826 * float(np.median(np.abs(v - np.median(v))))
+
+    spread = max(scatter(srt[:j + 1]), scatter(srt[j + 1:]))
+    return j if gap > least and gap > SITTING_SEPARATION * spread else None
 
 
 def find_sittings(Xb, yi, C, u, width) -> Sittings | None:
@@ -411,9 +445,9 @@ def find_sittings(Xb, yi, C, u, width) -> Sittings | None:
         if idx.size < 2:
             continue
         lag[idx] = _best_lags(G[idx], G[idx[0]], max_lag) * step
-        srt = np.sort(lag[idx])
-        j = int(np.argmax(np.diff(srt)))
-        if srt[j + 1] - srt[j] > SITTING_GAP_WIDTHS * width_u:
+        j = _sitting_gap(np.sort(lag[idx]), SITTING_GAP_WIDTHS * width_u)
+        if j is not None:
+            srt = np.sort(lag[idx])
             gaps[c] = (float(srt[j]), float(srt[j + 1]))
             found.append(f"a gap of {(srt[j + 1] - srt[j]) / width_u:.3g} peak widths in "
                          f"state {c}")

@@ -129,3 +129,34 @@ def test_states_spread_along_a_ramp_get_the_strain_floor_only_when_they_differ_b
     else:  # the shift is the signal: no floor that would move one state onto the other
         assert sm.pair_residual[0, 1] < SHIFT_ONLY_RESIDUAL
         assert np.all(np.abs(sm.ranges) < floor)
+
+
+@pytest.mark.parametrize("gap_widths", [0.5, 1.0])
+def test_a_gap_under_a_line_width_is_a_sitting_too(gap_widths):
+    """Bright patterns whose peaks moved half a width between two sittings: the middles
+    (a quarter width from both) were flagged unknown half of the time without copies."""
+    rng = np.random.default_rng(8)
+    a = ([300, 520, 800, 1010], [1.0, 0.6, 0.8, 0.4])
+    X = np.vstack([_state(rng, *a, 30, 0.0), _state(rng, *a, 30, gap_widths * WIDTH),
+                   _state(rng, [340, 610, 900], [1.0, 0.9, 0.5], 60, 0.0)])
+    y = np.repeat([0, 0, 1], [30, 30, 60])
+    s = find_sittings(X, y, 2, np.arange(M, dtype=float), WIDTH)
+    assert s is not None and s.gaps[1] is None
+    assert s.gaps[0][1] - s.gaps[0][0] == pytest.approx(gap_widths * WIDTH, abs=0.3 * WIDTH)
+
+
+def test_photon_starved_shots_of_one_sitting_are_no_sittings():
+    """Single shots of 60 photons with read noise: their measured positions scatter by a
+    fraction of a line width from noise alone; the widest of those gaps (0.35 widths here,
+    wider than the copies' spacing) is no sitting."""
+    rng = np.random.default_rng(9)
+    x = np.arange(300, dtype=float)
+    shots = []
+    for centre in (150.0, 165.0):
+        p = np.exp(-0.5 * ((x - centre) / 12.0) ** 2) + 0.3 * np.exp(
+            -0.5 * ((x - 95) / 12.0) ** 2) + 0.05
+        shots.append(rng.poisson(60 * p / p.sum(), (50, 300)) + rng.normal(0, 0.5, (50, 300)))
+    X = np.vstack(shots)
+    X /= X.sum(axis=1, keepdims=True)
+    y = np.repeat([0, 1], 50)
+    assert find_sittings(X, y, 2, x, 28.0) is None
