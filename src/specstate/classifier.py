@@ -426,7 +426,8 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
             plan.augment_reason = (
                 f"fewest references of a state: {counts.min()} (< {AUGMENT_BELOW})" if do_aug
                 else ("rows are not spectra" if not spectral
-                      else f"{counts.min()} or more references of every state")
+                      else (f"every state has {AUGMENT_BELOW} or more references "
+                            f"(fewest: {counts.min()})"))
             )
         else:
             do_aug = bool(self.augment) and spectral
