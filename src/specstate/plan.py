@@ -323,42 +323,6 @@ def _uniform_columns(u: np.ndarray):
     return i0, pos - i0, (grid[-1] - grid[0]) / max(m - 1, 1)
 
 
-def _best_lags(G: np.ndarray, anchor: np.ndarray, max_lag: int) -> np.ndarray:
-    """Sub-point lag s of every row with ``G[k, i] ≈ anchor[i - s]`` (one batched FFT).
-
-    Both sides log-compressed as in the augmentation's alignment, so that every line counts
-    and not only the strongest.
-    """
-    from .models._augment import COMPRESS_SCALE, _compress
-
-    A = _compress(anchor)
-    pos = np.maximum(G, 0.0)  # _compress of every row at once
-    B = np.log1p(pos / (COMPRESS_SCALE * np.maximum(pos.std(axis=1, keepdims=True),
-                                                    np.finfo(float).tiny)))
-    A = A - A.mean()
-    B = B - B.mean(axis=1, keepdims=True)
-    from scipy import fft
-
-    m = G.shape[1]
-    # circular correlation, long enough that lags up to max_lag do not wrap
-    L = fft.next_fast_len(m + max_lag + 1, real=True)
-    c = fft.irfft(fft.rfft(B, L, axis=1) * np.conj(fft.rfft(A, L)), L, axis=1)
-    lags = np.concatenate([np.arange(0, max_lag + 1), np.arange(-max_lag, 0)])
-    c = c[:, lags % L]
-    order = np.argsort(lags)
-    c, lags = c[:, order], lags[order]
-    i = np.argmax(c, axis=1)
-    s = lags[i].astype(np.float64)
-    inner = (i > 0) & (i < c.shape[1] - 1)
-    r = np.arange(len(G))
-    ii = np.clip(i, 1, c.shape[1] - 2)
-    c0, c1, c2 = c[r, ii - 1], c[r, ii], c[r, ii + 1]
-    den = c0 - 2 * c1 + c2
-    ok = inner & (den < 0)
-    s[ok] += 0.5 * (c0[ok] - c2[ok]) / den[ok]
-    return s
-
-
 @dataclass
 class Sittings:
     """Where a state's references were measured at separate strains (or energies).
@@ -423,6 +387,8 @@ def find_sittings(Xb, yi, C, u, width) -> Sittings | None:
     of `u`). None when no state's positions leave a gap wider than
     :data:`SITTING_GAP_WIDTHS` peak widths.
     """
+    from .models._augment import best_lags
+
     m = Xb.shape[1]
     if m < 4:
         return None
@@ -444,7 +410,7 @@ def find_sittings(Xb, yi, C, u, width) -> Sittings | None:
         idx = np.flatnonzero(yi == c)
         if idx.size < 2:
             continue
-        lag[idx] = _best_lags(G[idx], G[idx[0]], max_lag) * step
+        lag[idx] = best_lags(G[idx], G[idx[0]], max_lag) * step
         j = _sitting_gap(np.sort(lag[idx]), SITTING_GAP_WIDTHS * width_u)
         if j is not None:
             srt = np.sort(lag[idx])

@@ -25,12 +25,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
-from scipy.signal import correlate, correlation_lags
 
 from ..preprocessing._highpass import smooth_rows
 
 __all__ = [
-    "ShiftModel", "Nuisances", "learn_shifts", "measure_nuisances", "shift_spectra",
+    "ShiftModel", "Nuisances", "best_lags", "learn_shifts", "measure_nuisances", "shift_spectra",
     "noise_level", "augment",
 ]
 
@@ -101,20 +100,42 @@ def _compress(x):
 
 def _best_shift(a, b, max_lag):
     """Shift s (grid points, sub-pixel) with b[i] ≈ a[i - s] (log-compressed correlation)."""
-    a = _compress(a)
-    b = _compress(b)
-    a = a - a.mean()
-    b = b - b.mean()
-    c = correlate(b, a, mode="full", method="fft")
-    lags = correlation_lags(b.size, a.size, mode="full")
-    ok = np.abs(lags) <= max_lag
-    c, lags = c[ok], lags[ok]
-    i = int(np.argmax(c))
-    s = float(lags[i])
-    if 0 < i < c.size - 1:
-        den = c[i - 1] - 2 * c[i] + c[i + 1]
-        if den < 0:
-            s += 0.5 * (c[i - 1] - c[i + 1]) / den
+    return float(best_lags(np.asarray(b, np.float64)[None, :], np.asarray(a, np.float64),
+                           max_lag)[0])
+
+
+def best_lags(G: np.ndarray, anchor: np.ndarray, max_lag: int) -> np.ndarray:
+    """Sub-point lag s of every row with ``G[k, i] ≈ anchor[i - s]`` (one batched FFT).
+
+    Both sides log-compressed (:func:`_compress`), so that every line counts and not only
+    the strongest. The linear correlation through a circular FFT long enough that lags up
+    to `max_lag` do not wrap; a sub-point peak by a parabola through its neighbours.
+    """
+    A = _compress(anchor)
+    pos = np.maximum(G, 0.0)  # _compress of every row at once
+    B = np.log1p(pos / (COMPRESS_SCALE * np.maximum(pos.std(axis=1, keepdims=True),
+                                                    np.finfo(float).tiny)))
+    A = A - A.mean()
+    B = B - B.mean(axis=1, keepdims=True)
+    from scipy import fft
+
+    m = G.shape[1]
+    # circular correlation, long enough that lags up to max_lag do not wrap
+    L = fft.next_fast_len(m + max_lag + 1, real=True)
+    c = fft.irfft(fft.rfft(B, L, axis=1) * np.conj(fft.rfft(A, L)), L, axis=1)
+    lags = np.concatenate([np.arange(0, max_lag + 1), np.arange(-max_lag, 0)])
+    c = c[:, lags % L]
+    order = np.argsort(lags)
+    c, lags = c[:, order], lags[order]
+    i = np.argmax(c, axis=1)
+    s = lags[i].astype(np.float64)
+    inner = (i > 0) & (i < c.shape[1] - 1)
+    r = np.arange(len(G))
+    ii = np.clip(i, 1, c.shape[1] - 2)
+    c0, c1, c2 = c[r, ii - 1], c[r, ii], c[r, ii + 1]
+    den = c0 - 2 * c1 + c2
+    ok = inner & (den < 0)
+    s[ok] += 0.5 * (c0[ok] - c2[ok]) / den[ok]
     return s
 
 
@@ -155,7 +176,7 @@ def learn_shifts(X, y, n_classes, u, kind, min_points=MIN_SHIFT_POINTS) -> Shift
     for c in range(n_classes):
         members = G[y == c]
         if len(members) > 1:
-            within[c] = max(abs(_best_shift(means[c], g, max_lag)) for g in members)
+            within[c] = float(np.max(np.abs(best_lags(members, means[c], max_lag))))
     pair_shift = np.zeros((n_classes, n_classes))
     pair_residual = np.ones((n_classes, n_classes))
     for a in range(n_classes):
