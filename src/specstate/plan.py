@@ -314,15 +314,6 @@ def linear_pool(width: float, m: int) -> int:
     return max(1, int(round(width / INPUTS_PER_PEAK)), int(np.ceil(m / MAX_LINEAR_FEATURES)))
 
 
-def _uniform_columns(u: np.ndarray):
-    """``(i0, frac, step)``: a uniform grid over `u` as linear interpolation of columns."""
-    m = u.size
-    grid = np.linspace(u[0], u[-1], m)
-    pos = np.interp(grid, u, np.arange(m, dtype=np.float64))
-    i0 = np.clip(np.floor(pos).astype(np.int64), 0, max(m - 2, 0))
-    return i0, pos - i0, (grid[-1] - grid[0]) / max(m - 1, 1)
-
-
 @dataclass
 class Sittings:
     """Where a state's references were measured at separate strains (or energies).
@@ -384,24 +375,24 @@ def find_sittings(Xb, yi, C, u, width) -> Sittings | None:
     `Xb`: normalised, baseline-free references; `u`: the shift coordinate; `width`: the
     measured peak width (points). The peak positions of each reference are measured against
     the first reference of its state (log-compressed cross-correlation over a uniform grid
-    of `u`). None when no state's positions leave a gap wider than
-    :data:`SITTING_GAP_WIDTHS` peak widths.
+    of `u`). None when no state's positions leave a gap between two sittings
+    (:func:`_sitting_gap`).
     """
-    from .models._augment import best_lags
+    from .models._augment import best_lags, uniform_columns
 
     m = Xb.shape[1]
     if m < 4:
         return None
     u = np.asarray(u, dtype=np.float64)
     width_u = width * float(np.median(np.diff(u)))
-    # on pooled points (INPUTS_PER_PEAK per line width: a gap of two widths is 6 of them,
-    # and the correlation's peak is refined below a point): 2,000 x 4,000 references in
-    # ~0.1 s instead of ~0.8 s
+    # on pooled points, INPUTS_PER_PEAK per line width (the correlation's peak is refined
+    # below a point, so a gap of a quarter width, 0.75 of them, is still measured):
+    # 2,000 x 4,000 references in ~0.16 s instead of ~0.8 s
     pool = max(1, int(round(width / INPUTS_PER_PEAK)))
     if m // pool < 4:
         pool = 1
     Xp, up = pool_columns(Xb, pool), pool_columns(u[None, :], pool)[0]
-    i0, frac, step = _uniform_columns(up)
+    i0, frac, step = uniform_columns(up)
     G = Xp[:, i0] * (1.0 - frac) + Xp[:, i0 + 1] * frac
     max_lag = max(1, int(SITTING_SEARCH_FRACTION * len(up)))
     lag = np.zeros(len(yi))
@@ -411,9 +402,9 @@ def find_sittings(Xb, yi, C, u, width) -> Sittings | None:
         if idx.size < 2:
             continue
         lag[idx] = best_lags(G[idx], G[idx[0]], max_lag) * step
-        j = _sitting_gap(np.sort(lag[idx]), SITTING_GAP_WIDTHS * width_u)
+        srt = np.sort(lag[idx])
+        j = _sitting_gap(srt, SITTING_GAP_WIDTHS * width_u)
         if j is not None:
-            srt = np.sort(lag[idx])
             gaps[c] = (float(srt[j]), float(srt[j + 1]))
             found.append(f"a gap of {(srt[j + 1] - srt[j]) / width_u:.3g} peak widths in "
                          f"state {c}")
@@ -427,8 +418,8 @@ def between_sittings(X_train, groups, Xn, yi, u, sittings, copies=None):
     """Training rows plus the references moved across their state's gap between sittings.
 
     A state measured at two strains passes through the strains between them: its spectra
-    there are its references with the peaks moved. The positions are at most half a peak
-    width apart. With `copies`, each reference is moved to that many of them in turn
+    there are its references with the peaks moved, at the positions of
+    :meth:`Sittings.fractions`. With `copies`, each reference is moved to that many of them in turn
     (every position still gets a share of the references, and the rows grow at most that
     many times; the networks, :data:`SITTING_COPIES`); None: every reference to every
     position (the novelty's subspace: a position seen by fewer references stands less

@@ -29,8 +29,8 @@ from scipy.ndimage import gaussian_filter1d
 from ..preprocessing._highpass import smooth_rows
 
 __all__ = [
-    "ShiftModel", "Nuisances", "best_lags", "learn_shifts", "measure_nuisances", "shift_spectra",
-    "noise_level", "augment",
+    "ShiftModel", "Nuisances", "best_lags", "learn_shifts", "uniform_columns",
+    "measure_nuisances", "shift_spectra", "noise_level", "augment",
 ]
 
 #: Largest shift searched between class means, as a fraction of the spectrum length.
@@ -86,9 +86,27 @@ class ShiftModel:
     step: float  # shift-coordinate units per point (median)
 
 
+def uniform_columns(u: np.ndarray):
+    """``(i0, frac, step)``: a uniform grid over `u` as linear interpolation of columns.
+
+    Row x on the grid is ``x[i0] * (1 - frac) + x[i0 + 1] * frac`` (what ``np.interp`` of
+    each row gives, for every row at once); `step` is the grid's spacing.
+    """
+    u = np.asarray(u, dtype=np.float64)
+    m = u.size
+    grid = np.linspace(u[0], u[-1], m)
+    pos = np.interp(grid, u, np.arange(m, dtype=np.float64))
+    i0 = np.clip(np.floor(pos).astype(np.int64), 0, max(m - 2, 0))
+    return i0, pos - i0, (grid[-1] - grid[0]) / max(m - 1, 1)
+
+
 def _uniform(u, X):
-    grid = np.linspace(u[0], u[-1], u.size)
-    return grid, np.stack([np.interp(grid, u, x) for x in np.atleast_2d(X)])
+    """`X` (rows) on a uniform grid over `u`: ``(step, rows)``."""
+    X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+    if X.shape[1] < 2:
+        return 1.0, X
+    i0, frac, step = uniform_columns(u)
+    return step, X[:, i0] * (1.0 - frac) + X[:, i0 + 1] * frac
 
 
 def _compress(x):
@@ -167,8 +185,7 @@ def learn_shifts(X, y, n_classes, u, kind, min_points=MIN_SHIFT_POINTS) -> Shift
     ShiftModel
     """
     m = X.shape[1]
-    grid, G = _uniform(u, X)
-    step_grid = grid[1] - grid[0] if m > 1 else 1.0
+    step_grid, G = _uniform(u, X)
     step = float(np.median(np.diff(u))) if m > 1 else 1.0
     max_lag = max(1, int(MAX_SHIFT_FRACTION * m))
     means = np.stack([G[y == c].mean(axis=0) for c in range(n_classes)])
