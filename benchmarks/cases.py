@@ -241,6 +241,18 @@ def build_generated(seed, *, generator, refs_per_state=None, n_train=None, n_tes
                     drifting=generator_params.get("drift_px", 0) > 0 and run)
 
 
+def build_sittings(seed, *, n_patterns=2_020, input="spectra", **ramp_params) -> Instance:
+    """:func:`generators.powder_ramp`: references in two sittings per state, far apart; every
+    other pattern of the ramp is scored in acquisition order (the middles of each segment,
+    at strains no reference has, included)."""
+    g = generators.powder_ramp(seed, n_patterns, **ramp_params)
+    y = g.y.astype(str)
+    test = np.setdiff1d(np.arange(n_patterns), g.refs)
+    axis, name, unit = _input(input, g.axis, g.axis_name, g.axis_unit)
+    return Instance(g.X[g.refs], y[g.refs], g.X[test], y[test], axis, name, unit,
+                    noise_limit=g.noise_limit(test), run_order=True)
+
+
 # ------------------------------------------------------------------------- real
 def build_real(seed, *, name, refs_per_state, where="random", input="spectra") -> Instance:
     """A real set of :mod:`realdata`: `refs_per_state` random spectra of each state (or, with
@@ -373,6 +385,14 @@ CASES = {c.name: c for c in [
     _case("powder-2state-noaxis", "as powder-2state with 10 refs/state, bare numpy (no axis)",
           _INDEP, build_generated,
           {"generator": "powder", "refs_per_state": 10, "input": "numpy"}, _GEN_QUICK),
+    _case("powder-sittings-far", "made-up powder ramp, B = a weak extra line (10 %) and "
+          "0.3 % larger; 5 refs at both ends of each state's segment, 8 line widths apart",
+          _INDEP, build_sittings, {"gap_widths": 8.0, "extra_peak": 0.1},
+          {"n_patterns": N_TEST_QUICK + 20}),
+    _case("powder-sittings-far-noaxis", "as powder-sittings-far, 12 line widths apart, "
+          "bare numpy (no axis)", _INDEP, build_sittings,
+          {"gap_widths": 12.0, "extra_peak": 0.1, "input": "numpy"},
+          {"n_patterns": N_TEST_QUICK + 20}),
     _case("random-labels", "made-up powder, one state, labels random (20 refs/label): "
           "expected chance and a warning", _INDEP, build_generated,
           {"generator": "powder", "n_states": 1, "refs_per_state": 20,

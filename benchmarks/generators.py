@@ -23,7 +23,8 @@ import numpy as np
 from scipy.special import gammaln
 from sklearn.metrics import balanced_accuracy_score
 
-__all__ = ["Generated", "emission_lines", "xrf_spectra", "powder_xrd", "smooth_curve"]
+__all__ = ["Generated", "emission_lines", "xrf_spectra", "powder_xrd", "powder_ramp",
+           "smooth_curve"]
 
 # Spectra are simulated and scored in blocks of this many (bounds memory: states x block x
 # points float64).
@@ -278,6 +279,8 @@ def powder_xrd(
     background_counts: float = 150.0,
     two_theta: tuple[float, float] = (10.0, 40.0),
     structure_seed: int | None = None,
+    truth: np.ndarray | None = None,
+    strain: np.ndarray | None = None,
 ) -> Generated:
     """Made-up powder patterns (Mo Kα) of K states of one cubic phase.
 
@@ -288,7 +291,9 @@ def powder_xrd(
     minority phase) at made-up angles. Per file: overall scale uniform in ``1 +- scale_jitter``,
     per-peak texture (log-normal, rms `texture_rms`), a background of a quadratic and an
     amorphous hump of random amplitude; Poisson counts. With ``n_states=1`` every spectrum
-    comes from one state (for random labels).
+    comes from one state (for random labels). `truth` (state index per spectrum, default
+    random) and `strain` (per spectrum: every lattice, the extra reflections' too, is
+    compressed by it) make a pressure ramp.
     """
     rng = np.random.default_rng(seed)
     srng = np.random.default_rng(seed if structure_seed is None else structure_seed)
@@ -300,7 +305,9 @@ def powder_xrd(
     lo, hi = two_theta
     extra_pos = srng.uniform(lo + 0.1 * (hi - lo), hi - 0.1 * (hi - lo), max(1, n_states - 1))
     states = tuple(f"phase-{chr(ord('A') + k)}" for k in range(max(1, n_states)))
-    truth = rng.integers(len(states), size=n_spectra)
+    drawn = rng.integers(len(states), size=n_spectra)
+    truth = drawn if truth is None else np.asarray(truth)
+    squeeze = np.ones(n_spectra) if strain is None else 1.0 - np.asarray(strain, np.float64)
     tth = np.linspace(lo, hi, n_points)
     scale = rng.uniform(1 - scale_jitter, 1 + scale_jitter, n_spectra)
     texture = np.exp(texture_rms * rng.standard_normal((n_spectra, n_peaks)))
@@ -312,21 +319,52 @@ def powder_xrd(
         t = np.tan(np.radians(theta_deg / 2))
         return np.sqrt(0.004 * t**2 + 0.002 * t + 0.006)  # Caglioti U, V, W (deg^2)
 
+    d_extra = MO_KA_ANGSTROM / (2 * np.sin(np.radians(extra_pos / 2)))
+
     def expected(rows, k):
         a = a0 * (1 + k * lattice_step)
         d = a / np.sqrt(inv_d_sq)
-        centres = 2 * np.degrees(np.arcsin(MO_KA_ANGSTROM / (2 * d)))
+        sq = squeeze[rows, None]  # (rows, 1)
         pattern = np.zeros((rows.size, n_points))
-        for p, c in enumerate(centres):
+
+        def add(d_spacing, height):  # one reflection in every row, (rows, 1) centres
+            c = 2 * np.degrees(np.arcsin(MO_KA_ANGSTROM / (2 * d_spacing * sq)))
             w = fwhm(c)
-            peak = _pearson7(tth, c, w, 1.5) * w  # height ~1
-            pattern += (heights[p] * texture[rows, p])[:, None] * peak[None, :]
+            return height * _pearson7(tth[None, :], c, w, 1.5) * w  # height ~1
+
+        for p in range(n_peaks):
+            pattern += add(d[p], (heights[p] * texture[rows, p])[:, None])
         for j in range(k):
-            w = fwhm(extra_pos[j])
-            pattern += extra_peak * (_pearson7(tth, extra_pos[j], w, 1.5) * w)[None, :]
+            pattern += add(d_extra[j], extra_peak)
         back = (bg[rows, 0, None] * (1 - 0.5 * x01) + bg[rows, 1, None] * 0.4 * x01**2
                 + bg[rows, 2, None] * hump)
         return scale[rows, None] * (peak_counts * pattern + background_counts * back)
 
     X, loglik = _simulate(rng, n_spectra, states, truth, expected, 0.0)
     return Generated(X, np.asarray(states)[truth], tth, "2theta", "deg", loglik, states)
+
+
+def powder_ramp(seed: int, n_spectra: int, *, gap_widths: float = 8.0, refs_per_sitting=5,
+                **powder) -> Generated:
+    """:func:`powder_xrd` along a pressure ramp: state A, then state B, compressed evenly.
+
+    Each state's segment spans a strain that moves a reflection at the middle of the 2θ
+    range by `gap_widths` line widths, B's starting where A's ended. ``refs`` (an attribute
+    of the result) are `refs_per_sitting` patterns at both ends of each segment: references
+    taken in two sittings per state, between which the peaks moved far.
+    """
+    lo, hi = powder.get("two_theta", (10.0, 40.0))
+    mid = 0.5 * (lo + hi)
+    t = np.tan(np.radians(mid / 2))
+    width = np.sqrt(0.004 * t**2 + 0.002 * t + 0.006)  # the generator's FWHM there (deg)
+    # d(2θ) = 2 ε tan θ (radians): the strain that moves the middle line by the gap
+    g = gap_widths * np.radians(width) / (2 * t)
+    half = n_spectra // 2
+    truth = (np.arange(n_spectra) >= half).astype(np.int64)
+    strain = np.concatenate([np.linspace(0.0, g, half), np.linspace(g, 2 * g,
+                                                                     n_spectra - half)])
+    out = powder_xrd(seed, n_spectra, truth=truth, strain=strain, **powder)
+    k = refs_per_sitting
+    out.refs = np.concatenate([np.arange(k), np.arange(half - k, half), half + np.arange(k),
+                               np.arange(n_spectra - k, n_spectra)])
+    return out

@@ -49,6 +49,8 @@ from .plan import (
     find_sittings,
     linear_features,
     make_folds,
+    scale_coordinate,
+    sitting_folds,
 )
 from .regions import Region, equal_boundaries, estimate_peak_width, separability_profile
 from .regions._discovery import auto_boundaries
@@ -403,8 +405,21 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         sittings = None
         if spectral and folds.k:
             first = BASELINE_CANDIDATES[0] * width
-            sittings = find_sittings(hp(first if 6 * first <= m / 2 else 0.0), yi, C, u, width)
+            Xb = hp(first if 6 * first <= m / 2 else 0.0)
+            sittings = find_sittings(Xb, yi, C, u, width)
+            scale = None
+            if sittings is not None and kind == "points":
+                # an axis without a name: do the peaks move as a strain does?
+                scale = scale_coordinate(Xb, yi, sittings)
+            if scale is not None:
+                u, kind = scale[0], "scale"
+                sittings = find_sittings(Xb, yi, C, u, width)
+            del Xb
             plan.sittings = "" if sittings is None else sittings.text
+            if scale is not None:
+                plan.sittings += "; " + scale[1]
+            folds = sitting_folds(folds, yi, sittings)
+            plan.folds = self.heldout_protocol_ = folds.protocol
 
         # baseline and linear pooling, chosen by the linear member's held-out score
         sigma, lin_pool, F_lin, lin_lp = choose_baseline(
@@ -436,7 +451,7 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         self.shift_model_ = None
         n_orig = n
         if do_aug:
-            self.shift_model_ = learn_shifts(hp(sigma), yi, C, u, kind)
+            self.shift_model_ = learn_shifts(hp(sigma), yi, C, u, kind, sittings=sittings)
             plan.shift = describe_shifts(self.shift_model_)
             if self.n_augment == "auto" and self.network == "point":
                 from .models._point import POINT_COPIES
@@ -453,7 +468,8 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
             nuis = measure_nuisances(Xd, yi, C, width, normalize)
             plan.augment_reason += "; " + nuis.describe()
             Xa, src = _augment(Xd, yi, u, self.shift_model_, copies * draws, width, nprng,
-                               nuisances=nuis)
+                               nuisances=nuis,
+                               moves=None if sittings is None else sittings.spans(yi))
             ya, groups = yi[src], src
             draw = np.tile(np.arange(copies * draws) % draws, n)
             originals = np.arange(n) * copies * draws  # copy 0 of each is the original
@@ -463,12 +479,15 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
                 Xan /= np.where(np.abs(ta) > 0, ta, 1.0)[:, None]
         else:
             Xan, ya, groups, draw, originals = Xn, yi, np.arange(n), None, np.arange(n)
+        originals_plain = originals
         if sittings is not None:
             # the networks learn the states between their sittings too (the held-out
             # originals still score them; a copy is held out with its reference)
             size = len(Xan)
             Xan, groups = between_sittings(Xan, groups, Xn, yi, u, sittings, SITTING_COPIES)
             ya = yi[groups]
+            # the moved copies are no augmentation: the networks without it learn them too
+            originals_plain = np.concatenate([originals, np.arange(size, len(Xan))])
             if draw is not None:
                 draw = np.concatenate([draw, np.arange(len(Xan) - size) % int(draw.max() + 1)])
         F_train = None
@@ -496,7 +515,7 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         self._fit_members(Xan, ya, groups, draw, originals, yi, C, boundaries, sigma, pool,
                           keep, seed, normalize, folds, F_lin, lin_pool, plan, n_orig, Xn,
                           F_train, totals, lin_lp, hp if spectral else None,
-                          sittings=sittings, u=u)
+                          sittings=sittings, u=u, plain=originals_plain)
         return self
 
     # ------------------------------------------------------------------ predict

@@ -32,7 +32,8 @@ from .models._linear import highpass, pool_columns
 __all__ = [
     "FitPlan", "Folds", "choose_baseline", "choose_normalization", "describe_shifts",
     "HighPassed", "linear_features", "linear_heldout", "linear_pool", "make_folds", "one_reference",
-    "score", "Sittings", "between_sittings", "find_sittings",
+    "score", "Sittings", "between_sittings", "find_sittings", "scale_coordinate",
+    "sitting_folds",
 ]
 
 #: Spectra count as intensities (counts) when every total is positive and the mean
@@ -76,6 +77,16 @@ SITTING_GAP_WIDTHS = SITTING_SPACING_WIDTHS
 #: training rows grow at most this many times (a copy at every position made a
 #: 2,100-pattern fit 6 times slower).
 SITTING_COPIES = 2
+#: Centres of a scaling tried by :func:`scale_coordinate`, in spectrum lengths off either
+#: end (a 5-30° 2θ pattern scales about 0.2 lengths before its first point, q from 0.5 Å⁻¹
+#: to 8 about 0.07), logarithmically spaced and refined SCALE_REFINE times between the
+#: best and its neighbours.
+SCALE_CENTRES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+SCALE_REFINE = 4
+#: A scale replaces the point index when it aligns the sittings better by more than this
+#: many standard deviations of the residual's noise: noise alone moves the residual by
+#: about one; a constant shift taken for a scale would misplace the far end's peaks.
+SCALE_EVIDENCE_SIGMAS = 3.0
 #: Two sittings hold at least this share of a state's references each (and two), and their
 #: gap is wider than this many times the scatter of the positions within either: the rule
 #: of the augmentation's SIGNIFICANT_SHIFT for a shift between states.
@@ -213,6 +224,29 @@ def make_folds(y: np.ndarray, n_classes: int, n_folds="auto") -> Folds:
     return Folds(fold, k, f"{k} contiguous blocks of each state in acquisition order")
 
 
+def sitting_folds(folds: Folds, y: np.ndarray, sittings) -> Folds:
+    """Contiguous blocks within each sitting, where a state's references come in two.
+
+    Blocks of a state cut its sittings unevenly: with five references in each of two
+    sittings, one fold held out three of the five a state had at the strain where the other
+    state's references were too, so its held-out models were weaker than the fit's (0.65
+    held out where the ramp scored 0.975). Each sitting is cut into the folds' blocks on its
+    own (still contiguous in acquisition order); leave-one-out folds stay as they are.
+    """
+    if sittings is None or folds.k == 0 or folds.k == y.size:
+        return folds
+    fold = folds.fold.copy()
+    for c, gap in enumerate(sittings.gaps):
+        if gap is None:
+            continue
+        idx = np.flatnonzero(y == c)
+        upper = sittings.lag[idx] >= gap[1]
+        for side in (idx[~upper], idx[upper]):
+            for f, part in enumerate(np.array_split(side, folds.k)):
+                fold[part] = f
+    return Folds(fold, folds.k, folds.protocol + ", each sitting on its own")
+
+
 def linear_features(Xn, sigma, keep, pool):
     """Baseline-free, masked, pooled spectra: the linear member's inputs."""
     return pool_columns(highpass(Xn, sigma, keep), pool)
@@ -246,7 +280,7 @@ class HighPassed:
 
         The drift decision, the baseline choice and the members score the same candidates.
         """
-        key = ("heldout", float(sigma), int(pool))
+        key = ("heldout", float(sigma), int(pool), folds.protocol, folds.fold.tobytes())
         if key not in self._done:
             self._done[key] = (linear_heldout(self.features(sigma, pool), y, n_classes, folds)
                                if folds.k else np.full((len(y), n_classes), np.nan))
@@ -254,18 +288,21 @@ class HighPassed:
 
 
 def linear_heldout(F: np.ndarray, y: np.ndarray, n_classes: int, folds: Folds,
-                   F_train=None, y_train=None, groups=None) -> np.ndarray:
+                   F_train=None, y_train=None, groups=None, row_fold=None) -> np.ndarray:
     """Held-out log-probabilities (n, C) of the linear member (NaN rows: never held out).
 
     With `F_train` (augmented copies, `groups` = the reference each came from), each fold
     trains on the copies of its training references and predicts the held-out ORIGINALS.
+    `row_fold`: the fold of each row of `F` (default ``folds.fold``: F's rows are the
+    references).
     """
     out = np.full((y.size, n_classes), np.nan)
     if F_train is None:
         F_train, y_train, groups = F, y, np.arange(y.size)
+    row_fold = folds.fold if row_fold is None else row_fold
     for f in range(folds.k):
-        test = folds.fold == f
-        train = ~test[groups]
+        test = row_fold == f
+        train = folds.fold[groups] != f
         if not test.any() or np.unique(y_train[train]).size < n_classes:
             continue
         mu, sd = standardize(F_train[train], y_train[train], n_classes)
@@ -302,7 +339,10 @@ def describe_shifts(sm) -> str:
     parts = []
     for a in range(C):
         for b in range(a + 1, C):
-            what = "signal" if sm.pair_residual[a, b] < SHIFT_ONLY_RESIDUAL else "nuisance"
+            if sm.signal is not None:
+                what = "signal" if sm.signal[a, b] else "nuisance"
+            else:
+                what = "signal" if sm.pair_residual[a, b] < SHIFT_ONLY_RESIDUAL else "nuisance"
             parts.append(f"{a}-{b}: {sm.pair_shift[a, b] / max(sm.step, 1e-300):.3g} points "
                          f"({what}, aligned residual {sm.pair_residual[a, b]:.2f})")
     return "; ".join(parts)
@@ -335,6 +375,23 @@ class Sittings:
             if gap is not None:
                 sel = y == c
                 out[sel] = gap[0] + fraction * (gap[1] - gap[0]) - self.lag[sel]
+        return out
+
+    def spans(self, y: np.ndarray) -> np.ndarray:
+        """Moves (n, 2), ``(low, high)`` in u units, between the state's outermost positions.
+
+        Each reference may go anywhere between them ((0, 0) for a state without a gap). The
+        augmentation draws each copy's move from this interval (on top of its state's
+        shift range), so the copies cover the strains between the sittings as densely as
+        those of the sittings themselves.
+        """
+        out = np.zeros((len(y), 2))
+        for c, gap in enumerate(self.gaps):
+            sel = y == c
+            if gap is not None and sel.any():
+                lag = self.lag[sel]
+                out[sel, 0] = lag.min() - lag
+                out[sel, 1] = lag.max() - lag
         return out
 
     def fractions(self) -> np.ndarray:
@@ -412,6 +469,75 @@ def find_sittings(Xb, yi, C, u, width) -> Sittings | None:
         return None
     return Sittings(lag, gaps, width_u, "references of one state from separate sittings ("
                     + ", ".join(found) + ")")
+
+
+def scale_coordinate(Xb, yi, sittings, noise_sigmas=SCALE_EVIDENCE_SIGMAS):
+    """Whether the peaks moved between sittings as a scale about a centre off the points.
+
+    For an axis that came without a name (point index), a strain moves each peak in
+    proportion to its distance from a centre (2θ or q = 0) outside the spectrum, not by a
+    constant number of points: a gap of ten line widths at one end is three at the other on
+    a 5-30° pattern. Each state's two sittings (their mean references, `Xb` normalised and
+    baseline-free) are aligned in ``u = ±log|x - x0|`` for centres off either end (a grid of
+    :data:`SCALE_CENTRES` spectrum lengths, refined) and in points. The best centre is
+    taken when its aligned residual is below the points' by more than `noise_sigmas`
+    standard deviations of the residual's noise (the sittings' own scatter).
+
+    Returns ``(u, text)``, or None where points align the sittings as well.
+    """
+    from .models._augment import best_lags, shift_spectra, uniform_columns
+
+    n, m = Xb.shape
+    x = np.arange(m, dtype=np.float64)
+    pairs = []
+    noise_var = np.zeros(m)
+    for c, gap in enumerate(sittings.gaps):
+        if gap is None:
+            continue
+        lag = sittings.lag[yi == c]
+        Xc = Xb[yi == c]
+        low, high = Xc[lag <= gap[0]], Xc[lag >= gap[1]]
+        pairs.append((low.mean(axis=0), high.mean(axis=0)))
+        noise_var += low.var(axis=0, ddof=1) / len(low) + high.var(axis=0, ddof=1) / len(high)
+    if not pairs:
+        return None
+    L = np.stack([p[0] for p in pairs])
+    H = np.stack([p[1] for p in pairs])
+    # the noise of a residual sum over points: its variance is 2 Σ σ⁴ per state (χ²-like)
+    noise_sd = np.sqrt(2.0 * len(pairs) * float(np.sum(noise_var**2)))
+    max_lag = max(1, int(SITTING_SEARCH_FRACTION * m))
+
+    def residual(u):
+        i0, frac, step = uniform_columns(u)
+        GL = L[:, i0] * (1 - frac) + L[:, i0 + 1] * frac
+        GH = H[:, i0] * (1 - frac) + H[:, i0 + 1] * frac
+        shifts = np.array([best_lags(GH[k:k + 1], GL[k], max_lag)[0]
+                           for k in range(len(L))]) * step
+        moved = shift_spectra(L, u, shifts)
+        return float(np.sum((moved - H) ** 2))
+
+    def coordinate(f):  # f > 0: centre f lengths before the first point; < 0: after the last
+        return np.log(x + f * m) if f > 0 else -np.log((m - 1) - x - f * m)
+
+    r_points = residual(x)
+    grid = np.concatenate([SCALE_CENTRES, -np.asarray(SCALE_CENTRES)])
+    res = np.array([residual(coordinate(f)) for f in grid])
+    best = int(np.argmin(res))
+    f, r = grid[best], res[best]
+    # refine between the neighbours (the grid is logarithmic on each side)
+    ratio = SCALE_CENTRES[1] / SCALE_CENTRES[0]
+    for _ in range(SCALE_REFINE):
+        ratio = np.sqrt(ratio)
+        for g in (f * ratio, f / ratio):
+            rg = residual(coordinate(g))
+            if rg < r:
+                f, r = g, rg
+    if r_points - r <= noise_sigmas * noise_sd:
+        return None
+    side = "before the first point" if f > 0 else "after the last"
+    return coordinate(f), (f"peaks move as a scale about a centre {abs(f):.3g} spectrum "
+                           f"lengths {side} (aligned residual between the sittings "
+                           f"{r / max(r_points, 1e-300):.2f} of the points')")
 
 
 def between_sittings(X_train, groups, Xn, yi, u, sittings, copies=None):

@@ -54,7 +54,9 @@ def test_predict_depends_on_x_alone_and_never_mutates_the_model(xes_fit):
               for k, v in vars(clf).items() if k.endswith("_") and not k.startswith("_")}
     alone = clf.predict_proba(test[:150])
     inside = clf.predict_proba(test[:250])[:150]
-    np.testing.assert_allclose(alone, inside, atol=1e-6)
+    # float32 products: BLAS blocks a batch of 150 and of 250 rows differently (3e-6 on
+    # an AMD EPYC); batch effects of the drift estimate were 0.6
+    np.testing.assert_allclose(alone, inside, atol=1e-5)
     clf.classify(test[:1000], drift="run")
     tracker = clf.drift_tracker()
     clf.classify(test[:500], tracker=tracker)

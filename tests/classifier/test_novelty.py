@@ -237,7 +237,8 @@ def test_fast_path_novelty_is_the_exact_score(fitted):
     # one spectrum alone scores as inside a batch, up to float32 rounding (the squares'
     # matvec meets other row counts: ~1e-6 relative seen)
     single = np.array([clf.classify(X[i:i + 1]).novelty[0] for i in range(0, len(X), 7)])
-    assert np.allclose(single, fast[::7], rtol=1e-5, atol=0)
+    # one spectrum and a batch: float32 BLAS blocks them differently (1e-5 on an AMD EPYC)
+    assert np.allclose(single, fast[::7], rtol=1e-4, atol=0)
 
 
 def test_spectra_whose_known_peaks_are_gone_are_flagged(fitted):

@@ -115,6 +115,9 @@ def test_ctrl_c_prints_summary_and_exits_0_keeping_csv_rows(xrd, model_path, tmp
     folder.mkdir()
     io.write(xrd[[0]], folder / "p_1.xy")
     out = tmp_path / "r.csv"
+    # Python's own Ctrl-C handler, also where the suite was started in the background
+    # (a shell's background job inherits SIGINT ignored, and Python keeps it so)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     try:
@@ -122,6 +125,7 @@ def test_ctrl_c_prints_summary_and_exits_0_keeping_csv_rows(xrd, model_path, tmp
                        str(out)])
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     captured = capsys.readouterr()
     assert status == 0
     assert "interrupted" in captured.out and "trains: 1 (1 classified)" in captured.out

@@ -17,7 +17,7 @@ from ..drift import pixel_variance
 from ..exceptions import ModelQualityWarning
 from ..models._fold import fold_networks, region_inputs
 from ..models._linear import highpass, highpass_transpose, unpool_rows
-from ..plan import BASELINE_CANDIDATES, linear_heldout, one_reference
+from ..plan import BASELINE_CANDIDATES, linear_features, linear_heldout, one_reference
 from ..plan import score as plan_score
 from ..regions import make_regions
 from ._linear import fit_lda, lda_log_proba, standardize
@@ -33,7 +33,7 @@ class MembersStage:
     def _fit_members(self, Xan, ya, groups, draw, originals, yi, C, boundaries, sigma, pool,
                      keep, seed, normalize, folds, F_lin, lin_pool, plan, n_orig, Xn,
                      F_train=None, totals=None, lin_lp=None, hp=None, sittings=None,
-                     u=None):
+                     u=None, plain=None):
         """Region networks + linear member, stacked on held-out original references.
 
         `lin_lp`: the linear member's held-out log-probabilities on `F_lin` when the
@@ -42,6 +42,9 @@ class MembersStage:
         reads its high-pass of two peak widths); None: rows are not spectra (no such test).
         `sittings` (:class:`~specstate.plan.Sittings`, with the shift coordinate `u`): the
         novelty also knows the references moved across the gaps between their sittings.
+        `plain`: rows of `Xan` that are no augmented copy (the originals and the references
+        moved between their sittings; default `originals`): the networks trained without
+        augmentation learn from these.
         """
         from ..models._mlp import train_region_networks
 
@@ -54,6 +57,13 @@ class MembersStage:
         held = np.flatnonzero(folds.fold >= 0) if k else np.arange(n_orig)
         members_lp = []
         inputs = params = None
+        # the references' copies moved between their sittings (see between_sittings), held
+        # out with their reference: they also weigh the members, since only they see the
+        # strains between the sittings (the held-out originals cannot)
+        between = (np.setdiff1d(plain, originals) if plain is not None and k
+                   else np.zeros(0, np.int64))
+        moved = between[folds.fold[groups[between]] >= 0]
+        moved_lp = []
         member_copies = []
         if use_networks:
             inputs = region_inputs(Xan, groups, boundaries, sigma, pool, keep, 0)
@@ -62,7 +72,7 @@ class MembersStage:
             # originals decide (augment=True asks for it: no choice)
             V = 2 if draw is not None and self.augment == "auto" else 1
             is_orig = np.zeros(len(ya), dtype=bool)
-            is_orig[originals] = True
+            is_orig[originals if plain is None else plain] = True
             masks = np.ones((V * (k + E), len(ya)), dtype=bool)
             for v in range(V):
                 base = np.ones(len(ya), bool) if v == 0 else is_orig
@@ -82,12 +92,16 @@ class MembersStage:
             variant = 0
             if V == 2 and k:
                 R0 = len(boundaries) - 1
+                # the held-out references, and their copies moved between the sittings
+                # (held out with them): only these see the strains between the sittings
+                check = np.concatenate([rows, moved])
+                check_fold = folds.fold[groups[check]]
                 accs = []
                 for v in range(V):
-                    hv = lp[v * k + folds.fold[held], rows]
+                    hv = lp[v * k + check_fold, check]
                     comb_v = combine(hv.astype(np.float64), np.ones(R0), np.zeros(C), 1.0,
                                      "logit")
-                    accs.append(plan_score(comb_v, yi[held], C)[0])
+                    accs.append(plan_score(comb_v, ya[check], C)[0])
                 one = one_reference(yi, C)
                 # augmentation goes only when the originals alone do better by more than one
                 # reference's worth (few references: the physical nuisances are the prior)
@@ -105,6 +119,8 @@ class MembersStage:
                     F_train = None
             if k:
                 net_held = lp[variant * k + folds.fold[held], rows]
+                moved_lp.append(lp[variant * k + folds.fold[groups[moved]], moved]
+                                .astype(np.float64))
             else:  # nothing can be held out: the members' own fit (said by the plan)
                 net_held = lp[V * k + variant * E:V * k + (variant + 1) * E, rows].mean(axis=0)
             members_lp.append(net_held.astype(np.float64))
@@ -112,10 +128,23 @@ class MembersStage:
         R = len(boundaries) - 1 if use_networks else 0
         # the linear member learns from the same (augmented) spectra as the networks
         Ft, yt, gt = F_train if F_train is not None else (F_lin, yi, np.arange(len(yi)))
+        F_moved = None
+        if between.size and use_linear:
+            F_moved = linear_features(Xan[moved], sigma, keep, lin_pool)
+            if F_train is None:  # without augmentation it learns the moved copies too
+                Ft = np.concatenate([Ft, linear_features(Xan[between], sigma, keep,
+                                                         lin_pool)])
+                yt, gt = np.concatenate([yt, ya[between]]), np.concatenate([gt,
+                                                                            groups[between]])
+                lin_lp = None
         if use_linear:
             if k:
                 lin_held = (lin_lp if lin_lp is not None and F_train is None else
                             linear_heldout(F_lin, yi, C, folds, Ft, yt, gt))[held]
+                if F_moved is not None:
+                    moved_lp.append(linear_heldout(F_moved, ya[moved], C, folds, Ft, yt, gt,
+                                                   row_fold=folds.fold[groups[moved]])
+                                    [:, None, :])
             else:
                 mu, sd = standardize(Ft, yt, C)
                 fit0 = fit_lda((Ft - mu) / sd, yt, C)
@@ -123,18 +152,27 @@ class MembersStage:
             members_lp.append(lin_held[:, None, :])
         heldout = np.concatenate(members_lp, axis=1)
         yh = yi[held]
+        # the weights and the temperature learn from the moved copies too; the held-out
+        # score and the quality checks stay on the original references
+        extra = None
+        if moved.size and len(moved_lp) == len(members_lp):
+            extra = (np.concatenate(moved_lp, axis=1), ya[moved], folds.fold[groups[moved]])
+            h_all = np.concatenate([heldout, extra[0]])
+            y_all = np.concatenate([yh, extra[1]])
+        else:
+            h_all, y_all = heldout, yh
         if self.weighting == "heldout":
-            weights, bias, comb = fit_weights(heldout, yh, C, "heldout")
+            weights, bias, comb = fit_weights(h_all, y_all, C, "heldout")
         else:  # 'reference'/'uniform' weigh the regions; the linear member counts as one
-            weights, bias, comb = fit_weights(heldout, yh, C, self.weighting)
+            weights, bias, comb = fit_weights(h_all, y_all, C, self.weighting)
         skill, _, _ = region_skill(heldout, yh, C)
-        T = fit_temperature(heldout, yh, weights, bias, comb)
+        T = fit_temperature(h_all, y_all, weights, bias, comb)
         # the held-out score of the stack itself: its weights are fitted on held-out
         # predictions too, so they are re-fitted without each fold and scored on it (the
         # score of weights fitted on the same predictions would flatter it: with many
         # members they fit chance patterns, e.g. 0.73 on random labels)
         combined = _nested_stack(heldout, yh, C, folds.fold[held] if k else None,
-                                 self.weighting)
+                                 self.weighting, extra)
         bacc, ll = plan_score(combined, yh, C)
         lin_bacc = plan_score(heldout[:, -1], yh, C)[0] if use_linear else float("nan")
         self.heldout_score_ = {
@@ -258,18 +296,27 @@ def _mean_difference_sigmas(Xn, y, n_classes, keep) -> float:
     return best
 
 
-def _nested_stack(heldout, y, n_classes, fold, weighting):
-    """Stacked log-probabilities of each held-out row from weights fitted without its fold."""
+def _nested_stack(heldout, y, n_classes, fold, weighting, extra=None):
+    """Stacked log-probabilities of each held-out row from weights fitted without its fold.
+
+    `extra`: ``(heldout, y, fold)`` of further rows the weights learn from (the copies
+    moved between sittings), never scored.
+    """
     mode = "heldout" if weighting == "heldout" else weighting
+    if extra is not None:
+        H, Y, Fo = (np.concatenate([heldout, extra[0]]), np.concatenate([y, extra[1]]),
+                    np.concatenate([fold, extra[2]]) if fold is not None else None)
+    else:
+        H, Y, Fo = heldout, y, fold
     if fold is None or np.unique(fold).size < 2:
-        w, b, comb = fit_weights(heldout, y, n_classes, mode)
-        return combine(heldout, w, b, fit_temperature(heldout, y, w, b, comb), comb)
+        w, b, comb = fit_weights(H, Y, n_classes, mode)
+        return combine(heldout, w, b, fit_temperature(H, Y, w, b, comb), comb)
     out = np.full((len(y), n_classes), np.nan)
     for f in np.unique(fold):
         test = fold == f
-        train = ~test
-        w, b, comb = fit_weights(heldout[train], y[train], n_classes, mode)
-        T = fit_temperature(heldout[train], y[train], w, b, comb)
+        train = Fo != f
+        w, b, comb = fit_weights(H[train], Y[train], n_classes, mode)
+        T = fit_temperature(H[train], Y[train], w, b, comb)
         out[test] = combine(heldout[test], w, b, T, comb)
     return out
 

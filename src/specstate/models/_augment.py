@@ -84,6 +84,8 @@ class ShiftModel:
     pair_residual: np.ndarray  # (C, C): aligned residual / unaligned difference
     within: np.ndarray  # (C,) largest shift of a member against its class mean
     step: float  # shift-coordinate units per point (median)
+    #: (C, C): the pair's shift is taken as the signal (None: by the residual alone)
+    signal: np.ndarray | None = None
 
 
 def uniform_columns(u: np.ndarray):
@@ -162,7 +164,8 @@ def _shift_grid(x, s):
     return np.interp(idx, np.arange(x.size), x)
 
 
-def learn_shifts(X, y, n_classes, u, kind, min_points=MIN_SHIFT_POINTS) -> ShiftModel:
+def learn_shifts(X, y, n_classes, u, kind, min_points=MIN_SHIFT_POINTS,
+                 sittings=None) -> ShiftModel:
     """Learn the shift ranges for augmentation from (normalised, baseline-free) references.
 
     Parameters
@@ -179,6 +182,11 @@ def learn_shifts(X, y, n_classes, u, kind, min_points=MIN_SHIFT_POINTS) -> Shift
         What a shift means ('strain', 'energy', 'points').
     min_points : float
         Smallest half range, in points.
+    sittings : specstate.plan.Sittings, optional
+        Where a state's references come from separate sittings: its spread is that within
+        each sitting (the copies cross the gap by :meth:`~specstate.plan.Sittings.spans`),
+        and a shift between two states whose positions overlap (or touch, within the
+        copies' spacing) is no signal.
 
     Returns
     -------
@@ -193,7 +201,14 @@ def learn_shifts(X, y, n_classes, u, kind, min_points=MIN_SHIFT_POINTS) -> Shift
     for c in range(n_classes):
         members = G[y == c]
         if len(members) > 1:
-            within[c] = float(np.max(np.abs(best_lags(members, means[c], max_lag))))
+            gap = None if sittings is None else sittings.gaps[c]
+            if gap is None:
+                within[c] = float(np.max(np.abs(best_lags(members, means[c], max_lag))))
+            else:  # the scatter within each sitting (against a two-sitting mean, a
+                # member's lag is ambiguous: either of its two images matches)
+                lag = sittings.lag[y == c]
+                within[c] = max(float(np.max(np.abs(lag[sel] - np.median(lag[sel]))))
+                                for sel in (lag >= gap[1], lag <= gap[0])) / step_grid
     pair_shift = np.zeros((n_classes, n_classes))
     pair_residual = np.ones((n_classes, n_classes))
     for a in range(n_classes):
@@ -209,12 +224,14 @@ def learn_shifts(X, y, n_classes, u, kind, min_points=MIN_SHIFT_POINTS) -> Shift
     within *= step_grid
     base = np.maximum(within, min_points * step)
     ranges = np.stack([-base, base], axis=1)
+    signal = np.zeros((n_classes, n_classes), dtype=bool)
     for a in range(n_classes):
         for b in range(n_classes):
             if a == b:
                 continue
             s = pair_shift[a, b]
-            if abs(s) < SIGNIFICANT_SHIFT * max(base[a], base[b]):
+            if abs(s) < SIGNIFICANT_SHIFT * max(base[a], base[b]) or _overlap(
+                    G, y, (a, b), max_lag, step_grid, sittings):
                 # no shift beyond the classes' own spread: a class-dependent range would
                 # only teach the networks a position cue that is not there. States that
                 # differ by more than a shift still get the strain floor, on both alike
@@ -228,6 +245,7 @@ def learn_shifts(X, y, n_classes, u, kind, min_points=MIN_SHIFT_POINTS) -> Shift
             if pair_residual[a, b] < SHIFT_ONLY_RESIDUAL:
                 # the shift is the signal: copies move towards the other class up to just
                 # short of half-way, so the boundary falls half-way between the references
+                signal[a, b] = True
                 reach = max(abs(s) * (0.5 - SIGNAL_GAP), 0.0)
                 if s > 0:
                     ranges[a, 1] = max(ranges[a, 1], reach)
@@ -245,7 +263,28 @@ def learn_shifts(X, y, n_classes, u, kind, min_points=MIN_SHIFT_POINTS) -> Shift
                 reach = abs(s) + back
                 lo, hi = (-back, reach) if s > 0 else (-reach, back)
                 ranges[a] = [min(ranges[a, 0], lo), max(ranges[a, 1], hi)]
-    return ShiftModel(kind, ranges, pair_shift, pair_residual, within, step)
+    return ShiftModel(kind, ranges, pair_shift, pair_residual, within, step, signal)
+
+
+def _overlap(G, y, pair, max_lag, step_grid, sittings) -> bool:
+    """Whether states a and b, one of them from separate sittings, share positions.
+
+    Each state's reference positions are its sittings' lags (against its first reference),
+    and b's are put on a's scale by the lag between the two first references. A gap
+    between the two ranges narrower than the copies' spacing between sittings (a quarter
+    line width) counts as none: a state measured at the strain where the other was (the
+    shared end of a ramp's two segments) is not told by where its peaks are.
+    """
+    if sittings is None or all(sittings.gaps[c] is None for c in pair):
+        return False
+    from ..plan import SITTING_SPACING_WIDTHS
+
+    a, b = pair
+    ia, ib = np.flatnonzero(y == a), np.flatnonzero(y == b)
+    offset = float(best_lags(G[ib[:1]], G[ia[0]], max_lag)[0]) * step_grid
+    pa, pb = sittings.lag[ia], offset + sittings.lag[ib]
+    apart = max(pb.min() - pa.max(), pa.min() - pb.max())
+    return apart < SITTING_SPACING_WIDTHS * sittings.width_u
 
 
 def shift_spectra(X, u, shifts):
@@ -387,7 +426,7 @@ def measure_nuisances(X, y, n_classes, peak_width, normalized) -> Nuisances:
 
 
 def augment(X, y, u, shift_model, n_copies, peak_width, rng, keep_original=True,
-            nuisances: Nuisances | None = None):
+            nuisances: Nuisances | None = None, moves=None):
     """Noisy, shifted, rescaled copies of every spectrum.
 
     Parameters
@@ -411,6 +450,10 @@ def augment(X, y, u, shift_model, n_copies, peak_width, rng, keep_original=True,
     nuisances : Nuisances, optional
         Sizes of the nuisances, measured on the references (:func:`measure_nuisances`);
         default: none but the counting noise and the shifts.
+    moves : numpy.ndarray of shape (n, 2), optional
+        A further move of each spectrum's copies, drawn uniformly from ``(low, high)``
+        (u units): across the gap between its state's sittings
+        (:meth:`specstate.plan.Sittings.spans`).
 
     Returns
     -------
@@ -424,6 +467,9 @@ def augment(X, y, u, shift_model, n_copies, peak_width, rng, keep_original=True,
     k = n * n_copies
     lo, hi = shift_model.ranges[y[source], 0], shift_model.ranges[y[source], 1]
     shifts = rng.uniform(lo, hi)
+    if moves is not None:
+        moves = np.asarray(moves, dtype=np.float64)
+        shifts = shifts + rng.uniform(moves[source, 0], moves[source, 1])
     out = shift_spectra(base, u, shifts).astype(np.float32)
     # peak broadening (microstrain grows with pressure, grain size, focus): a Gaussian blur
     # of a random width, in a few discrete levels so each level is one vectorised filter
