@@ -484,7 +484,8 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
             # the networks learn the states between their sittings too (the held-out
             # originals still score them; a copy is held out with its reference)
             size = len(Xan)
-            Xan, groups = between_sittings(Xan, groups, Xn, yi, u, sittings, SITTING_COPIES)
+            Xan, groups = between_sittings(Xan, groups, Xn, yi, u, sittings, SITTING_COPIES,
+                                           nprng)
             ya = yi[groups]
             # the moved copies are no augmentation: the networks without it learn them too
             originals_plain = np.concatenate([originals, np.arange(size, len(Xan))])

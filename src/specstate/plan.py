@@ -540,31 +540,40 @@ def scale_coordinate(Xb, yi, sittings, noise_sigmas=SCALE_EVIDENCE_SIGMAS):
                            f"{r / max(r_points, 1e-300):.2f} of the points')")
 
 
-def between_sittings(X_train, groups, Xn, yi, u, sittings, copies=None):
+def between_sittings(X_train, groups, Xn, yi, u, sittings, copies=None, rng=None):
     """Training rows plus the references moved across their state's gap between sittings.
 
     A state measured at two strains passes through the strains between them: its spectra
-    there are its references with the peaks moved, at the positions of
-    :meth:`Sittings.fractions`. With `copies`, each reference is moved to that many of them in turn
-    (every position still gets a share of the references, and the rows grow at most that
-    many times; the networks, :data:`SITTING_COPIES`); None: every reference to every
-    position (the novelty's subspace: a position seen by fewer references stands less
-    above the noise edge, and the middle of a ramp was flagged 1.3-4 % instead of 0.3 %).
-    ``groups`` names the reference each copy came from, so a held-out reference's copies
-    are held out with it (and calibrate the novelty threshold as known spectra).
+    there are its references with the peaks moved. With `copies` (the networks,
+    :data:`SITTING_COPIES`), each reference is moved that many times, copy j to a random
+    position in the j-th of `copies` equal parts of the gap (`rng`): positions anywhere,
+    not on a grid, so a held-out reference's copies test the positions between the
+    training copies too (on a grid they sat where the other references' copies were, scored
+    1.000 held out, and a new user's ramp between them 0.47). None: every reference to
+    every position of :meth:`Sittings.fractions` (the novelty's subspace: a position seen by
+    fewer references stands less above the noise edge, and the middle of a ramp was
+    flagged 1.3-4 % instead of 0.3 %). ``groups`` names the reference each copy came from,
+    so a held-out reference's copies are held out with it (and calibrate the novelty
+    threshold as known spectra).
     """
     from .models._augment import shift_spectra
 
     moving = np.flatnonzero([sittings.gaps[c] is not None for c in yi])
-    fractions = sittings.fractions()
-    stride = (1 if copies is None else
-              max(1, int(np.ceil(len(fractions) / max(int(copies), 1)))))
     rows, src = [X_train], [groups]
-    for j, f in enumerate(fractions):
-        chosen = moving[np.arange(moving.size) % stride == j % stride]
-        if chosen.size:
-            rows.append(shift_spectra(Xn[chosen], u, sittings.moves(yi, f)[chosen]))
-            src.append(chosen)
+    if copies is None:
+        for f in sittings.fractions():
+            rows.append(shift_spectra(Xn[moving], u, sittings.moves(yi, f)[moving]))
+            src.append(moving)
+        return np.concatenate(rows), np.concatenate(src)
+    rng = np.random.default_rng(0) if rng is None else rng
+    k = max(int(copies), 1)
+    for j in range(k):
+        f = (j + rng.uniform(size=moving.size)) / k
+        low = np.array([sittings.gaps[c][0] for c in yi[moving]])
+        high = np.array([sittings.gaps[c][1] for c in yi[moving]])
+        move = low + f * (high - low) - sittings.lag[moving]
+        rows.append(shift_spectra(Xn[moving], u, move))
+        src.append(moving)
     return np.concatenate(rows), np.concatenate(src)
 
 
