@@ -236,11 +236,11 @@ def sitting_folds(folds: Folds, y: np.ndarray, sittings) -> Folds:
     if sittings is None or folds.k == 0 or folds.k == y.size:
         return folds
     fold = folds.fold.copy()
-    for c, gap in enumerate(sittings.gaps):
-        if gap is None:
+    for c in range(len(sittings.gaps)):
+        upper = sittings.upper(y, c)
+        if upper is None:
             continue
         idx = np.flatnonzero(y == c)
-        upper = sittings.lag[idx] >= gap[1]
         for side in (idx[~upper], idx[upper]):
             for f, part in enumerate(np.array_split(side, folds.k)):
                 fold[part] = f
@@ -377,6 +377,14 @@ class Sittings:
                 out[sel] = gap[0] + fraction * (gap[1] - gap[0]) - self.lag[sel]
         return out
 
+    def upper(self, y: np.ndarray, c: int) -> np.ndarray | None:
+        """Whether each reference of state c is in its upper sitting (None: no gap).
+
+        In the order of ``y == c``; the lower sitting is the rest.
+        """
+        gap = self.gaps[c]
+        return None if gap is None else self.lag[y == c] >= gap[1]
+
     def spans(self, y: np.ndarray) -> np.ndarray:
         """Moves (n, 2), ``(low, high)`` in u units, between the state's outermost positions.
 
@@ -491,12 +499,12 @@ def scale_coordinate(Xb, yi, sittings, noise_sigmas=SCALE_EVIDENCE_SIGMAS):
     x = np.arange(m, dtype=np.float64)
     pairs = []
     noise_var = np.zeros(m)
-    for c, gap in enumerate(sittings.gaps):
-        if gap is None:
+    for c in range(len(sittings.gaps)):
+        upper = sittings.upper(yi, c)
+        if upper is None:
             continue
-        lag = sittings.lag[yi == c]
         Xc = Xb[yi == c]
-        low, high = Xc[lag <= gap[0]], Xc[lag >= gap[1]]
+        low, high = Xc[~upper], Xc[upper]
         pairs.append((low.mean(axis=0), high.mean(axis=0)))
         noise_var += low.var(axis=0, ddof=1) / len(low) + high.var(axis=0, ddof=1) / len(high)
     if not pairs:

@@ -206,9 +206,9 @@ def learn_shifts(X, y, n_classes, u, kind, min_points=MIN_SHIFT_POINTS,
                 within[c] = float(np.max(np.abs(best_lags(members, means[c], max_lag))))
             else:  # the scatter within each sitting (against a two-sitting mean, a
                 # member's lag is ambiguous: either of its two images matches)
-                lag = sittings.lag[y == c]
+                lag, upper = sittings.lag[y == c], sittings.upper(y, c)
                 within[c] = max(float(np.max(np.abs(lag[sel] - np.median(lag[sel]))))
-                                for sel in (lag >= gap[1], lag <= gap[0])) / step_grid
+                                for sel in (upper, ~upper)) / step_grid
     pair_shift = np.zeros((n_classes, n_classes))
     pair_residual = np.ones((n_classes, n_classes))
     for a in range(n_classes):
