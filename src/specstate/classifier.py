@@ -408,16 +408,17 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
             Xb = hp(first if 6 * first <= m / 2 else 0.0)
             sittings = find_sittings(Xb, yi, C, u, width)
             scale = None
-            if sittings is not None and kind == "points":
-                # an axis without a name: do the peaks move as a strain does?
-                scale = scale_coordinate(Xb, yi, sittings)
+            if kind == "points":
+                # an axis without a name: do the peaks move (between the sittings, or
+                # between the states) as a strain does?
+                scale = scale_coordinate(Xb, yi, sittings, n_classes=C)
             if scale is not None:
                 u, kind = scale[0], "scale"
                 sittings = find_sittings(Xb, yi, C, u, width)
             del Xb
             plan.sittings = "" if sittings is None else sittings.text
             if scale is not None:
-                plan.sittings += "; " + scale[1]
+                plan.sittings = "; ".join(t for t in (plan.sittings, scale[1]) if t)
             folds = sitting_folds(folds, yi, sittings)
             plan.folds = self.heldout_protocol_ = folds.protocol
 

@@ -479,8 +479,9 @@ def find_sittings(Xb, yi, C, u, width) -> Sittings | None:
                     + ", ".join(found) + ")")
 
 
-def scale_coordinate(Xb, yi, sittings, noise_sigmas=SCALE_EVIDENCE_SIGMAS):
-    """Whether the peaks moved between sittings as a scale about a centre off the points.
+def scale_coordinate(Xb, yi, sittings=None, noise_sigmas=SCALE_EVIDENCE_SIGMAS,
+                     n_classes=0):
+    """Whether the peaks moved between sittings, or states, as a scale about a centre.
 
     For an axis that came without a name (point index), a strain moves each peak in
     proportion to its distance from a centre (2θ or q = 0) outside the spectrum, not by a
@@ -489,26 +490,35 @@ def scale_coordinate(Xb, yi, sittings, noise_sigmas=SCALE_EVIDENCE_SIGMAS):
     baseline-free) are aligned in ``u = ±log|x - x0|`` for centres off either end (a grid of
     :data:`SCALE_CENTRES` spectrum lengths, refined) and in points. The best centre is
     taken when its aligned residual is below the points' by more than `noise_sigmas`
-    standard deviations of the residual's noise (the sittings' own scatter).
+    standard deviations of the residual's noise (the sittings' own scatter). Without
+    sittings (None), the means of each pair of the `n_classes` states are aligned instead,
+    where aligning explains them (their aligned residual below
+    :data:`~specstate.models._augment.SHIFT_ONLY_RESIDUAL` of their difference: a lattice
+    jump, not two phases).
 
-    Returns ``(u, text)``, or None where points align the sittings as well.
+    Returns ``(u, text)``, or None where points align them as well.
     """
-    from .models._augment import best_lags, shift_spectra, uniform_columns
+    from .models._augment import SHIFT_ONLY_RESIDUAL, best_lags, shift_spectra, uniform_columns
 
     n, m = Xb.shape
     x = np.arange(m, dtype=np.float64)
-    pairs = []
-    noise_var = np.zeros(m)
-    for c in range(len(sittings.gaps)):
-        upper = sittings.upper(yi, c)
-        if upper is None:
-            continue
-        Xc = Xb[yi == c]
-        low, high = Xc[~upper], Xc[upper]
-        pairs.append((low.mean(axis=0), high.mean(axis=0)))
-        noise_var += low.var(axis=0, ddof=1) / len(low) + high.var(axis=0, ddof=1) / len(high)
-    if not pairs:
+    groups = []  # (references of one side, of the other)
+    if sittings is not None:
+        for c in range(len(sittings.gaps)):
+            upper = sittings.upper(yi, c)
+            if upper is not None:
+                Xc = Xb[yi == c]
+                groups.append((Xc[~upper], Xc[upper]))
+    else:
+        for a in range(n_classes):
+            for b in range(a + 1, n_classes):
+                if min(np.count_nonzero(yi == a), np.count_nonzero(yi == b)) >= 2:
+                    groups.append((Xb[yi == a], Xb[yi == b]))
+    if not groups:
         return None
+    pairs = [(lo.mean(axis=0), hi.mean(axis=0)) for lo, hi in groups]
+    noise_var = sum(lo.var(axis=0, ddof=1) / len(lo) + hi.var(axis=0, ddof=1) / len(hi)
+                    for lo, hi in groups)
     L = np.stack([p[0] for p in pairs])
     H = np.stack([p[1] for p in pairs])
     # the noise of a residual sum over points: its variance is 2 Σ σ⁴ per state (χ²-like)
@@ -542,9 +552,14 @@ def scale_coordinate(Xb, yi, sittings, noise_sigmas=SCALE_EVIDENCE_SIGMAS):
                 f, r = g, rg
     if r_points - r <= noise_sigmas * noise_sd:
         return None
+    what = "sittings"
+    if sittings is None:  # states that differ by more than a shift say nothing of it
+        what = "states"
+        if r >= SHIFT_ONLY_RESIDUAL**2 * float(np.sum((L - H) ** 2)):
+            return None
     side = "before the first point" if f > 0 else "after the last"
     return coordinate(f), (f"peaks move as a scale about a centre {abs(f):.3g} spectrum "
-                           f"lengths {side} (aligned residual between the sittings "
+                           f"lengths {side} (aligned residual between the {what} "
                            f"{r / max(r_points, 1e-300):.2f} of the points')")
 
 

@@ -274,3 +274,24 @@ def test_a_strained_ramp_in_far_sittings_is_right_between_them_from_plain_arrays
     c = clf.classify(T)
     assert balanced_accuracy_score(yt, c.labels) >= 0.95
     assert np.mean(c.novel) <= 0.05
+
+
+@pytest.mark.parametrize("jump", [True, False])
+def test_a_lattice_jump_between_states_tells_the_strain_too_but_two_phases_do_not(jump):
+    """Without sittings, a pair of states that differ by a shift (a lattice jump at both
+    ends of a ramp) says how the peaks move; two phases (other lines) say nothing."""
+    from specstate.plan import scale_coordinate
+
+    rng = np.random.default_rng(14)
+    d = [3.6, 2.9, 2.2, 1.7, 1.35, 1.1, 0.95]
+    h = [1.0, 0.6, 0.8, 0.4, 0.7, 0.5, 0.6]
+    db = d if jump else [3.3, 2.5, 2.0, 1.55, 1.2, 1.0, 0.9]
+    X = np.vstack([_strained(rng, d, h, 0.0, 6), _strained(rng, db, h, 0.03, 6)])
+    y = np.repeat([0, 1], 6)
+    found = scale_coordinate(X - X.mean(), y, None, n_classes=2)
+    if jump:
+        assert "between the states" in found[1]
+        centre = float(found[1].split("centre ")[1].split(" ")[0])
+        assert centre == pytest.approx(5 / 25, rel=0.25)
+    else:
+        assert found is None
