@@ -131,6 +131,16 @@ def test_quality_flags_probabilities_no_better_than_the_states_shares():
     assert assess_quality(**kw, heldout_log_loss=0.5).separable
 
 
+def test_quality_warns_when_the_references_moved_between_sittings_are_misread():
+    y = np.repeat([0, 1], 15)
+    kw = dict(y=y, heldout_pred=y, linear_pred=y, n_classes=2, weights=np.ones(3),
+              temperature_at_bound=False)
+    misread = assess_quality(**kw, between_sittings=0.58)
+    assert misread.problems and "between their sittings" in misread.problems[0]
+    assert not assess_quality(**kw, between_sittings=0.95).problems
+    assert not assess_quality(**kw).problems
+
+
 def test_random_labels_on_a_powder_pattern_are_mostly_refused():
     # one made-up powder pattern, six random labellings (the benchmark's 'random-labels'
     # case): nothing to learn. The held-out balanced accuracy of 40 references scatters by

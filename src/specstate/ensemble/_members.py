@@ -171,8 +171,8 @@ class MembersStage:
         # predictions too, so they are re-fitted without each fold and scored on it (the
         # score of weights fitted on the same predictions would flatter it: with many
         # members they fit chance patterns, e.g. 0.73 on random labels)
-        combined = _nested_stack(heldout, yh, C, folds.fold[held] if k else None,
-                                 self.weighting, extra)
+        combined, between_lp = _nested_stack(heldout, yh, C, folds.fold[held] if k else None,
+                                             self.weighting, extra)
         bacc, ll = plan_score(combined, yh, C)
         lin_bacc = plan_score(heldout[:, -1], yh, C)[0] if use_linear else float("nan")
         self.heldout_score_ = {
@@ -182,6 +182,9 @@ class MembersStage:
                 plan_score(combine(heldout[:, :R], np.ones(R), np.zeros(C), 1.0, "logit"),
                            yh, C)[0] if R else float("nan")),
         }
+        if between_lp is not None:  # the references moved between their sittings
+            self.heldout_score_["between_sittings_balanced_accuracy"] = plan_score(
+                between_lp, extra[1], C)[0]
         self.weights_ = weights[:R] if R else np.zeros(0)
         self.linear_weight_ = float(weights[R]) if use_linear else 0.0
         self.temperature_ = T
@@ -247,6 +250,7 @@ class MembersStage:
             member_scores={"linear member": self.heldout_score_["linear_balanced_accuracy"],
                            "region networks": self.heldout_score_[
                                "network_balanced_accuracy"]},
+            between_sittings=self.heldout_score_.get("between_sittings_balanced_accuracy"),
         )
         if folds.k == 0:
             report.problems.append(folds.protocol)
@@ -300,7 +304,8 @@ def _nested_stack(heldout, y, n_classes, fold, weighting, extra=None):
     """Stacked log-probabilities of each held-out row from weights fitted without its fold.
 
     `extra`: ``(heldout, y, fold)`` of further rows the weights learn from (the copies
-    moved between sittings), never scored.
+    moved between sittings); returned as the second value (None without), predicted the
+    same way.
     """
     mode = "heldout" if weighting == "heldout" else weighting
     if extra is not None:
@@ -310,13 +315,12 @@ def _nested_stack(heldout, y, n_classes, fold, weighting, extra=None):
         H, Y, Fo = heldout, y, fold
     if fold is None or np.unique(fold).size < 2:
         w, b, comb = fit_weights(H, Y, n_classes, mode)
-        return combine(heldout, w, b, fit_temperature(H, Y, w, b, comb), comb)
-    out = np.full((len(y), n_classes), np.nan)
+        return combine(heldout, w, b, fit_temperature(H, Y, w, b, comb), comb), None
+    out = np.full((len(Y), n_classes), np.nan)
     for f in np.unique(fold):
-        test = fold == f
         train = Fo != f
         w, b, comb = fit_weights(H[train], Y[train], n_classes, mode)
         T = fit_temperature(H[train], Y[train], w, b, comb)
-        out[test] = combine(heldout[test], w, b, T, comb)
-    return out
+        out[~train] = combine(H[~train], w, b, T, comb)
+    return out[:len(y)], (out[len(y):] if extra is not None else None)
 

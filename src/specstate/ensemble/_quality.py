@@ -62,7 +62,7 @@ def prior_log_loss(y: np.ndarray, n_classes: int) -> float:
 
 def assess_quality(*, y, heldout_pred, linear_pred, n_classes, weights, temperature_at_bound,
                    mean_difference_sigmas=None, heldout_log_loss=None,
-                   member_scores=None) -> QualityReport:
+                   member_scores=None, between_sittings=None) -> QualityReport:
     """Run the checks on the held-out evidence of a fit.
 
     Parameters
@@ -94,6 +94,11 @@ def assess_quality(*, y, heldout_pred, linear_pred, n_classes, weights, temperat
         ensemble's higher score is the selection of weights and plan choices on the same
         references, not evidence (seen on random labels: 0.78 from two members at 0.60).
         Applied with the binomial test.
+    between_sittings : float, optional
+        Held-out balanced accuracy of the references moved between their state's sittings
+        (:func:`specstate.plan.between_sittings`). More than LINEAR_MARGIN below the
+        originals', the spectra between the sittings (the middle of a ramp) are read worse
+        than the references say: seen at 0.61 against 1.00, and the ramp 0.54.
 
     Returns
     -------
@@ -114,6 +119,13 @@ def assess_quality(*, y, heldout_pred, linear_pred, n_classes, weights, temperat
     if np.all(np.asarray(weights) <= 0):
         report.problems.append("every member of the ensemble got weight 0")
         report.separable = False
+    if (between_sittings is not None and np.isfinite(bacc) and np.isfinite(between_sittings)
+            and between_sittings < bacc - LINEAR_MARGIN):
+        report.problems.append(
+            f"the held-out references moved between their sittings are told apart "
+            f"{between_sittings:.2f} (as measured: {bacc:.2f}), so the spectra between the "
+            f"sittings may be misread"
+        )
     if np.isfinite(bacc) and np.isfinite(lin) and bacc < lin - LINEAR_MARGIN:
         report.problems.append(
             f"the held-out balanced accuracy ({bacc:.2f}) is more than {LINEAR_MARGIN} below "
