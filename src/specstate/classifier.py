@@ -480,7 +480,7 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
                 Xan /= np.where(np.abs(ta) > 0, ta, 1.0)[:, None]
         else:
             Xan, ya, groups, draw, originals = Xn, yi, np.arange(n), None, np.arange(n)
-        originals_plain = originals
+        between = np.zeros(0, np.int64)  # rows of the copies moved between sittings
         if sittings is not None:
             # the networks learn the states between their sittings too (the held-out
             # originals still score them; a copy is held out with its reference)
@@ -488,8 +488,7 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
             Xan, groups = between_sittings(Xan, groups, Xn, yi, u, sittings, SITTING_COPIES,
                                            nprng)
             ya = yi[groups]
-            # the moved copies are no augmentation: the networks without it learn them too
-            originals_plain = np.concatenate([originals, np.arange(size, len(Xan))])
+            between = np.arange(size, len(Xan))
             if draw is not None:
                 draw = np.concatenate([draw, np.arange(len(Xan) - size) % int(draw.max() + 1)])
         F_train = None
@@ -517,7 +516,7 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         self._fit_members(Xan, ya, groups, draw, originals, yi, C, boundaries, sigma, pool,
                           keep, seed, normalize, folds, F_lin, lin_pool, plan, n_orig, Xn,
                           F_train, totals, lin_lp, hp if spectral else None,
-                          sittings=sittings, u=u, plain=originals_plain)
+                          sittings=sittings, u=u, between=between)
         return self
 
     # ------------------------------------------------------------------ predict

@@ -368,13 +368,17 @@ class Sittings:
     width_u: float  # the measured peak width in u units
     text: str
 
-    def moves(self, y: np.ndarray, fraction: float) -> np.ndarray:
-        """Moves (u units) taking each reference to `fraction` of its state's gap (0: none)."""
+    def moves(self, y: np.ndarray, fraction) -> np.ndarray:
+        """Moves (u units) taking each reference to `fraction` of its state's gap (0: none).
+
+        `fraction`: one for all, or one per reference.
+        """
         out = np.zeros(len(y))
+        fraction = np.broadcast_to(np.asarray(fraction, dtype=np.float64), out.shape)
         for c, gap in enumerate(self.gaps):
             if gap is not None:
                 sel = y == c
-                out[sel] = gap[0] + fraction * (gap[1] - gap[0]) - self.lag[sel]
+                out[sel] = gap[0] + fraction[sel] * (gap[1] - gap[0]) - self.lag[sel]
         return out
 
     def upper(self, y: np.ndarray, c: int) -> np.ndarray | None:
@@ -590,12 +594,10 @@ def between_sittings(X_train, groups, Xn, yi, u, sittings, copies=None, rng=None
         return np.concatenate(rows), np.concatenate(src)
     rng = np.random.default_rng(0) if rng is None else rng
     k = max(int(copies), 1)
+    f = np.zeros(len(yi))
     for j in range(k):
-        f = (j + rng.uniform(size=moving.size)) / k
-        low = np.array([sittings.gaps[c][0] for c in yi[moving]])
-        high = np.array([sittings.gaps[c][1] for c in yi[moving]])
-        move = low + f * (high - low) - sittings.lag[moving]
-        rows.append(shift_spectra(Xn[moving], u, move))
+        f[moving] = (j + rng.uniform(size=moving.size)) / k
+        rows.append(shift_spectra(Xn[moving], u, sittings.moves(yi, f)[moving]))
         src.append(moving)
     return np.concatenate(rows), np.concatenate(src)
 

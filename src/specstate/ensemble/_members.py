@@ -33,7 +33,7 @@ class MembersStage:
     def _fit_members(self, Xan, ya, groups, draw, originals, yi, C, boundaries, sigma, pool,
                      keep, seed, normalize, folds, F_lin, lin_pool, plan, n_orig, Xn,
                      F_train=None, totals=None, lin_lp=None, hp=None, sittings=None,
-                     u=None, plain=None):
+                     u=None, between=None):
         """Region networks + linear member, stacked on held-out original references.
 
         `lin_lp`: the linear member's held-out log-probabilities on `F_lin` when the
@@ -42,9 +42,8 @@ class MembersStage:
         reads its high-pass of two peak widths); None: rows are not spectra (no such test).
         `sittings` (:class:`~specstate.plan.Sittings`, with the shift coordinate `u`): the
         novelty also knows the references moved across the gaps between their sittings.
-        `plain`: rows of `Xan` that are no augmented copy (the originals and the references
-        moved between their sittings; default `originals`): the networks trained without
-        augmentation learn from these.
+        `between`: rows of `Xan` that are the references moved between their sittings (no
+        augmentation: the networks trained without it learn them too, beside the originals).
         """
         from ..models._mlp import train_region_networks
 
@@ -60,7 +59,7 @@ class MembersStage:
         # the references' copies moved between their sittings (see between_sittings), held
         # out with their reference: they also weigh the members, since only they see the
         # strains between the sittings (the held-out originals cannot)
-        between = (np.setdiff1d(plain, originals) if plain is not None and k
+        between = (np.asarray(between, np.int64) if between is not None and k
                    else np.zeros(0, np.int64))
         moved = between[folds.fold[groups[between]] >= 0]
         moved_lp = []
@@ -72,7 +71,8 @@ class MembersStage:
             # originals decide (augment=True asks for it: no choice)
             V = 2 if draw is not None and self.augment == "auto" else 1
             is_orig = np.zeros(len(ya), dtype=bool)
-            is_orig[originals if plain is None else plain] = True
+            is_orig[originals] = True
+            is_orig[between] = True
             masks = np.ones((V * (k + E), len(ya)), dtype=bool)
             for v in range(V):
                 base = np.ones(len(ya), bool) if v == 0 else is_orig
