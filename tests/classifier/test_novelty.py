@@ -443,3 +443,19 @@ def test_empty_photon_starved_shots_are_found_by_their_faintness(tmp_path):
     back = SpectraClassifier.load(tmp_path / "m.h5")
     assert back.novelty_.has_faint
     np.testing.assert_array_equal(back.classify(empty).novel, clf.classify(empty).novel)
+
+
+def test_faintness_needs_many_original_references_not_copies():
+    """Augmented copies keep their reference's total: 16 references hold 16 totals however
+    many copies there are, too few for a tail of known faintness."""
+    rng = np.random.default_rng(8)
+    X = np.vstack([_state(rng, 8, [80, 200]), _state(rng, 8, [80, 230])])
+    X *= rng.uniform(0.7, 1.3, (16, 1)).astype(np.float32)  # files of varied exposure
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = SpectraClassifier(max_iter=60, random_state=0, n_threads=1, augment=True).fit(
+            X, np.repeat(["a", "b"], 8))
+    assert clf.novelty_.calibration.size >= 100 and not clf.novelty_.has_faint
+    # a new file exposed less than every reference is still known
+    weak = 0.6 * _state(rng, 200, [80, 200])
+    assert clf.classify(weak.astype(np.float32)).novel.mean() <= 0.05

@@ -56,10 +56,11 @@ still sees the background and its counting noise, and nothing of the sample. In 
 normalised spectrum that is a smooth shape, which the known subspace can hold (see below),
 and at a few hundred photons per shot its noise hides the rest: what is left to tell an
 empty shot from a weak known one is its total. With at least :data:`MIN_CONFORMAL`
-held-out references of normalised spectra, the novelty is also the larger of the above
-and the spectrum's faintness (``1 / t``), scaled so that its held-out ``1 - rate``
-quantile lands on the residual's, and calibrated with them as one score (the rate is
-shared: each test gets about half). Measured on 150-photon XES shots
+original references of normalised spectra (an augmented copy keeps its reference's
+total: it adds no known total), the novelty is also the larger of the above and the
+spectrum's faintness (``1 / t``), scaled so that its held-out ``1 - rate`` quantile lands
+on the residual's, and calibrated with them as one score (the rate is shared: each test
+gets about half). Measured on 150-photon XES shots
 (``bench_novelty.py``): empty shots flagged 68 % by the shape alone, 99.9 % with the
 faintness, known shots 0.4 -> 0.8 % (the rate is 1 %); a third species 42 -> 34 %, the
 price of the shared rate. A beam much weaker than any the references saw (an attenuator
@@ -908,8 +909,10 @@ def fit_novelty(X_train, groups, X_orig, folds, weight, rate, rng, totals=None,
         cal.extend(parts)
     cal_r = np.concatenate([r for r, _ in cal]) if cal else np.zeros(0)
     model.residual_calibration = cal_r
-    if total > 0 and cal_r.size >= MIN_CONFORMAL:
-        # faintness beside the shape (module docstring): the held-out totals calibrate it
+    if total > 0 and cal_r.size >= MIN_CONFORMAL and n >= MIN_CONFORMAL:
+        # faintness beside the shape (module docstring): the held-out totals calibrate it.
+        # Only with that many original references: a copy has its reference's total, so
+        # 4 references and 960 copies hold 4 totals, not a tail of known faintness.
         model.total_calibration = np.concatenate(cal_t)
     if smooth_on and cal:
         model.smooth_calibration = np.concatenate([m for _, m in cal])
