@@ -257,12 +257,39 @@ def test_spectra_whose_known_peaks_are_gone_are_flagged(fitted):
     assert clf.classify(melt.astype(np.float32)).novel.mean() > 0.95
     assert clf.classify(background.astype(np.float32)).novel.mean() > 0.95
     assert clf.classify(mixed).novel.mean() < 0.05
-    # the same with the test alone: the content of the background is far below the
-    # threshold, the mixtures' far above it
-    res = clf.classify(background.astype(np.float32))
-    lacks = clf.novelty_.lacks_peaks(
-        clf.novelty_.content(background.astype(np.float32), background.sum(1)))
+
+
+def _on_hump(rng, n, centres, peaks=True, photons=5000.0):
+    """The two-peak states on a pressure medium's hump of varying amplitude."""
+    x = np.arange(M, dtype=float)
+    hump = np.exp(-0.5 * ((x - 150) / 60.0) ** 2)
+    pk = sum(np.exp(-0.5 * ((x - c) / 4.0) ** 2) for c in centres)
+    prof = 0.02 + rng.uniform(0.1, 1.0, (n, 1)) * hump + (pk if peaks else 0.0)
+    return rng.poisson(photons * prof / (0.02 * M + 0.55 * hump.sum() + pk.sum())).astype(
+        np.float32)
+
+
+def test_peak_content_alone_flags_the_hump_without_peaks_that_the_subspace_holds():
+    """References on a hump of varying amplitude: the hump is a known direction, so the
+    hump alone (the sample gone) lies mostly inside the subspace, and the residual misses
+    much of it; the peak content (read from the subspace coordinates) finds it alone."""
+    rng = np.random.default_rng(0)
+    X = np.vstack([_on_hump(rng, 150, [80, 200]), _on_hump(rng, 150, [80, 230])])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = SpectraClassifier(max_iter=60, random_state=0, n_threads=1).fit(
+            X, np.repeat(["a", "b"], 150))
+    nov = clf.novelty_
+    assert nov.has_content and nov.n_content_columns == 0  # no folded columns of its own
+    bare = _on_hump(rng, 300, [80, 230], peaks=False)
+    res = clf.classify(bare)
+    lacks = nov.lacks_peaks(nov.content(bare, bare.sum(1)))
+    assert np.mean(res.novelty > nov.threshold()) < 0.9  # the residual alone misses some
     assert lacks.mean() > 0.95 and res.novel[lacks].all()
+    mix = 0.5 * (_on_hump(rng, 300, [80, 200]) + _on_hump(rng, 300, [80, 230]))
+    known = _on_hump(rng, 300, [80, 230])
+    for Z in (mix, known):
+        assert nov.lacks_peaks(nov.content(Z, Z.sum(1))).mean() == 0.0
 
 
 def test_model_file_keeps_the_peak_content_test_and_an_older_file_scores_without_it(
@@ -281,7 +308,9 @@ def test_model_file_keeps_the_peak_content_test_and_an_older_file_scores_without
     assert back.novelty_.content_threshold() == pytest.approx(clf.novelty_.content_threshold())
     with h5py.File(path, "r+") as f:  # a file of the version before the test
         g = f[S.MODEL_NOVELTY]
-        del g["content_projection"], g["content_calibration"]
+        for name in ("content_projection", "content_matrix", "content_calibration"):
+            if name in g:
+                del g[name]
         del g.attrs["content_scale"], g.attrs["n_states"]
     old = SpectraClassifier.load(path)
     assert not old.novelty_.has_content

@@ -229,6 +229,8 @@ class MembersStage:
             novelty=None if self.novelty_ is None else self.novelty_.fold_columns(),
             n_content=0 if self.novelty_ is None else self.novelty_.n_content_columns,
             n_smooth=0 if self.novelty_ is None else self.novelty_.n_smooth_columns,
+            content_matrix=(None if self.novelty_ is None or not self.novelty_.has_content
+                            else self.novelty_.content_matrix),
         )
         self._fast_finite_ = bool(normalize)
         plan.member_weights = {f"region {r + 1}": float(w) for r, w in enumerate(weights[:R])}

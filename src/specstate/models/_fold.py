@@ -77,7 +77,8 @@ def region_inputs(Xn, groups, boundaries, sigma, pool, keep, margin) -> RegionIn
 
 def fold_networks(inputs: RegionInputs, params, members, boundaries, keep, weights, bias,
                   temperature, combination, normalize, activation,
-                  linear=None, novelty=None, n_content=0, n_smooth=0) -> FoldedNetworks:
+                  linear=None, novelty=None, n_content=0, n_smooth=0,
+                  content_matrix=None) -> FoldedNetworks:
     """Fold the member copies ``params[...][members]`` of every active region into numpy.
 
     Parameters
@@ -95,6 +96,9 @@ def fold_networks(inputs: RegionInputs, params, members, boundaries, keep, weigh
         The last columns of `novelty` that are the peak content's (summed apart).
     n_smooth : int, default=0
         The columns of `novelty` before the content's that are the smooth score's.
+    content_matrix : numpy.ndarray of shape (K, J), optional
+        The peak content read from the novelty's K subspace coordinates (the first columns
+        of `novelty`) instead of columns of its own.
 
     Regions of weight 0 are left out; their points still count in each spectrum's total
     (with `normalize`) and in the linear member, merged into as few products as possible.
@@ -169,4 +173,6 @@ def fold_networks(inputs: RegionInputs, params, members, boundaries, keep, weigh
         n_novelty=0 if novelty is None else int(w_nov.shape[1]),
         n_content=0 if novelty is None else int(n_content),
         n_smooth=0 if novelty is None else int(n_smooth),
+        content_matrix=(None if novelty is None or content_matrix is None
+                        or not np.size(content_matrix) else np.asarray(content_matrix)),
     )

@@ -192,6 +192,7 @@ class _Plan:
     slices: list  # per matrix of `mats` then of `keeps`: the columns (lo, hi) it reads
     fused: bool  # the side columns beside the hidden ones in `mats` (else in `keeps`)
     sq: tuple | None = None  # (weights, lag weights) of the novelty's squares when moved
+    content_matrix: np.ndarray | None = None  # (K, J) in dtype: content from coordinates
 
 
 @dataclass
@@ -226,6 +227,10 @@ class FoldedNetworks:
     n_smooth : int
         The columns before the content's that are the smooth score's (summed apart; 0:
         none).
+    content_matrix : numpy.ndarray of shape (K, J) or None
+        The peak content from the novelty's subspace coordinates (their product with it,
+        squared and summed: :func:`specstate.ensemble._novelty._fit_content`); None: no
+        content, or (``n_content > 0``, an earlier model file) its own columns.
     """
 
     lo: np.ndarray
@@ -247,6 +252,7 @@ class FoldedNetworks:
     n_novelty: int = 0
     n_content: int = 0
     n_smooth: int = 0
+    content_matrix: np.ndarray | None = None
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -316,6 +322,8 @@ class FoldedNetworks:
             lin_bias=None if not use_lin else self.linear_bias.astype(dtype),
             weights=(weights if use_lin or not nl else weights[:R]).astype(dtype),
             slices=slices, fused=not split,
+            content_matrix=(None if self.content_matrix is None or not (novelty and nk)
+                            else np.asarray(self.content_matrix, dtype=dtype)),
         )
         self._cache[key] = plan
         return plan
@@ -372,9 +380,10 @@ class FoldedNetworks:
         C = self.W2.shape[-1] if self.W2.size else len(self.bias)
         M = len(plan.mats) + int(plan.linear)
         lp = np.empty((n, M, C) if members else (n, C), dtype=X.dtype if members else np.float64)
-        width = 5 if self.n_smooth else (4 if self.n_content else 3)
+        has_content = bool(self.n_content) or self.content_matrix is not None
+        width = 5 if self.n_smooth else (4 if has_content else 3)
         nov = np.empty((n, width), dtype=np.float64) if plan.novelty else None
-        if nov is not None and width == 5 and not self.n_content:
+        if nov is not None and width == 5 and not has_content:
             nov[:, 3] = np.nan
         pool, controller = _parallel() if n >= PARALLEL_MIN_SPECTRA else (None, None)
         if pool is None:
@@ -443,6 +452,9 @@ class FoldedNetworks:
             if self.n_content:
                 cont = side[:, first + k + self.n_smooth:first + self.n_novelty]
                 nov_out[a:b, 3] = np.einsum("ij,ij->i", cont, cont)
+            elif self.content_matrix is not None:  # from the subspace coordinates
+                cont = proj @ plan.content_matrix
+                nov_out[a:b, 3] = np.einsum("ij,ij->i", cont, cont)
             nov_out[a:b, 1] = side[:, 0] if nz else np.nan
             if sq_weight is not None:
                 nov_out[a:b, 2] = (_weighted_squares(xb, sq_weight) if plan.sq is None
@@ -503,6 +515,8 @@ class FoldedNetworks:
             "n_content": np.int64(self.n_content),
             "n_smooth": np.int64(self.n_smooth),
         }
+        if self.content_matrix is not None:
+            out["content_matrix"] = np.asarray(self.content_matrix, np.float64)
         if self.linear_bias is not None:
             out["linear_bias"] = self.linear_bias
         for r, W in enumerate(self.W1):
@@ -530,6 +544,8 @@ class FoldedNetworks:
             n_novelty=int(arrays.get("n_novelty", 0)),
             n_content=int(arrays.get("n_content", 0)),
             n_smooth=int(arrays.get("n_smooth", 0)),
+            content_matrix=(np.asarray(arrays["content_matrix"]) if "content_matrix" in arrays
+                            else None),
         )
 
     def attrs(self) -> dict:
