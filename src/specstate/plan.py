@@ -123,6 +123,7 @@ class FitPlan:
     linear_pool: int = 1
     augment: bool = False
     augment_reason: str = ""
+    linear_training: str = ""
     shift: str = ""
     drift: str = "off"
     drift_reason: str = ""
@@ -157,7 +158,9 @@ class FitPlan:
                if self.baseline_scores else "")
             + (f"; {self.baseline_reason}" if self.baseline_reason else ""),
             f"augmentation: {'on' if self.augment else 'off'} ({self.augment_reason})"
-            + (f"; shift {self.shift}" if self.shift else ""),
+            + (f"; shift {self.shift}" if self.shift else "")
+            + (f"; linear member trained on the {self.linear_training}"
+               if self.linear_training else ""),
             f"drift: {self.drift} ({self.drift_reason})",
             f"held-out folds: {self.folds}",
             *([f"sittings: {self.sittings}"] if self.sittings else []),
