@@ -17,8 +17,8 @@ from .drift import EVIDENCE_P, DriftTracker, fit_drift_model
 from .plan import (
     BASELINE_CANDIDATES,
     HighPassed,
+    clearly_better,
     linear_pool,
-    one_reference,
 )
 from .plan import score as plan_score
 
@@ -57,11 +57,10 @@ class DriftStage:
         aligned = HighPassed(dm.align(Xn, shifts), keep)
         off = plan_score(hp.heldout(sigma, pool, yi, C, folds), yi, C)
         on = plan_score(aligned.heldout(sigma, pool, yi, C, folds), yi, C)
-        one = one_reference(yi, C)
         scores = (f"held-out linear score aligned {on[0]:.3f} (log-loss {on[1]:.3f}), as "
                   f"measured {off[0]:.3f} (log-loss {off[1]:.3f}); "
                   f"shift scatter p = {dm.evidence:.2g}")
-        if np.nan_to_num(on[0]) > np.nan_to_num(off[0]) + one:
+        if clearly_better(on[0], off[0], yi, C):
             return "spectrum", scores, (shifts, aligned)
         return None, scores + "; runs are tracked when classified as a run", None
 

@@ -529,3 +529,78 @@ def test_linear_member_learns_from_the_originals_when_the_copies_do_worse_held_o
     assert any("linear member trained on the originals alone" in line
                for line in FitPlan.from_dict(plan).lines())
     assert clf.score(s[400:], y[400:]) >= 0.95
+
+
+@pytest.mark.parametrize("photons, read_noise", [(500, 1.0), (5000, 0.0), (5000, 1.0)])
+def test_nuisances_of_noise_alone_measure_none(photons, read_noise):
+    # references that differ only by counting and read noise: no background and no jitter
+    # (the noise had read as a background of 25 % of the mean at 500 photons), and no blur
+    # worth a tenth of the line width
+    from specstate.models._augment import measure_nuisances
+
+    rng = np.random.default_rng(3)
+    m, width = 900, 80
+    X = _lines(m, width, photons, 40, rng, read_noise=read_noise)
+    y = np.repeat([0, 1], 20)
+    nu = measure_nuisances(X, y, 2, width, normalized=True)
+    assert nu.background < 0.02 and nu.jitter < 0.02
+    # a blur b widens a line of width w by about (2.355 b)^2 / 2w
+    assert (2.3548 * nu.blur) ** 2 / (2 * width) < 0.1 * width
+
+
+def test_nuisances_follow_a_background_and_a_jitter_that_the_references_have():
+    from specstate.models._augment import measure_nuisances
+
+    rng = np.random.default_rng(4)
+    m, width, n = 900, 20, 60
+    x = np.arange(m)
+    sig = width / 2.3548
+    centres = np.array([150, 330, 520, 700])
+    peaks = np.exp(-0.5 * ((x[None, :] - centres[:, None]) / sig) ** 2)  # (4, m)
+    gains = 1 + 0.1 * rng.standard_normal((n, 4))  # per-peak jitter of 10 %
+    level = 0.2 * 5000 / m
+    # a smooth background of 5 % of the mean, one slow cosine per reference
+    bg = 1 + 0.5 * (0.1 * rng.standard_normal((n, 1))) * np.cos(
+        2 * np.pi * x[None, :] / m + rng.uniform(0, 2 * np.pi, (n, 1)))
+    expected = (gains @ peaks) * 5000 / peaks.sum() * 0.8 + level * bg
+    X = rng.poisson(expected) + rng.normal(0, 1.0, (n, m))
+    nu = measure_nuisances(X, np.zeros(n, int), 1, width, normalized=False)
+    assert 0.07 < nu.jitter < 0.13
+    assert nu.background > 0.005
+    none = measure_nuisances(rng.poisson(expected.mean(0), (n, m)) + rng.normal(0, 1, (n, m)),
+                             np.zeros(n, int), 1, width, normalized=False)
+    assert none.jitter < 0.02 and none.background < 0.1 * nu.background + 1e-3
+
+
+def test_blur_follows_a_width_spread_that_the_references_have():
+    from specstate.models._augment import measure_nuisances
+
+    rng = np.random.default_rng(5)
+    m, n = 900, 40
+    x = np.arange(m)
+
+    def shots(widths):
+        sig = (widths / 2.3548)[:, None]
+        prof = sum(a * np.exp(-0.5 * ((x[None] - c) / sig) ** 2)
+                   for a, c in [(1, 150), (0.7, 330), (1, 520), (0.5, 700)]) + 0.02
+        prof *= 5000 / prof.sum(axis=1, keepdims=True)
+        return rng.poisson(prof) + rng.normal(0, 1, (n, m))
+
+    same = measure_nuisances(shots(np.full(n, 20.0)), np.zeros(n, int), 1, 20.0, True)
+    spread = measure_nuisances(shots(rng.uniform(12, 28, n)), np.zeros(n, int), 1, 20.0,
+                               True)
+    assert same.blur == 0.0
+    # the largest blur widens a 20-point line by about the widths' half-range (8 points)
+    widening = np.sqrt(20**2 + (2.3548 * spread.blur) ** 2) - 20
+    assert 2.0 < widening < 16.0
+
+
+def test_a_difference_of_exactly_one_reference_is_no_evidence():
+    from specstate.plan import clearly_better
+
+    yi = np.repeat([0, 1], 3)
+    # 1 of 6 references more right: 1.000 against 0.8333..., whatever the rounding
+    assert not clearly_better(1.0, 1.0 - 1.0 / 3.0 / 2.0, yi, 2)
+    assert not clearly_better(1.0, 5.0 / 6.0, yi, 2)
+    assert clearly_better(1.0, 4.0 / 6.0, yi, 2)
+    assert not clearly_better(np.nan, 0.0, yi, 2) and clearly_better(0.5, np.nan, yi, 2)

@@ -24,9 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
+from scipy.ndimage import convolve1d, gaussian_filter1d
 
-from ..preprocessing._highpass import smooth_rows
+from ..preprocessing._highpass import _convolve_rows, gaussian_kernel
 
 __all__ = [
     "ShiftModel", "Nuisances", "best_lags", "learn_shifts", "uniform_columns",
@@ -70,6 +70,17 @@ BACKGROUND_KNOTS = 5
 PEAK_SIGMAS = 5.0
 #: Median of a chi-square variable with one degree of freedom (robust variance estimate).
 CHI2_1_MEDIAN = 0.4549
+#: Standard deviations per median absolute deviation of a normal variable.
+MAD_SIGMA = 1.4826
+#: n times the relative variance of a variance estimated from the MAD of n normal values
+#: (2 / 0.37: the MAD's efficiency is 37 %).
+MAD_VARIANCE_FACTOR = 5.4
+#: A measured nuisance counts only when it exceeds what the noise explains by this many
+#: standard errors.
+SIGNIFICANT_EXCESS = 2.0
+#: sqrt(N) times the standard error of the median of N chi-square(1) values:
+#: 1 / (2 f(median)), f the density (0.471 at the median 0.4549).
+CHI2_1_MEDIAN_SE = 1.06
 #: Variance of x_i - mean(x_{i-1}, x_i, x_{i+1}) for white noise of unit variance.
 RESIDUAL_VARIANCE_FACTOR = 2.0 / 3.0
 
@@ -86,6 +97,16 @@ class ShiftModel:
     step: float  # shift-coordinate units per point (median)
     #: (C, C): the pair's shift is taken as the signal (None: by the residual alone)
     signal: np.ndarray | None = None
+
+    def moves_beyond_references(self) -> bool:
+        """Whether some copies move their peaks further than the references scatter.
+
+        A nuisance shift, the strain floor, or a signal shift's reach towards the other
+        state: held-out originals cannot show what such copies teach (their peaks sit
+        where the training references' do).
+        """
+        base = np.maximum(self.within, MIN_SHIFT_POINTS * self.step)
+        return bool(np.any(self.ranges[:, 1] - self.ranges[:, 0] > 2 * base * (1 + 1e-9)))
 
 
 def uniform_columns(u: np.ndarray):
@@ -365,9 +386,16 @@ def measure_nuisances(X, y, n_classes, peak_width, normalized) -> Nuisances:
     Residuals of each reference against its state mean (normalised spectra when the model
     normalises) are split into a smooth background (a low-pass on the scale of
     :data:`BACKGROUND_KNOTS`), a multiplicative jitter at the peaks (the high-passed
-    residual over the mean, less what the counting noise explains), the spread of the total
-    intensity, and the spread of the references' own peak widths. A state with a single
-    reference adds nothing: no variation can be measured from it.
+    residual over the mean), the spread of the total intensity, and the spread of the
+    references' own peak widths. Each part is measured less what the references' counting
+    and read noise explain: the noise is measured on the residuals
+    (:func:`_residual_noise_variance`) and what it puts into the background's low-pass and
+    into the residuals at the peaks is taken out, and a draw of it put through the width
+    estimate is subtracted in quadrature (at 500 photons per shot the noise alone had read
+    as a background of 25 % of the mean; at 5,000, single shots' widths as a blur that
+    widens the lines by 60 %; under a larger noise, a 10 % jitter had read as none). A
+    state with a single reference adds
+    nothing: no variation can be measured from it.
     """
     from ..regions._discovery import estimate_peak_width
 
@@ -384,45 +412,117 @@ def measure_nuisances(X, y, n_classes, peak_width, normalized) -> Nuisances:
     dof = (counts[y] / np.maximum(counts[y] - 1, 1))[:, None]
     R = (Xn - means[y])[use] * np.sqrt(dof[use])
     M = means[y][use]
-    bg_sigma = m / BACKGROUND_KNOTS / 2
-    low = smooth_rows(R, bg_sigma)
+    noise_var = _residual_noise_variance(R, M, totals[use], normalized)
+    # the low-pass normalised by the kernel's weight inside the spectrum: with the edge
+    # values repeated, the two end points' noise alone had read as a background
+    g = gaussian_kernel(m / BACKGROUND_KNOTS / 2)
+    den = np.maximum(convolve1d(np.ones(m), g, mode="constant", cval=0.0), np.finfo(float).tiny)
+    low = _convolve_rows(R, g) / den
+    # what the noise alone puts into the low-pass: sum_k w_jk^2 v_k, w = g / den
+    low_noise_var = _convolve_rows(noise_var, g * g) / den**2
     level = max(float(np.abs(means).mean()), np.finfo(float).tiny)
-    background = float(np.sqrt(np.mean(low**2)) / level)
+    background = float(np.sqrt(max(np.mean(low**2) - np.mean(low_noise_var), 0.0)) / level)
     # multiplicative jitter where the state mean stands out of its own smooth baseline
-    Mlow = smooth_rows(M, bg_sigma)
+    Mlow = _convolve_rows(M, g) / den
     peak = M - Mlow
-    kappa = noise_level(np.maximum(X[use], 0.0)).mean() if not normalized else None
     resid = R - low
-    # the counting noise of one reference (variance kappa * intensity, in the same units)
-    if normalized:
-        tot = np.abs(totals[use])[:, None]
-        kap = noise_level(np.maximum(X[use], 0.0))[:, None]
-        noise_var = kap * np.maximum(M, 0.0) / np.maximum(tot, np.finfo(float).tiny)
-    else:
-        noise_var = kappa * np.maximum(M, 0.0)
-    sig = np.sqrt(np.maximum(noise_var, 0.0))
+    sig = np.sqrt(noise_var)
     # a multiplicative jitter has a meaning where the intensity itself stands out of the
     # noise (positive), not where a signed spectrum crosses zero
     thr = PEAK_SIGMAS * np.maximum(sig, np.finfo(float).tiny)
     at = (peak > thr) & (M > thr)
     jitter = 0.0
     if np.any(at):
-        ratio2 = (resid[at] ** 2 - noise_var[at]) / M[at] ** 2
-        # robust: the median of chi-square-like ratios over its median (0.4549)
-        jitter = float(np.sqrt(max(np.median(ratio2) / CHI2_1_MEDIAN, 0.0)))
+        # robust: the jitter j at which the residuals over their standard deviation,
+        # sqrt(noise + j² M²), have the median square of a unit normal (0.4549); the median
+        # of (resid² - noise) / M² had read a 10 % jitter under a larger noise as none
+        r2, nv, m2 = resid[at] ** 2, noise_var[at], M[at] ** 2
+
+        def excess(j):  # decreasing in j
+            ratio = r2 / np.maximum(nv + j * j * m2, np.finfo(float).tiny)
+            return float(np.median(ratio)) - CHI2_1_MEDIAN
+
+        # counted only when significant: the median of N chi-square(1) values has a
+        # standard error of 1.06 / sqrt(N) (10 references per state had read their counting
+        # noise as a 7 % jitter)
+        if excess(0.0) > SIGNIFICANT_EXCESS * CHI2_1_MEDIAN_SE / np.sqrt(r2.size):
+            lo, hi = -4.0, 1.0  # log10 of the jitter: 0.01 % to 10 times the intensity
+            for _ in range(40):
+                mid = 0.5 * (lo + hi)
+                lo, hi = (mid, hi) if excess(10.0**mid) > 0 else (lo, mid)
+            jitter = float(10.0 ** (0.5 * (lo + hi)))
     scale = 0.0
     if not normalized and np.all(totals[use] > 0):
         lt = np.log(totals)
         lmean = np.array([lt[y == c].mean() if counts[c] else 0.0 for c in range(n_classes)])
         scale = float(np.sqrt(np.mean(((lt - lmean[y])[use]) ** 2 * dof[use, 0])))
-    widths = np.array([estimate_peak_width(x) for x in Xn[use]])
     wy = y[use]
-    wmean = np.array([widths[wy == c].mean() if np.any(wy == c) else 0.0
-                      for c in range(n_classes)])
-    spread = np.sqrt(np.mean((widths - wmean[wy]) ** 2))
+    sd = np.sqrt(noise_var)
+
+    # each shot smoothed by half its lines' sigma first (12 % wider, deconvolved): at 7
+    # sigmas a single shot's half-height crossings fall into noise dips (42 and 8 points
+    # for two 80-point lines at 5,000 photons)
+    pre = peak_width / 2.3548 / 2 if peak_width / 2.3548 / 2 > 0.5 else 0.0
+    sd_pre = sd / np.sqrt(max(2 * np.sqrt(np.pi) * pre, 1.0))
+
+    def width_spread(rows):
+        # robust (the MAD about each state's median); the noise is the one measured on all
+        # of them (a shot's own estimate finds none where it counted no photon)
+        if pre:
+            rows = gaussian_filter1d(rows, pre, axis=1, mode="nearest")
+        widths = np.array([estimate_peak_width(x, noise=e) for x, e in zip(rows, sd_pre)])
+        widths = np.sqrt(np.maximum(widths**2 - (2.3548 * pre) ** 2, 1.0))
+        mid = np.array([np.median(widths[wy == c]) if np.any(wy == c) else 0.0
+                        for c in range(n_classes)])
+        return float((MAD_SIGMA * np.median(np.abs(widths - mid[wy]))) ** 2)
+
+    # the spread of the widths less the spread the noise alone gives: each state's mean
+    # with a draw of one reference's noise (the mean's own noise made up to it; a fixed
+    # draw, so that the same references give the same measurement)
+    noise = sd * np.random.default_rng(0).standard_normal(sd.shape)
+    s_ref, s_noise = width_spread(Xn[use]), width_spread(M + noise / np.sqrt(dof[use]))
+    # counted only when the excess is significant: a variance from the MAD of n values has
+    # a relative standard error of about sqrt(5.4 / n) (the MAD's efficiency is 37 %)
+    se = np.sqrt((s_ref**2 + s_noise**2) * MAD_VARIANCE_FACTOR / max(int(use.sum()), 1))
+    spread2 = s_ref - s_noise if s_ref - s_noise > SIGNIFICANT_EXCESS * se else 0.0
+    spread = np.sqrt(spread2)
     # a width spread of s (FWHM) at width w is a Gaussian blur of sigma sqrt(2 w s) / 2.355
     blur = float(np.sqrt(2 * max(peak_width, 1.0) * spread) / 2.3548)
     return Nuisances(jitter=jitter, background=background, scale=scale, blur=blur)
+
+
+def _residual_noise_variance(R, M, totals, normalized):
+    """Per-point noise variance of each reference, measured on its residual `R` (n, m).
+
+    A raw spectrum's noise variance is ``alpha·E + beta`` (counting noise grows with the
+    expected intensity E, read noise does not); normalised by the total t it becomes
+    ``alpha·|M|/|t| + beta/t²`` with the state mean M. The two are fitted (least squares,
+    both >= 0) to the squared second differences of the residuals over 6 (the variance
+    factor of a second difference of white noise): the state mean removes the peaks, and
+    the smooth nuisances add little to second differences. Means, not medians, of the
+    squares: integer counts at a fraction of a photon per point make medians biased.
+    """
+    absM = np.abs(M)
+    if normalized:
+        t = np.maximum(np.abs(totals), np.finfo(float).tiny)[:, None]
+        f1, f2 = absM / t, np.broadcast_to(1.0 / t**2, M.shape)
+    else:
+        f1, f2 = absM, np.ones_like(M)
+    e = (R[:, 2:] - 2 * R[:, 1:-1] + R[:, :-2]) ** 2 / 6.0
+    # a second difference's variance is (v[j-1] + 4 v[j] + v[j+1]), over 6 as e
+    mid = (f1[:, :-2] + 4 * f1[:, 1:-1] + f1[:, 2:]) / 6.0, f2[:, 1:-1]
+    A = np.array([[np.sum(mid[0] * mid[0]), np.sum(mid[0] * mid[1])],
+                  [np.sum(mid[0] * mid[1]), np.sum(mid[1] * mid[1])]])
+    rhs = np.array([np.sum(mid[0] * e), np.sum(mid[1] * e)])
+    try:
+        alpha, beta = np.linalg.solve(A, rhs)
+    except np.linalg.LinAlgError:
+        alpha, beta = -1.0, -1.0
+    if alpha < 0 or beta < 0:  # one of the two alone, the better of them
+        fits = [(max(rhs[k] / A[k, k], 0.0) if A[k, k] > 0 else 0.0) for k in range(2)]
+        err = [np.sum((e - fits[k] * mid[k]) ** 2) for k in range(2)]
+        alpha, beta = (fits[0], 0.0) if err[0] <= err[1] else (0.0, fits[1])
+    return alpha * f1 + beta * f2
 
 
 def augment(X, y, u, shift_model, n_copies, peak_width, rng, keep_original=True,
