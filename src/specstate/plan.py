@@ -22,6 +22,7 @@ The plan is a fitted attribute (``fit_plan_``), stored in the model file and pri
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -93,6 +94,10 @@ SCALE_EVIDENCE_SIGMAS = 3.0
 #: of the augmentation's SIGNIFICANT_SHIFT for a shift between states.
 SITTING_MIN_SHARE = 0.1
 SITTING_SEPARATION = 2.0
+#: Draws of the Monte Carlo null of a gap between sittings (ten times 1 / EVIDENCE_P: the
+#: quantile rests on ten draws beyond it).
+SITTING_NULL_DRAWS = 10_000
+SITTING_NULL_MAX_N = 100
 #: Largest peak movement searched inside one state, as a fraction of the spectrum length
 #: (as between the states' means for augmentation).
 SITTING_SEARCH_FRACTION = 0.1
@@ -359,6 +364,8 @@ def describe_shifts(sm) -> str:
                 what = "signal" if sm.signal[a, b] else "nuisance"
             else:
                 what = "signal" if sm.pair_residual[a, b] < SHIFT_ONLY_RESIDUAL else "nuisance"
+            if what == "nuisance" and sm.kind == "energy":
+                what = "kept: on an energy axis the states' own line shift"
             parts.append(f"{a}-{b}: {sm.pair_shift[a, b] / max(sm.step, 1e-300):.3g} points "
                          f"({what}, aligned residual {sm.pair_residual[a, b]:.2f})")
     return "; ".join(parts)
@@ -451,7 +458,42 @@ def _sitting_gap(srt: np.ndarray, least: float) -> int | None:
         return 1.4826 * float(np.median(np.abs(v - np.median(v))))
 
     spread = max(scatter(srt[:j + 1]), scatter(srt[j + 1:]))
-    return j if gap > least and gap > SITTING_SEPARATION * spread else None
+    if not (gap > least and gap > SITTING_SEPARATION * spread):
+        return None
+    # and more than one sitting's positions give by chance: the widest allowed gap of n
+    # normal positions over their sides' scatter, at the drift test's significance (10
+    # photon-starved XES shots of one state had shown a gap of 5 times their scatter)
+    # (the ratio falls with n: beyond SITTING_NULL_MAX_N the threshold of that many, a
+    # little stricter, and no 10,000 x 2,000 draws in a large fit)
+    return j if gap > _null_gap_ratio(min(n, SITTING_NULL_MAX_N)) * spread else None
+
+
+@lru_cache(maxsize=64)
+def _null_gap_ratio(n: int) -> float:
+    """The (1 - EVIDENCE_P) quantile of :func:`_sitting_gap`'s gap over scatter, one sitting.
+
+    Monte Carlo over :data:`SITTING_NULL_DRAWS` sets of n standard normal positions (a
+    fixed seed: the same threshold every fit); it depends on n alone, the ratio being
+    free of the positions' scale.
+    """
+    from .drift import EVIDENCE_P
+
+    side = max(2, int(np.ceil(SITTING_MIN_SHARE * n)))
+    rng = np.random.default_rng(n)
+    srt = np.sort(rng.standard_normal((SITTING_NULL_DRAWS, n)), axis=1)
+    gaps = np.diff(srt, axis=1)[:, side - 1:n - side]
+    j = np.argmax(gaps, axis=1) + side - 1
+    gap = gaps[np.arange(len(j)), j - (side - 1)]
+    left = np.arange(n)[None, :] <= j[:, None]
+
+    def scatter(mask):
+        v = np.where(mask, srt, np.nan)
+        med = np.nanmedian(v, axis=1, keepdims=True)
+        return 1.4826 * np.nanmedian(np.abs(v - med), axis=1)
+
+    spread = np.maximum(scatter(left), scatter(~left))
+    ratio = gap / np.maximum(spread, np.finfo(float).tiny)
+    return float(np.quantile(ratio, 1.0 - EVIDENCE_P))
 
 
 def find_sittings(Xb, yi, C, u, width) -> Sittings | None:

@@ -295,3 +295,18 @@ def test_a_lattice_jump_between_states_tells_the_strain_too_but_two_phases_do_no
         assert centre == pytest.approx(5 / 25, rel=0.25)
     else:
         assert found is None
+
+
+def test_a_gap_that_one_sittings_scatter_gives_by_chance_is_no_sitting():
+    # 10 photon-starved shots of one state: their positions scatter, and the widest gap
+    # between them over the sides' scatter is what chance gives (at the drift test's 1e-3);
+    # two real sittings, a few line widths apart, are still found
+    from specstate.plan import _null_gap_ratio, _sitting_gap
+
+    rng = np.random.default_rng(0)
+    found = sum(_sitting_gap(np.sort(rng.standard_normal(10)), 0.0) is not None
+                for _ in range(2000))
+    assert found <= 10  # ~2 expected at 1e-3
+    two = np.sort(np.r_[rng.normal(0, 0.05, 5), rng.normal(3, 0.05, 5)])
+    assert _sitting_gap(two, 0.25) == 4
+    assert _null_gap_ratio(10) > _null_gap_ratio(60) > 0
