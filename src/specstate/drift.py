@@ -503,8 +503,23 @@ def pixel_variance(Xn: np.ndarray, y: np.ndarray, n_classes: int, keep: np.ndarr
     c = max(sb / N - slope * sx / N, 0.0)
     # the median point's variance (of m values: a median of all n x m residuals took 0.4 s
     # of a 2,000 x 4,000 fit)
-    floor = max(float(np.median(B.sum(axis=0) / n_c.sum())), np.finfo(float).tiny) * 1e-3
+    floor = _variance_floor(B.sum(axis=0) / n_c.sum())
     return np.maximum(a * grand + c, floor)
+
+
+def _variance_floor(per_point: np.ndarray) -> float:
+    """A thousandth of the median point's variance (of the mean's where the median is 0).
+
+    Photon-starved references leave most points without a count in any of them (555 of
+    819 at 300 photons): their median variance is 0, and a floor of 1e-3 x tiny had made
+    those points' weights overflow (a fit that ended in 'SVD did not converge'). Where no
+    point varies at all, 1: every point weighs the same.
+    """
+    v = np.asarray(per_point, dtype=np.float64)
+    for level in (float(np.median(v)), float(np.mean(v))):
+        if level > 0 and np.isfinite(level):
+            return 1e-3 * level
+    return 1.0
 
 
 def _pixel_variance_single(Xn, k, grand):
@@ -512,7 +527,7 @@ def _pixel_variance_single(Xn, k, grand):
     d2 = Xn[:, 2:] - 2 * Xn[:, 1:-1] + Xn[:, :-2]
     b = np.pad(d2**2 / 6.0, ((0, 0), (1, 1)), mode="edge")[:, k]
     x = np.maximum(Xn[:, k], 0.0)  # each state's mean is its one reference
-    floor = max(float(np.median(b.mean(axis=0))), np.finfo(float).tiny) * 1e-3
+    floor = _variance_floor(b.mean(axis=0))
     x, b = x.ravel(), b.ravel()
     xc = x - x.mean()
     sxx = float(xc @ xc)
