@@ -324,7 +324,13 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         y : array-like of shape (n_spectra,), optional
             State of each spectrum (any label type). Defaults to the labels of a Spectra.
         axis : array-like of shape (n_points,), optional
-            Axis values for a plain array (default: point index).
+            Axis values for a plain array (default: point index). A plain axis has no
+            name, so a shift is read in points; what a shift between the states means
+            follows a named axis: ``Spectra(X, axis, axis_name='2theta')`` (or 'q', 'd')
+            reads it as a strain (the states of a ramp: the copies learn every strain
+            between the references), ``axis_name='energy'`` as an emission line's own
+            position (the states' chemistry, which the copies keep). See ``fit_plan_``'s
+            'shift'.
 
         Returns
         -------
