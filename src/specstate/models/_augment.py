@@ -401,8 +401,7 @@ def measure_nuisances(X, y, n_classes, peak_width, normalized) -> Nuisances:
     estimate is subtracted in quadrature (at 500 photons per shot the noise alone had read
     as a background of 25 % of the mean; at 5,000, single shots' widths as a blur that
     widens the lines by 60 %; under a larger noise, a 10 % jitter had read as none). A
-    state with a single reference adds
-    nothing: no variation can be measured from it.
+    state with a single reference adds nothing: no variation can be measured from it.
     """
     from ..regions._discovery import estimate_peak_width
 
@@ -464,13 +463,12 @@ def measure_nuisances(X, y, n_classes, peak_width, normalized) -> Nuisances:
         lmean = np.array([lt[y == c].mean() if counts[c] else 0.0 for c in range(n_classes)])
         scale = float(np.sqrt(np.mean(((lt - lmean[y])[use]) ** 2 * dof[use, 0])))
     wy = y[use]
-    sd = np.sqrt(noise_var)
 
     # each shot smoothed by half its lines' sigma first (12 % wider, deconvolved): at 7
     # sigmas a single shot's half-height crossings fall into noise dips (42 and 8 points
     # for two 80-point lines at 5,000 photons)
     pre = peak_width / 2.3548 / 2 if peak_width / 2.3548 / 2 > 0.5 else 0.0
-    sd_pre = sd / np.sqrt(max(2 * np.sqrt(np.pi) * pre, 1.0))
+    sd_pre = sig / np.sqrt(max(2 * np.sqrt(np.pi) * pre, 1.0))
 
     def width_spread(rows):
         # robust (the MAD about each state's median); the noise is the one measured on all
@@ -486,7 +484,7 @@ def measure_nuisances(X, y, n_classes, peak_width, normalized) -> Nuisances:
     # the spread of the widths less the spread the noise alone gives: each state's mean
     # with a draw of one reference's noise (the mean's own noise made up to it; a fixed
     # draw, so that the same references give the same measurement)
-    noise = sd * np.random.default_rng(0).standard_normal(sd.shape)
+    noise = sig * np.random.default_rng(0).standard_normal(sig.shape)
     s_ref, s_noise = width_spread(Xn[use]), width_spread(M + noise / np.sqrt(dof[use]))
     # counted only when the excess is significant: a variance from the MAD of n values has
     # a relative standard error of about sqrt(5.4 / n) (the MAD's efficiency is 37 %)
