@@ -84,14 +84,14 @@ class MembersStage:
         sm = getattr(self, "shift_model_", None)
         ramp = (sm is not None and sm.kind == "strain" and sm.moves_beyond_references()
                 and not between.size)
-        use_orig = clearly_better(ba_o, ba_a, yi, C) and not ramp
+        lead = clearly_better(ba_o, ba_a, yi, C)
+        use_orig = lead and not ramp
         plan.linear_training = (
             f"{'originals alone' if use_orig else 'augmented copies'} (held-out linear "
             f"member on the copies {ba_a:.3f}, log-loss {ll_a:.3f}; on the originals alone "
             f"{ba_o:.3f}, {ll_o:.3f}" + (
                 "; the originals' lead not taken: the copies move the peaks along a "
-                "diffraction ramp, where no reference is" if ramp and clearly_better(
-                    ba_o, ba_a, yi, C) else "") + ")")
+                "diffraction ramp, where no reference is" if ramp and lead else "") + ")")
         return orig if use_orig else aug
 
     def _fit_members(self, Xan, ya, groups, draw, originals, yi, C, boundaries, sigma, pool,
