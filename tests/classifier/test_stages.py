@@ -641,3 +641,28 @@ def test_points_without_a_count_in_any_reference_fit():
                 warnings.simplefilter("ignore", ModelQualityWarning)
                 clf = SpectraClassifier(random_state=0, n_threads=1).fit(X, y)
             assert np.all(np.isfinite(clf.predict_proba(X)))
+
+
+def test_the_stack_also_learns_from_copies_along_a_diffraction_ramp():
+    # 2 references per state near a lattice jump: the held-out originals cannot show the
+    # strains between them, the copies of each held-out reference can; an emission
+    # spectrum (energy axis) has no ramp, and its stack stays on the originals
+    from specstate.datasets import simulate_xes, simulate_xrd_ramp
+
+    s = simulate_xrd_ramp(n_points=1500, variant="lattice-jump", random_state=5)
+    y = np.asarray(s.labels)
+    lo, hi = int(np.argmax(y != y[0])), len(y) - int(np.argmax(y[::-1] != y[-1]))
+    refs = np.r_[lo - 8, lo - 4, hi + 3, hi + 7]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = SpectraClassifier(random_state=0, n_threads=1).fit(s[refs], y[refs])
+    assert clf.heldout_score_.get("ramp_copies", 0) > 0
+    out = np.r_[0:lo, hi:len(y)]
+    assert clf.score(s[out], y[out]) >= 0.95
+    x = simulate_xes(n_shots=60, n_points=300, photons=3000, excited_fraction=1.0,
+                     random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        xes = SpectraClassifier(random_state=0, n_threads=1, max_iter=60).fit(
+            x, np.asarray(x.labels))
+    assert "ramp_copies" not in xes.heldout_score_
