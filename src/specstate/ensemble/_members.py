@@ -80,15 +80,15 @@ class MembersStage:
             y_chk = np.concatenate([y_chk, ya[moved]])
         (ba_a, ll_a), (ba_o, ll_o) = (plan_score(parts[n], y_chk, C)
                                       for n in ("copies", "originals"))
-        # not on a diffraction axis whose copies move peaks where no reference has them:
-        # references of a ramp sit at a few of the strains the run goes through, and the
-        # held-out originals cannot show the others (the demo's 4 end patterns: the member
-        # on the originals 1.000 held out, the ramp 0.96 -> 0.25 with it). A line that
-        # moves between the states of an emission spectrum is their chemistry (a spin
-        # state's shift), which the copies' nuisance shift would blur: there the rule holds.
+        # not where the copies spread the states over each other's peak positions (a ramp,
+        # ShiftModel.spread): its references sit at a few of the strains the run goes
+        # through, and the held-out originals cannot show the others (the demo's 4 end
+        # patterns: the member on the originals 1.000 held out, the ramp 0.96 -> 0.25
+        # with it; the same ramp as a bare array 1.00 -> 0.82). A lattice step that is
+        # the signal, or an energy axis (whose copies keep each state's line position),
+        # spreads nothing, and the rule holds.
         sm = getattr(self, "shift_model_", None)
-        ramp = (sm is not None and sm.kind == "strain" and sm.moves_beyond_references()
-                and not between.size)
+        ramp = sm is not None and sm.spread and not between.size
         lead = clearly_better(ba_o, ba_a, yi, C)
         use_orig = lead and not ramp
         plan.linear_training = (
@@ -103,8 +103,9 @@ class MembersStage:
                      Ft, yt, gt, use_linear):
         """Held-out predictions of the copies of held-out references along a ramp, or None.
 
-        On a diffraction axis whose copies move the peaks where no reference is, the
-        held-out originals cannot show how a member reads the strains between them; the
+        Where the copies spread the states over each other's peak positions (a ramp:
+        :attr:`~specstate.models._augment.ShiftModel.spread`), the held-out originals
+        cannot show how a member reads the strains between them; the
         copies of each held-out reference can (every member of the fold never saw them).
         The stack's weights and temperature learn from them too, as from the references
         moved between sittings (a lattice jump near the transition: the linear member,
@@ -112,7 +113,7 @@ class MembersStage:
         ramp while the networks alone read it 0.99-1.00).
         """
         sm = getattr(self, "shift_model_", None)
-        if sm is None or sm.kind != "strain" or not sm.moves_beyond_references():
+        if sm is None or not sm.spread:
             return None
         is_copy = np.ones(len(ya), bool)
         is_copy[originals] = False
