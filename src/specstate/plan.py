@@ -483,7 +483,7 @@ def _null_gap_ratio(n: int) -> float:
     srt = np.sort(rng.standard_normal((SITTING_NULL_DRAWS, n)), axis=1)
     gaps = np.diff(srt, axis=1)[:, side - 1:n - side]
     j = np.argmax(gaps, axis=1) + side - 1
-    gap = gaps[np.arange(len(j)), j - (side - 1)]
+    gap = gaps.max(axis=1)
     left = np.arange(n)[None, :] <= j[:, None]
 
     def scatter(mask):

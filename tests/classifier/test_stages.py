@@ -536,6 +536,7 @@ def test_linear_member_learns_from_the_originals_when_the_copies_do_worse_held_o
 
     def training(shift_model):
         stage = SimpleNamespace(shift_model_=shift_model)
+        stage._spreads = lambda: MembersStage._spreads(stage)
         plan = FitPlan()
         Ft, yt, gt = MembersStage._linear_training(
             stage, (F_copies, yi[groups], groups), F_lin, yi, 2, folds, held, None, None,

@@ -87,8 +87,7 @@ class MembersStage:
         # with it; the same ramp as a bare array 1.00 -> 0.82). A lattice step that is
         # the signal, or an energy axis (whose copies keep each state's line position),
         # spreads nothing, and the rule holds.
-        sm = getattr(self, "shift_model_", None)
-        ramp = sm is not None and sm.spread and not between.size
+        ramp = self._spreads() and not between.size
         lead = clearly_better(ba_o, ba_a, yi, C)
         use_orig = lead and not ramp
         plan.linear_training = (
@@ -98,6 +97,14 @@ class MembersStage:
                 "; the originals' lead not taken: the copies move the peaks along a "
                 "diffraction ramp, where no reference is" if ramp and lead else "") + ")")
         return orig if use_orig else aug
+
+    def _spreads(self) -> bool:
+        """Whether the copies spread the states over each other's peak positions (a ramp).
+
+        See :attr:`~specstate.models._augment.ShiftModel.spread`.
+        """
+        sm = getattr(self, "shift_model_", None)
+        return bool(sm is not None and sm.spread)
 
     def _ramp_copies(self, lp, Xan, ya, groups, folds, originals, C, sigma, keep, lin_pool,
                      Ft, yt, gt, use_linear):
@@ -112,8 +119,7 @@ class MembersStage:
         perfect on the 4 held-out references, had pulled the stack to 0.97-0.98 on the
         ramp while the networks alone read it 0.99-1.00).
         """
-        sm = getattr(self, "shift_model_", None)
-        if sm is None or not sm.spread:
+        if not self._spreads():
             return None
         is_copy = np.ones(len(ya), bool)
         is_copy[originals] = False
@@ -355,9 +361,7 @@ class MembersStage:
     def _assess(self, plan, yh, combined, heldout, weights, T, Xn, yi, keep, folds):
         """Run the quality checks; warn with ModelQualityWarning when they fail."""
         lin_pred = heldout[:, -1].argmax(axis=1) if self.linear_member else combined.argmax(1)
-        sm = getattr(self, "shift_model_", None)
-        sig = _mean_difference_sigmas(Xn, yi, len(self.classes_), keep,
-                                      ramp=sm is not None and sm.spread)
+        sig = _mean_difference_sigmas(Xn, yi, len(self.classes_), keep, ramp=self._spreads())
         report = assess_quality(
             y=yh, heldout_pred=combined.argmax(axis=1), linear_pred=lin_pred,
             n_classes=len(self.classes_), weights=weights,
