@@ -16,7 +16,6 @@ from sklearn.utils.validation import check_is_fitted
 from .drift import EVIDENCE_P, DriftTracker, fit_drift_model
 from .plan import (
     BASELINE_CANDIDATES,
-    HighPassed,
     clearly_better,
     linear_pool,
 )
@@ -54,7 +53,7 @@ class DriftStage:
             else 0.0
         pool = linear_pool(width, m)
         shifts = dm.estimate(Xn, prior=True)[0]
-        aligned = HighPassed(dm.align(Xn, shifts), keep)
+        aligned = hp.like(dm.align(Xn, shifts))
         off = plan_score(hp.heldout(sigma, pool, yi, C, folds), yi, C)
         on = plan_score(aligned.heldout(sigma, pool, yi, C, folds), yi, C)
         scores = (f"held-out linear score aligned {on[0]:.3f} (log-loss {on[1]:.3f}), as "
@@ -103,7 +102,7 @@ class DriftStage:
         self.drift_mode_ = mode
         shifts = found[0] if found is not None else self._training_shifts(dm, Xn, mode, width)
         if np.any(shifts):
-            hp = found[1] if found is not None else HighPassed(dm.align(Xn, shifts), keep)
+            hp = found[1] if found is not None else hp.like(dm.align(Xn, shifts))
             Xn = hp.X
             prior_var, rate = dm.prior_var, dm.rate
             dm = fit_drift_model(Xn, yi, C, u, keep, width, dm.max_shift / dm.step)

@@ -31,6 +31,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 
 from ._drift_stage import DriftStage
 from ._inputs import FLOAT_DTYPES, InputMixin
+from .drift import counting_variance
 from .ensemble._members import MembersStage
 from .exceptions import AxisMismatchError
 from .models._augment import augment as _augment
@@ -402,7 +403,12 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         folds = make_folds(yi, C, self.n_folds)
         plan.folds = folds.protocol
         self.heldout_protocol_ = folds.protocol
-        hp = HighPassed(Xn, keep)
+        # the references' noise model, a floor of the linear member's spreads (standardize):
+        # for intensities only, whose counting noise grows with the level; signed spectra
+        # (absorbances, differences) have no such model (a real MIR set, 3 references per
+        # state: 0.86 -> 0.78 with it)
+        hp = HighPassed(Xn, keep, counting_variance(Xn, keep, width)
+                        if spectral and normalize else None)
         Xn, hp, shifts = self._fit_drift(Xn, yi, C, u, keep, width, normalize, spectral,
                                          plan, folds, hp)
 

@@ -269,9 +269,25 @@ class HighPassed:
     costs about 0.3 s).
     """
 
-    def __init__(self, X: np.ndarray, keep: np.ndarray):
+    def __init__(self, X: np.ndarray, keep: np.ndarray, point_var=None):
         self.X, self.keep = X, keep
+        #: per-point noise variance of one spectrum of X (None: rows are not spectra)
+        self.point_var = point_var
         self._done: dict = {}
+
+    def like(self, X: np.ndarray) -> HighPassed:
+        """The same for other spectra with the same noise (aligned or moved copies)."""
+        return HighPassed(X, self.keep, self.point_var)
+
+    def feature_var(self, pool: int):
+        """Noise variance of each linear feature: the mean over `pool` points, over `pool`.
+
+        The high-pass is taken as the identity here: its low-pass averages many points, so
+        it adds little variance to a point's own (``standardize`` uses it as a floor).
+        """
+        if self.point_var is None:
+            return None
+        return pool_columns(np.asarray(self.point_var, np.float64)[None, :], pool)[0] / pool
 
     def __call__(self, sigma: float) -> np.ndarray:
         """``highpass(X, sigma, keep)`` (shared: not to be modified)."""
@@ -291,19 +307,22 @@ class HighPassed:
         """
         key = ("heldout", float(sigma), int(pool), folds.protocol, folds.fold.tobytes())
         if key not in self._done:
-            self._done[key] = (linear_heldout(self.features(sigma, pool), y, n_classes, folds)
+            self._done[key] = (linear_heldout(self.features(sigma, pool), y, n_classes, folds,
+                                              noise_var=self.feature_var(pool))
                                if folds.k else np.full((len(y), n_classes), np.nan))
         return self._done[key]
 
 
 def linear_heldout(F: np.ndarray, y: np.ndarray, n_classes: int, folds: Folds,
-                   F_train=None, y_train=None, groups=None, row_fold=None) -> np.ndarray:
+                   F_train=None, y_train=None, groups=None, row_fold=None,
+                   noise_var=None) -> np.ndarray:
     """Held-out log-probabilities (n, C) of the linear member (NaN rows: never held out).
 
     With `F_train` (augmented copies, `groups` = the reference each came from), each fold
     trains on the copies of its training references and predicts the held-out ORIGINALS.
     `row_fold`: the fold of each row of `F` (default ``folds.fold``: F's rows are the
-    references).
+    references). `noise_var`: the features' noise variance (a floor of their spread, see
+    :func:`~specstate.ensemble.standardize`).
     """
     out = np.full((y.size, n_classes), np.nan)
     if F_train is None:
@@ -314,7 +333,7 @@ def linear_heldout(F: np.ndarray, y: np.ndarray, n_classes: int, folds: Folds,
         train = folds.fold[groups] != f
         if not test.any() or np.unique(y_train[train]).size < n_classes:
             continue
-        mu, sd = standardize(F_train[train], y_train[train], n_classes)
+        mu, sd = standardize(F_train[train], y_train[train], n_classes, noise_var)
         fit = fit_lda((F_train[train] - mu) / sd, y_train[train], n_classes)
         out[test] = lda_log_proba((F[test] - mu) / sd, fit)
     return out
@@ -684,7 +703,7 @@ def choose_baseline(Xn, yi, C, keep, width, m, spectral, folds, plan, requested,
     if sittings is not None and folds.k:
         from .models._augment import shift_spectra
 
-        moved = HighPassed(shift_spectra(Xn, u, sittings.moves(yi, 0.5)), keep)
+        moved = hp.like(shift_spectra(Xn, u, sittings.moves(yi, 0.5)))
         plan.baseline_reason = ("a tie broken by the held-out references moved half-way "
                                 "between their state's sittings")
     one = one_reference(yi, C)
@@ -701,7 +720,8 @@ def choose_baseline(Xn, yi, C, keep, width, m, spectral, folds, plan, requested,
         between = -1.0
         if moved is not None:
             lpm = linear_heldout(moved.features(sigma, lin_pool), yi, C, folds, F_train=F,
-                                 y_train=yi, groups=np.arange(yi.size))
+                                 y_train=yi, groups=np.arange(yi.size),
+                                 noise_var=hp.feature_var(lin_pool))
             between = np.nan_to_num(score(lpm, yi, C)[0], nan=-1.0)
             plan.baseline_scores[f"{widths:g} peak widths, between sittings"] = float(between)
         # the first candidate stays unless another wins by more than one reference's

@@ -220,12 +220,16 @@ def test_linear_member_folded_into_the_region_products_equals_its_own_prediction
     X = rng.poisson(np.vstack([np.tile(a, (30, 1)), np.tile(b, (30, 1))])).astype(np.float32)
     y = np.repeat([0, 1], 30)
     clf = SpectraClassifier(augment=False, drift=None, **FAST).fit(X, y)
-    from specstate.plan import linear_features
+    from specstate.drift import counting_variance
+    from specstate.plan import HighPassed, linear_features
 
     keep = np.ones(200)
     Xn = X / X.sum(axis=1, keepdims=True)
-    F = linear_features(Xn.astype(float), clf.baseline_sigma_, keep, clf.fit_plan_["linear_pool"])
-    m, sd = standardize(F, y, 2)
+    pool = clf.fit_plan_["linear_pool"]
+    F = linear_features(Xn.astype(float), clf.baseline_sigma_, keep, pool)
+    # the spreads floored by the references' counting noise, as the fit does
+    nv = HighPassed(Xn, keep, counting_variance(Xn.astype(float), keep, clf.peak_width_))
+    m, sd = standardize(F, y, 2, nv.feature_var(pool))
     direct = lda_log_proba((F - m) / sd, fit_lda((F - m) / sd, y, 2))
     folded = clf.model_.member_log_proba(X)[:, -1, :]
     np.testing.assert_allclose(folded, direct, atol=2e-3)
@@ -703,3 +707,44 @@ def test_the_stack_also_learns_from_copies_along_a_diffraction_ramp():
         xes = SpectraClassifier(random_state=0, n_threads=1, max_iter=60).fit(
             x, np.asarray(x.labels))
     assert "ramp_copies" not in xes.heldout_score_
+
+
+def _narrow_states(n, rng, m=1200, photons=1000.0):
+    """Three states of a line 12 points wide (half Gaussian, half Lorentzian: long tails):
+    moved by 0, 0.75, 1.5 points, with a weak satellite 18 points below (0, 6, 12 % of the
+    photons), a faint flat background (0.02 counts per point), pulse energies of 20 % rms."""
+    x = np.arange(m)
+    out, y = [], np.repeat(np.arange(3), n)
+    for k in y:
+        c = 600 + 0.75 * k
+        main = 0.5 * np.exp(-0.5 * ((x - c) / 5.1) ** 2) + 0.5 / (1 + ((x - c) / 6.0) ** 2)
+        sat = np.exp(-0.5 * ((x - 582) / 6.0) ** 2)
+        prof = photons * ((1 - 0.06 * k) * main / main.sum() + 0.06 * k * sat / sat.sum())
+        out.append(rng.poisson(rng.gamma(25, 1 / 25) * (prof + 0.02)))
+    return np.asarray(out, float), y
+
+
+def test_linear_spreads_are_never_below_the_noise_model():
+    # a few references leave most points of a faint background without a count in a
+    # state's references: their measured spread is chance (often 0), and the member
+    # weighed them by chance mean differences over it
+    from specstate.models._linear import pool_columns
+
+    acc = []
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        X, y = _narrow_states(10, rng)
+        Xt, yt = _narrow_states(300, rng)
+        Xn, Xtn = X / X.sum(1, keepdims=True), Xt / Xt.sum(1, keepdims=True)
+        var = pixel_variance(Xn, y, 3, np.ones(X.shape[1]))
+        F, Ft = pool_columns(Xn, 4), pool_columns(Xtn, 4)  # 3 inputs per line width
+        noise = pool_columns(var[None], 4)[0] / 4
+        m0, sd0 = standardize(F, y, 3)
+        m1, sd1 = standardize(F, y, 3, noise)
+        assert np.all(sd1 >= np.sqrt(noise) * (1 - 1e-12)) and np.all(sd1 >= sd0)
+        assert np.mean(sd0 < 0.5 * np.sqrt(noise)) > 0.01  # chance-small spreads were there
+        for m_, sd in ((m0, sd0), (m1, sd1)):
+            fit = fit_lda((F - m_) / sd, y, 3)
+            acc.append(np.mean(lda_log_proba((Ft - m_) / sd, fit).argmax(1) == yt))
+    measured, floored = np.mean(acc[0::2]), np.mean(acc[1::2])
+    assert floored >= measured + 0.03, (measured, floored)  # seen: 0.855 -> 0.910

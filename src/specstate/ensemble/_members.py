@@ -42,7 +42,7 @@ class MembersStage:
     """Training and stacking of the members, and the quality checks."""
 
     def _linear_training(self, F_train, F_lin, yi, C, folds, held, lin_lp, Xan, between,
-                         moved, ya, groups, sigma, keep, lin_pool, F_moved, plan):
+                         moved, ya, groups, sigma, keep, lin_pool, F_moved, plan, nv=None):
         """The linear member's training rows: the augmented copies or the originals alone.
 
         Augmentation's nuisances are sized from the references' own spread; with few
@@ -70,10 +70,10 @@ class MembersStage:
         parts = {}
         for name, (Ft, yt, gt) in (("copies", aug), ("originals", orig)):
             lp = (lin_lp if name == "originals" and lin_lp is not None and not between.size
-                  else linear_heldout(F_lin, yi, C, folds, Ft, yt, gt))[held]
+                  else linear_heldout(F_lin, yi, C, folds, Ft, yt, gt, noise_var=nv))[held]
             if F_moved is not None:
                 lpm = linear_heldout(F_moved, ya[moved], C, folds, Ft, yt, gt,
-                                     row_fold=folds.fold[groups[moved]])
+                                     row_fold=folds.fold[groups[moved]], noise_var=nv)
                 lp = np.concatenate([lp, lpm])
             parts[name] = lp
         if F_moved is not None:
@@ -107,7 +107,7 @@ class MembersStage:
         return bool(sm is not None and sm.spread)
 
     def _ramp_copies(self, lp, Xan, ya, groups, folds, originals, C, sigma, keep, lin_pool,
-                     Ft, yt, gt, use_linear):
+                     Ft, yt, gt, use_linear, nv=None):
         """Held-out predictions of the copies of held-out references along a ramp, or None.
 
         Where the copies spread the states over each other's peak positions (a ramp:
@@ -136,7 +136,7 @@ class MembersStage:
         if use_linear:
             F = linear_features(Xan[rows], sigma, keep, lin_pool)
             parts.append(linear_heldout(F, ya[rows], C, folds, Ft, yt, gt,
-                                        row_fold=fold)[:, None, :])
+                                        row_fold=fold, noise_var=nv)[:, None, :])
         return np.concatenate(parts, axis=1), ya[rows], fold
 
     def _fit_members(self, Xan, ya, groups, draw, originals, yi, C, boundaries, sigma, pool,
@@ -158,6 +158,8 @@ class MembersStage:
 
         m = Xan.shape[1]
         use_linear = bool(self.linear_member)
+        # the linear features' noise variance: a floor of their spreads (standardize)
+        nv = hp.feature_var(lin_pool) if hp is not None else None
         use_networks = True
         k = folds.k
         E = int(self.n_members)
@@ -174,7 +176,8 @@ class MembersStage:
         moved_lp = []
         member_copies = []
         if use_networks:
-            inputs = region_inputs(Xan, groups, boundaries, sigma, pool, keep, 0)
+            inputs = region_inputs(Xan, groups, boundaries, sigma, pool, keep, 0,
+                                   None if hp is None else hp.point_var)
             # with augmentation chosen automatically, every fold copy and member is trained
             # twice: on the augmented copies and on the originals alone; the held-out
             # originals decide (augment=True asks for it: no choice)
@@ -248,17 +251,19 @@ class MembersStage:
         if use_linear and k and F_train is not None:
             Ft, yt, gt = self._linear_training(F_train, F_lin, yi, C, folds, held, lin_lp,
                                                Xan, between, moved, ya, groups, sigma, keep,
-                                               lin_pool, F_moved, plan)
+                                               lin_pool, F_moved, plan, nv)
         if use_linear:
             if k:
                 lin_held = (lin_lp if lin_lp is not None and Ft is F_lin else
-                            linear_heldout(F_lin, yi, C, folds, Ft, yt, gt))[held]
+                            linear_heldout(F_lin, yi, C, folds, Ft, yt, gt,
+                                           noise_var=nv))[held]
                 if F_moved is not None:
                     moved_lp.append(linear_heldout(F_moved, ya[moved], C, folds, Ft, yt, gt,
-                                                   row_fold=folds.fold[groups[moved]])
+                                                   row_fold=folds.fold[groups[moved]],
+                                                   noise_var=nv)
                                     [:, None, :])
             else:
-                mu, sd = standardize(Ft, yt, C)
+                mu, sd = standardize(Ft, yt, C, nv)
                 fit0 = fit_lda((Ft - mu) / sd, yt, C)
                 lin_held = lda_log_proba((F_lin - mu) / sd, fit0)
             members_lp.append(lin_held[:, None, :])
@@ -271,7 +276,7 @@ class MembersStage:
             extra = (np.concatenate(moved_lp, axis=1), ya[moved], folds.fold[groups[moved]])
         elif k and use_networks and variant == 0 and F_train is not None:
             extra = self._ramp_copies(lp, Xan, ya, groups, folds, originals, C, sigma, keep,
-                                      lin_pool, Ft, yt, gt, use_linear)
+                                      lin_pool, Ft, yt, gt, use_linear, nv)
         if extra is not None:
             h_all = np.concatenate([heldout, extra[0]])
             y_all = np.concatenate([yh, extra[1]])
@@ -310,7 +315,7 @@ class MembersStage:
         self.regions_ = make_regions(boundaries, self.axis_, skill[:R], weights[:R]) if R else []
         linear = None
         if use_linear:
-            mu, sd = standardize(Ft, yt, C)
+            mu, sd = standardize(Ft, yt, C, nv)
             fit = fit_lda((Ft - mu) / sd, yt, C)
             coef = fit.coef / sd[:, None]
             W_raw = highpass_transpose(unpool_rows(coef, lin_pool, m), sigma, keep)

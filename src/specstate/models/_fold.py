@@ -32,7 +32,8 @@ class RegionInputs:
         self.n_inputs = n_inputs  # (R,)
 
 
-def region_inputs(Xn, groups, boundaries, sigma, pool, keep, margin) -> RegionInputs:
+def region_inputs(Xn, groups, boundaries, sigma, pool, keep, margin,
+                  point_var=None) -> RegionInputs:
     """Inputs of every region network for normalised spectra `Xn` (n, m).
 
     Each input is centred and scaled without the labels: by its scatter around the
@@ -42,6 +43,8 @@ def region_inputs(Xn, groups, boundaries, sigma, pool, keep, margin) -> RegionIn
     A scale measured within the states would use the labels of every reference, including
     those held out to score the networks: on random labels it up-weighted the inputs where
     chance had lined the labels up (6 labellings of one pattern: 4 refused instead of 6).
+    `point_var` (m,): the references' noise model per point; an input's scale is never
+    below the noise it carries, ``sum A_ij² var_i`` (as the linear member's spreads).
     """
     m = Xn.shape[1]
     ops, feats, mus, sds = [], [], [], []
@@ -61,6 +64,8 @@ def region_inputs(Xn, groups, boundaries, sigma, pool, keep, margin) -> RegionIn
             within = np.sqrt(((F - gm[g]) ** 2).sum(axis=0) / max(len(F) - cnt.size, 1))
         else:
             within = F.std(axis=0)
+        if point_var is not None:
+            within = np.maximum(within, np.sqrt((A * A).T @ point_var[lo:hi]))
         sd = np.maximum(within, STD_FLOOR * max(float(within.mean()), np.finfo(float).tiny))
         sd = np.where(sd > 0, sd, 1.0)
         mu = F.mean(axis=0)
