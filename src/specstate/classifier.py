@@ -407,7 +407,7 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         # for intensities only, whose counting noise grows with the level; signed spectra
         # (absorbances, differences) have no such model (a real MIR set, 3 references per
         # state: 0.86 -> 0.78 with it)
-        hp = HighPassed(Xn, keep, counting_variance(Xn, keep, width)
+        hp = HighPassed(Xn, keep, counting_variance(Xn, keep)
                         if spectral and normalize else None)
         Xn, hp, shifts = self._fit_drift(Xn, yi, C, u, keep, width, normalize, spectral,
                                          plan, folds, hp)

@@ -140,6 +140,21 @@ def test_quality_flags_probabilities_no_better_than_the_states_shares():
     assert not assess_quality(**kw20, member_scores={"linear": 0.65}).separable
 
 
+def test_the_best_member_is_tested_as_the_best_of_several():
+    # 40 references, the stack at 0.70 (p = 0.008), its best member at 0.65 (26 of 40,
+    # p = 0.04): significant alone, not as the best of two members
+    y = np.repeat([0, 1], 20)
+    pred = y.copy()
+    pred[:6], pred[20:26] = 1, 0
+    kw = dict(y=y, heldout_pred=pred, linear_pred=pred, n_classes=2, weights=np.ones(3),
+              temperature_at_bound=False)
+    one = assess_quality(**kw, member_scores={"linear": 0.65})
+    assert one.separable
+    two = assess_quality(**kw, member_scores={"linear": 0.65, "networks": 0.6})
+    assert not two.separable and "best of 2" in two.problems[-1]
+    assert assess_quality(**kw, member_scores={"linear": 0.7, "networks": 0.6}).separable
+
+
 def test_quality_warns_when_the_references_moved_between_sittings_are_misread():
     y = np.repeat([0, 1], 15)
     kw = dict(y=y, heldout_pred=y, linear_pred=y, n_classes=2, weights=np.ones(3),
@@ -228,7 +243,7 @@ def test_linear_member_folded_into_the_region_products_equals_its_own_prediction
     pool = clf.fit_plan_["linear_pool"]
     F = linear_features(Xn.astype(float), clf.baseline_sigma_, keep, pool)
     # the spreads floored by the references' counting noise, as the fit does
-    nv = HighPassed(Xn, keep, counting_variance(Xn.astype(float), keep, clf.peak_width_))
+    nv = HighPassed(Xn, keep, counting_variance(Xn.astype(float), keep))
     m, sd = standardize(F, y, 2, nv.feature_var(pool))
     direct = lda_log_proba((F - m) / sd, fit_lda((F - m) / sd, y, 2))
     folded = clf.model_.member_log_proba(X)[:, -1, :]

@@ -165,13 +165,17 @@ def assess_quality(*, y, heldout_pred, linear_pred, n_classes, weights, temperat
             )
             report.separable = False
     if counts.min() >= MIN_FOR_TEST and scores and report.separable:
+        # the best of the members: the test of a maximum over len(scores) of them
+        # (Bonferroni; random labels of one powder pattern, linear member 0.65 held out on
+        # 40 references, p = 0.04, had passed in 2 of 6 labellings)
         name, best = max(scores.items(), key=lambda kv: kv[1])
         p = binomtest(int(round(best * y.size)), y.size, chance, alternative="greater").pvalue
-        if p >= SIGNIFICANCE:
+        if p >= SIGNIFICANCE / len(scores):
             parts = ", ".join(f"{k} {v:.2f}" for k, v in scores.items())
             report.problems.append(
                 f"no member alone is significantly above chance held out ({parts} on "
-                f"{y.size} references; best p = {p:.2g}), so the ensemble's "
+                f"{y.size} references; best p = {p:.2g}, above {SIGNIFICANCE:g} / "
+                f"{len(scores)} for the best of {len(scores)}), so the ensemble's "
                 f"{bacc:.2f} rests on choices made on the same references"
             )
             report.separable = False
