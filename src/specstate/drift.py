@@ -295,6 +295,28 @@ class DriftModel:
         return self._grid(float(np.round(shift / quantum)) * quantum,
                           np.arange(len(self.u), dtype=np.float64))
 
+    def aligned_variance(self, point_var: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+        """Per-point noise variance (m,) of the spectra :meth:`align` makes, over them.
+
+        A point interpolated at fraction f between two carries ``(1 - f)² v0 + f² v1`` of
+        their noise variances (half at half a point): the references' noise model, their
+        spreads' floor, is carried through the alignment rather than measured again (their
+        second differences, correlated by the interpolation, read a third of it there).
+        """
+        v = np.asarray(point_var, dtype=np.float64)
+        shifts = np.asarray(shifts, dtype=np.float64)
+        if not np.any(shifts):
+            return v
+        quantum = self.step * SHIFT_QUANTUM
+        values, counts = np.unique(np.round(shifts / quantum).astype(np.int64),
+                                   return_counts=True)
+        idx = np.arange(v.size, dtype=np.float64)
+        out = np.zeros_like(v)
+        for value, c in zip(values, counts):
+            i0, f = self._grid(value * quantum, idx)
+            out += c * ((1 - f) ** 2 * v[i0] + f**2 * v[np.minimum(i0 + 1, v.size - 1)])
+        return out / counts.sum()
+
     def _grid(self, shift, idx):
         # x_aligned(u) = x(u + s): the position of u + s on the point grid
         m = len(idx)

@@ -276,8 +276,12 @@ class HighPassed:
         self._done: dict = {}
 
     def like(self, X: np.ndarray) -> HighPassed:
-        """The same for other spectra with the same noise (aligned or moved copies)."""
+        """The same for other spectra with the same noise (moved copies of the references)."""
         return HighPassed(X, self.keep, self.point_var)
+
+    def aligned(self, X: np.ndarray, point_var) -> HighPassed:
+        """The same for the references aligned: `point_var` their noise model after it."""
+        return HighPassed(X, self.keep, None if self.point_var is None else point_var)
 
     def feature_var(self, pool: int):
         """Noise variance of each linear feature: the mean over `pool` points, over `pool`.

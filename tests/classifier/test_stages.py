@@ -763,3 +763,23 @@ def test_linear_spreads_are_never_below_the_noise_model():
             acc.append(np.mean(lda_log_proba((Ft - m_) / sd, fit).argmax(1) == yt))
     measured, floored = np.mean(acc[0::2]), np.mean(acc[1::2])
     assert floored >= measured + 0.03, (measured, floored)  # seen: 0.855 -> 0.910
+
+
+def test_the_noise_model_is_carried_through_the_alignment():
+    # a point interpolated half-way between two carries half their noise variance: the
+    # floor of the aligned references' spreads (their second differences read a third)
+    from specstate.drift import fit_drift_model
+
+    rng = np.random.default_rng(3)
+    x = np.arange(300, dtype=float)
+    mean = 50 + 400 * np.exp(-0.5 * ((x - 150) / 6) ** 2)
+    X = rng.poisson(mean, (40, 300)).astype(float)
+    Xn = X / X.sum(axis=1, keepdims=True)
+    y = np.zeros(40, dtype=np.int64)
+    dm = fit_drift_model(Xn, y, 1, x, np.ones(300), 14.0)
+    v = np.linspace(1.0, 2.0, 300)
+    np.testing.assert_allclose(dm.aligned_variance(v, np.zeros(40)), v)
+    half = dm.aligned_variance(v, np.full(40, 0.5))[5:-5]
+    np.testing.assert_allclose(half, 0.25 * (v[5:-5] + v[6:-4]), rtol=1e-6)
+    mixed = dm.aligned_variance(v, np.r_[np.zeros(20), np.full(20, 0.5)])[5:-5]
+    np.testing.assert_allclose(mixed, 0.5 * (v[5:-5] + half), rtol=1e-6)
