@@ -53,7 +53,7 @@ class DriftStage:
             else 0.0
         pool = linear_pool(width, m)
         shifts = dm.estimate(Xn, prior=True)[0]
-        aligned = hp.aligned(dm.align(Xn, shifts), _carried(dm, hp, shifts))
+        aligned = hp.aligned(dm.align(Xn, shifts), dm, shifts)
         off = plan_score(hp.heldout(sigma, pool, yi, C, folds), yi, C)
         on = plan_score(aligned.heldout(sigma, pool, yi, C, folds), yi, C)
         scores = (f"held-out linear score aligned {on[0]:.3f} (log-loss {on[1]:.3f}), as "
@@ -102,8 +102,7 @@ class DriftStage:
         self.drift_mode_ = mode
         shifts = found[0] if found is not None else self._training_shifts(dm, Xn, mode, width)
         if np.any(shifts):
-            hp = (found[1] if found is not None else
-                  hp.aligned(dm.align(Xn, shifts), _carried(dm, hp, shifts)))
+            hp = found[1] if found is not None else hp.aligned(dm.align(Xn, shifts), dm, shifts)
             Xn = hp.X
             prior_var, rate = dm.prior_var, dm.rate
             dm = fit_drift_model(Xn, yi, C, u, keep, width, dm.max_shift / dm.step)
@@ -261,8 +260,3 @@ def run_settings(dm, Xn, width):
     block = dm.block_size(width * dm.step)
     rate = dm.rate if dm.rate > 0 else dm.run_rate(Xn)
     return int(block), float(rate)
-
-
-def _carried(dm, hp, shifts):
-    """The references' noise model carried through their alignment (None: none)."""
-    return None if hp.point_var is None else dm.aligned_variance(hp.point_var, shifts)

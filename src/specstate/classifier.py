@@ -403,7 +403,8 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         folds = make_folds(yi, C, self.n_folds)
         plan.folds = folds.protocol
         self.heldout_protocol_ = folds.protocol
-        # the references' noise model, a floor of the linear member's spreads (standardize):
+        # the references' noise model, a floor of the linear member's spreads (standardize)
+        # and of the region networks' input scales (region_inputs):
         # for intensities only, whose counting noise grows with the level; signed spectra
         # (absorbances, differences) have no such model (a real MIR set, 3 references per
         # state: 0.86 -> 0.78 with it)

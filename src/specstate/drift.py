@@ -307,13 +307,12 @@ class DriftModel:
         shifts = np.asarray(shifts, dtype=np.float64)
         if not np.any(shifts):
             return v
+        # the spectra sharing a shift (as align rounds them) share its interpolation
         quantum = self.step * SHIFT_QUANTUM
-        values, counts = np.unique(np.round(shifts / quantum).astype(np.int64),
-                                   return_counts=True)
-        idx = np.arange(v.size, dtype=np.float64)
+        values, counts = np.unique(np.round(shifts / quantum), return_counts=True)
         out = np.zeros_like(v)
         for value, c in zip(values, counts):
-            i0, f = self._grid(value * quantum, idx)
+            i0, f = self.move(value * quantum)
             out += c * ((1 - f) ** 2 * v[i0] + f**2 * v[np.minimum(i0 + 1, v.size - 1)])
         return out / counts.sum()
 

@@ -279,9 +279,15 @@ class HighPassed:
         """The same for other spectra with the same noise (moved copies of the references)."""
         return HighPassed(X, self.keep, self.point_var)
 
-    def aligned(self, X: np.ndarray, point_var) -> HighPassed:
-        """The same for the references aligned: `point_var` their noise model after it."""
-        return HighPassed(X, self.keep, None if self.point_var is None else point_var)
+    def aligned(self, X: np.ndarray, drift_model, shifts) -> HighPassed:
+        """The same for the references aligned, `X`: the noise model carried through.
+
+        (:meth:`~specstate.drift.DriftModel.aligned_variance`: interpolation averages
+        neighbouring points' noise.)
+        """
+        var = (None if self.point_var is None
+               else drift_model.aligned_variance(self.point_var, shifts))
+        return HighPassed(X, self.keep, var)
 
     def feature_var(self, pool: int):
         """Noise variance of each linear feature: the mean over `pool` points, over `pool`.
