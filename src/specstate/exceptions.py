@@ -58,6 +58,13 @@ class ModelQualityWarning(UserWarning):
     references says the states are not told apart (balanced accuracy near chance, or well
     below the linear member's alone, every member at weight 0, a calibration at its bound,
     or no difference between the class means above the references' own noise). The message
-    says which. Filter it or turn it into an error with :mod:`warnings` as any warning; the
-    command line refuses to write such a model without ``--force``.
+    says which. Filter it or turn it into an error with :mod:`warnings` as any warning.
+
+    ``quality_["separable"]`` says whether the problems mean the states cannot be told
+    apart (near chance, not significantly above it, no better than the states' shares,
+    every weight 0, no difference above the noise); the command line then refuses to write
+    the model without ``--force``. The other problems (a calibration at its bound, the
+    references moved between their sittings misread) are printed and the model is written.
+    A stack more than 0.1 below its linear member does not reach the user: the fit then
+    keeps the linear member alone, and the fit plan's ``ensemble`` says so.
     """

@@ -136,6 +136,7 @@ class FitPlan:
     folds: str = ""
     regions: int = 0
     novelty: str = ""
+    ensemble: str = ""
     member_weights: dict = field(default_factory=dict)
     heldout: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
@@ -174,6 +175,8 @@ class FitPlan:
         ]
         if self.novelty:
             out.append(f"novelty: {self.novelty}")
+        if self.ensemble:
+            out.append(f"ensemble: {self.ensemble}")
         if self.member_weights:
             out.append("member weights: " + ", ".join(
                 f"{k} {v:.3g}" for k, v in self.member_weights.items()))

@@ -11,7 +11,7 @@ from specstate.drift import DriftModel, fit_drift_model, kalman_smooth, pixel_va
 from specstate.ensemble import assess_quality, fit_lda, fit_weights, lda_log_proba, standardize
 from specstate.ensemble._stacking import combine, smoothed_targets
 from specstate.exceptions import ModelQualityWarning, SpectraFormatError
-from specstate.plan import choose_normalization, make_folds
+from specstate.plan import FitPlan, choose_normalization, make_folds
 from specstate.regions import estimate_peak_width
 from specstate.regions._discovery import noise_sigma
 
@@ -783,3 +783,48 @@ def test_the_noise_model_is_carried_through_the_alignment():
     np.testing.assert_allclose(half, 0.25 * (v[5:-5] + v[6:-4]), rtol=1e-6)
     mixed = dm.aligned_variance(v, np.r_[np.zeros(20), np.full(20, 0.5)])[5:-5]
     np.testing.assert_allclose(mixed, 0.5 * (v[5:-5] + half), rtol=1e-6)
+
+
+def _fold_breaking_members(n=50, k=5):
+    """Held-out log-probabilities of a network member confident and right on four folds and
+    confidently wrong on the fifth, and a linear member right everywhere but unsure."""
+    y = np.tile([0, 1], n // 2)
+    fold = np.repeat(np.arange(k), n // k)
+    right = np.log(np.where(np.eye(2)[y] > 0, 0.99, 0.01))
+    wrong = right[:, ::-1]
+    net = np.where((fold == k - 1)[:, None], wrong, right)
+    lin = np.log(np.where(np.eye(2)[y] > 0, 0.6, 0.4))
+    return np.stack([net, lin], axis=1), y, fold
+
+
+def test_a_stack_whose_weights_do_not_carry_over_between_folds_falls_back_to_the_linear():
+    from specstate.ensemble._members import _linear_alone, _nested_stack, _stack_below_linear
+    from specstate.plan import score
+
+    H, y, fold = _fold_breaking_members()
+    stacked, _ = _nested_stack(H, y, 2, fold, "heldout")
+    bacc, lin = score(stacked, y, 2)[0], score(H[:, -1], y, 2)[0]
+    assert lin == 1.0 and bacc <= 0.85
+    assert _stack_below_linear(bacc, lin)
+    assert not _stack_below_linear(0.95, 1.0)  # within the margin: the stack stays
+    w, bias, comb, T, combined, between = _linear_alone(H, H, y, y, 2, fold, None)
+    assert w[0] == 0.0 and w[1] > 0.0
+    assert score(combined, y, 2)[0] == 1.0
+    assert between is None
+
+
+def test_a_fit_that_falls_back_to_its_linear_member_predicts_with_it_alone(monkeypatch):
+    import specstate.ensemble._members as members
+
+    rng = np.random.default_rng(8)
+    X, y = _two_lines(rng, 150, (50, 53), 40)
+    monkeypatch.setattr(members, "_stack_below_linear", lambda bacc, lin: True)
+    clf = SpectraClassifier(**FAST).fit(X[::2], y[::2])
+    assert clf.fit_plan_["ensemble"].startswith("linear member alone")
+    assert np.all(clf.weights_ == 0) and clf.linear_weight_ > 0
+    assert clf.model_.W1 == [] and clf.model_.weights.size == 1
+    test = X[1::2]
+    assert np.mean(clf.predict(test) == y[1::2]) >= 0.95
+    res = clf.classify(test)
+    np.testing.assert_array_equal(res.labels, clf.predict(test))
+    assert "ensemble: linear member alone" in "\n".join(FitPlan.from_dict(clf.fit_plan_).lines())

@@ -27,7 +27,7 @@ from ..plan import (
 from ..plan import score as plan_score
 from ..regions import make_regions
 from ._linear import fit_lda, lda_log_proba, standardize
-from ._quality import assess_quality
+from ._quality import LINEAR_MARGIN, assess_quality
 from ._stacking import combine, fit_temperature, fit_weights, region_skill, temperature_at_bound
 
 __all__ = ["MembersStage"]
@@ -296,6 +296,17 @@ class MembersStage:
                                              self.weighting, extra)
         bacc, ll = plan_score(combined, yh, C)
         lin_bacc = plan_score(heldout[:, -1], yh, C)[0] if use_linear else float("nan")
+        plan.ensemble = "stacked on held-out log-probabilities" if R else "linear member"
+        if (self.weighting == "heldout" and use_linear and R and k
+                and _stack_below_linear(bacc, lin_bacc)):
+            alone = _linear_alone(heldout, h_all, y_all, yh, C, folds.fold[held], extra)
+            plan.ensemble = (
+                f"linear member alone: the stack of all members scored {bacc:.3f} held out "
+                f"(its weights refitted without each fold), more than {LINEAR_MARGIN} below "
+                f"the linear member's {lin_bacc:.3f}, so its weights did not carry over "
+                f"between the folds")
+            weights, bias, comb, T, combined, between_lp = alone
+            bacc, ll = plan_score(combined, yh, C)
         self.heldout_score_ = {
             "balanced_accuracy": bacc, "log_loss": ll, "n": int(yh.size),
             "linear_balanced_accuracy": lin_bacc,
@@ -432,6 +443,33 @@ def _mean_difference_sigmas(Xn, y, n_classes, keep, ramp=False) -> float:
             z = np.abs(means[a] - means[b]) / se * (keep > 0)
             best = max(best, float(z.max()))
     return best
+
+
+def _stack_below_linear(bacc: float, lin_bacc: float) -> bool:
+    """Whether the stack's nested held-out score sits LINEAR_MARGIN below its linear member's.
+
+    The quality check's own criterion (:data:`~specstate.ensemble._quality.LINEAR_MARGIN`):
+    a stack that far below one of its members has weights that fit the folds they were
+    fitted on and not the others (seen: 0.75 against the linear member's 0.94 on sparse
+    emission, the networks confident on four folds and wrong on the fifth).
+    """
+    return bool(np.isfinite(bacc) and np.isfinite(lin_bacc) and bacc < lin_bacc - LINEAR_MARGIN)
+
+
+def _linear_alone(heldout, h_all, y_all, yh, n_classes, fold, extra):
+    """The combination of the linear member alone (the last member; the networks at 0).
+
+    Its weight, class bias and temperature are fitted on the same held-out predictions as
+    the stack's were, and its held-out score nested the same way (:func:`_nested_stack`).
+    Returns ``(weights, bias, combination, temperature, combined, between_lp)``.
+    """
+    R1 = heldout.shape[1]
+    w1, bias, comb = fit_weights(h_all[:, -1:], y_all, n_classes, "heldout")
+    weights = np.concatenate([np.zeros(R1 - 1), w1])
+    T = fit_temperature(h_all, y_all, weights, bias, comb)
+    ex = None if extra is None else (extra[0][:, -1:], extra[1], extra[2])
+    combined, between_lp = _nested_stack(heldout[:, -1:], yh, n_classes, fold, "heldout", ex)
+    return weights, bias, comb, T, combined, between_lp
 
 
 def _nested_stack(heldout, y, n_classes, fold, weighting, extra=None):
