@@ -828,3 +828,45 @@ def test_a_fit_that_falls_back_to_its_linear_member_predicts_with_it_alone(monke
     res = clf.classify(test)
     np.testing.assert_array_equal(res.labels, clf.predict(test))
     assert "ensemble: linear member alone" in "\n".join(FitPlan.from_dict(clf.fit_plan_).lines())
+
+
+def test_a_baseline_too_wide_for_a_short_spectrum_is_capped_not_dropped():
+    from specstate.plan import baseline_candidate
+
+    assert baseline_candidate(2.0, 25.0, 100) == pytest.approx(100 / 12)
+    assert baseline_candidate(2.0, 3.0, 4000) == 6.0
+    assert baseline_candidate(0.0, 25.0, 100) == 0.0
+    # 100-point spectra of bands 25 points wide under a random offset and tilt per
+    # spectrum: two peak widths do not fit, the widest baseline that does is scored
+    rng = np.random.default_rng(11)
+    x = np.linspace(0, 1, 100)
+    band = lambda c: np.exp(-0.5 * ((x - c) / 0.1) ** 2)  # noqa: E731
+    n = 12
+    y = np.repeat([0, 1], n)
+    X = (3 + band(0.45)[None] + 0.05 * y[:, None] * band(0.6)[None]
+         + rng.normal(0, 0.3, (2 * n, 1)) + rng.normal(0, 0.3, (2 * n, 1)) * x[None]
+         + rng.normal(0, 0.002, (2 * n, 100)))
+    clf = SpectraClassifier(**FAST).fit(X, y)
+    capped = [k for k in clf.fit_plan_["baseline_scores"] if "capped" in k]
+    assert capped and clf.fit_plan_["peak_width"] * 2 > 100 / 12
+
+
+def test_a_capped_baseline_keeps_the_tie_only_where_it_sharpens_the_states():
+    from specstate.plan import HighPassed, _sharpens_states
+
+    rng = np.random.default_rng(12)
+    x = np.linspace(0, 1, 100)
+    band = lambda c, s: np.exp(-0.5 * ((x - c) / s) ** 2)  # noqa: E731
+    y = np.repeat([0, 1], 12)
+    keep = np.ones(100)
+    # bands under scatter (an offset and a tilt per spectrum): the high-pass removes the
+    # scatter and keeps the band's edges
+    scatter = (3 + band(0.45, 0.1)[None] + 0.05 * y[:, None] * band(0.6, 0.05)[None]
+               + rng.normal(0, 0.3, (24, 1)) + rng.normal(0, 0.3, (24, 1)) * x[None]
+               + rng.normal(0, 0.002, (24, 100)))
+    assert _sharpens_states(scatter, HighPassed(scatter, keep)(100 / 12), y, 2, keep)
+    # wide lines under counting noise alone, the states a shift of a line: the noise is
+    # white, the high-pass takes part of the difference and hardly any of the noise
+    lines = rng.poisson(200 * np.vstack([band(0.45 + 0.01 * c, 0.12) + 0.1 for c in y]))
+    lines = lines / lines.sum(axis=1, keepdims=True)
+    assert not _sharpens_states(lines, HighPassed(lines, keep)(100 / 12), y, 2, keep)
