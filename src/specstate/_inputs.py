@@ -95,7 +95,7 @@ class InputMixin:
         if self._is_container(X):
             X = self._to_grid(Spectra.coerce(X))
         try:
-            return validate_data(
+            X = validate_data(
                 self,
                 X,
                 reset=False,
@@ -109,4 +109,9 @@ class InputMixin:
                     f"{self.axis_[0]:g}..{self.axis_[-1]:g} {self.axis_unit_}."
                 ) from None
             raise
+        if getattr(self, "snv_", False):  # scatter corrected as in fit (plan.snv)
+            from .plan import snv
+
+            X = snv(X, np.ones(X.shape[1]) if self.mask_ is None else ~self.mask_)
+        return X
 

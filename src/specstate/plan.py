@@ -133,6 +133,7 @@ class FitPlan:
     """The choices of one fit and the evidence behind them (a fitted attribute)."""
 
     normalize: bool = False
+    snv: bool = False
     normalize_reason: str = ""
     peak_width: float = 0.0
     baseline_sigma: float = 0.0
@@ -168,8 +169,9 @@ class FitPlan:
 
     def lines(self) -> list[str]:
         """Human-readable lines, as ``specstate fit`` and ``specstate info`` print them."""
+        norm = "SNV" if self.snv else "total intensity" if self.normalize else "none"
         out = [
-            f"normalisation: {'total intensity' if self.normalize else 'none'} "
+            f"normalisation: {norm} "
             f"({self.normalize_reason})",
             f"peak width: {self.peak_width:.3g} points (measured on the mean reference)",
             "baseline: " + (f"low-pass sigma {self.baseline_sigma:.3g} points"
@@ -229,6 +231,54 @@ def choose_normalization(X: np.ndarray, keep: np.ndarray, requested) -> tuple[bo
             f"spectrum {bad} sums to {totals[bad]:g}."
         )
     return bool(requested), "set by the normalize parameter"
+
+
+def snv(X: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Standard normal variate: each spectrum minus its mean, over its standard deviation.
+
+    Mean and deviation over the kept points (`keep` > 0); a spectrum without variation
+    there becomes 0 rather than a division by 0. The dtype of `X` is kept.
+    """
+    X = np.asarray(X)
+    k = np.asarray(keep) > 0
+    Xk = X[:, k].astype(np.float64, copy=False)
+    mu = Xk.mean(axis=1)
+    sd = Xk.std(axis=1)
+    sd = np.where(sd > 0, sd, np.inf)
+    dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+    return ((X - mu[:, None].astype(dtype)) / sd[:, None].astype(dtype)).astype(dtype,
+                                                                                  copy=False)
+
+
+def choose_snv(Xd, hp, yi, C, keep, width, m, folds, normalized):
+    """Whether to correct scatter per spectrum (:func:`snv`), by the linear member's held-out score.
+
+    A sample's scatter (path length, particle size, a cuvette's offset) multiplies and
+    offsets each spectrum, which a division by the total intensity (a beam normalisation)
+    does not undo when the spectra sit on an offset, and signed spectra get no division at
+    all. SNV is compared with the spectra as the fit would read them (`Xn`), each at the
+    first baseline candidate, on the same folds, each as the fit would read it: `hp` is the
+    :class:`HighPassed` of the spectra as read (with the references' counting noise as the
+    floor of the linear member's spreads, for intensities), SNV's has no such floor (its
+    spectra are no longer counts). It is kept only when it wins by more than one
+    reference's worth (a tie keeps the beam normalisation, the physics of photon counts).
+    Returns ``(use_snv, reason, hp_snv)``: the :class:`HighPassed` of the SNV spectra.
+    """
+    if not folds.k:
+        return False, "", None
+    sigma = baseline_candidate(BASELINE_CANDIDATES[0], width, m)
+    pool = linear_pool(width, m)
+    hp_snv = HighPassed(snv(np.asarray(Xd, np.float64), keep), keep)
+    scores = [np.nan_to_num(score(h.heldout(sigma, pool, yi, C, folds), yi, C)[0], nan=-1.0)
+              for h in (hp, hp_snv)]
+    use = bool(scores[1] > scores[0] + one_reference(yi, C))
+    what = "the total intensity" if normalized else "none"
+    reason = (f"scatter corrected per spectrum (SNV: its mean off, over its standard "
+              f"deviation): held-out linear score {scores[1]:.3f} against {scores[0]:.3f} "
+              f"with {what}" if use else
+              f"SNV held out {scores[1]:.3f} against {scores[0]:.3f} with {what}: "
+              f"not clearly better")
+    return use, reason, hp_snv
 
 
 def make_folds(y: np.ndarray, n_classes: int, n_folds="auto") -> Folds:

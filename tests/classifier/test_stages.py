@@ -870,3 +870,64 @@ def test_a_capped_baseline_keeps_the_tie_only_where_it_sharpens_the_states():
     lines = rng.poisson(200 * np.vstack([band(0.45 + 0.01 * c, 0.12) + 0.1 for c in y]))
     lines = lines / lines.sum(axis=1, keepdims=True)
     assert not _sharpens_states(lines, HighPassed(lines, keep)(100 / 12), y, 2, keep)
+
+
+def test_snv_centres_and_scales_each_spectrum_over_the_kept_points():
+    from specstate.plan import snv
+
+    rng = np.random.default_rng(13)
+    X = rng.normal(3, 2, (5, 50)).astype(np.float32)
+    X[1] = 7.0  # no variation: 0, not a division by 0
+    keep = np.ones(50)
+    keep[:5] = 0
+    Z = snv(X, keep)
+    assert Z.dtype == np.float32
+    k = keep > 0
+    rows = [0, 2, 3, 4]
+    np.testing.assert_allclose(Z[rows][:, k].mean(axis=1), 0, atol=1e-5)
+    np.testing.assert_allclose(Z[rows][:, k].std(axis=1), 1, rtol=1e-4)
+    assert np.all(Z[1] == 0)
+
+
+def _scattered_bands(rng, n_per, m=150, n_classes=2):
+    """Bands under strong multiplicative scatter, offset and tilt; states: a 4 % band."""
+    x = np.linspace(0, 1, m)
+    band = lambda c, s: np.exp(-0.5 * ((x - c) / s) ** 2)  # noqa: E731
+    y = np.repeat(np.arange(n_classes), n_per)
+    base = band(0.3, 0.08) + 0.8 * band(0.55, 0.1) + 0.6 * band(0.8, 0.07)
+    pure = base[None] + 0.04 * np.stack([band(0.3 + 0.25 * c, 0.08) for c in y])
+    gain = rng.normal(1, 0.15, (len(y), 1))
+    X = (gain * pure + rng.normal(0, 0.2, (len(y), 1)) + rng.normal(0, 0.1, (len(y), 1)) * x
+         + rng.normal(0, 0.002, (len(y), m)))
+    return X, y
+
+
+def test_scatter_is_corrected_where_the_references_say_so_and_predictions_ignore_it():
+    rng = np.random.default_rng(14)
+    X, y = _scattered_bands(rng, 15)
+    Xt, yt = _scattered_bands(rng, 150)
+    clf = SpectraClassifier(**FAST).fit(X, y)
+    assert clf.snv_ and clf.fit_plan_["snv"]
+    assert "SNV" in clf.fit_plan_["normalize_reason"]
+    assert np.mean(clf.predict(Xt) == yt) >= 0.9
+    # a spectrum's scatter (a gain and an offset) does not move its prediction
+    np.testing.assert_allclose(clf.predict_proba(3.0 * Xt[:20] + 5.0), clf.predict_proba(Xt[:20]),
+                               atol=1e-4)
+
+
+def test_photon_counts_keep_their_beam_normalisation():
+    rng = np.random.default_rng(15)
+    X, y = _two_lines(rng, 150, (50, 53), 20)
+    clf = SpectraClassifier(**FAST).fit(X, y)
+    assert clf.normalize_ and not clf.snv_
+
+
+def test_an_snv_model_file_round_trips(tmp_path):
+    rng = np.random.default_rng(16)
+    X, y = _scattered_bands(rng, 12)
+    clf = SpectraClassifier(normalize="snv", **FAST).fit(X, y)
+    assert clf.snv_ and not clf.normalize_
+    clf.save(tmp_path / "m.h5")
+    back = SpectraClassifier.load(tmp_path / "m.h5")
+    assert back.snv_
+    np.testing.assert_allclose(back.predict_proba(X), clf.predict_proba(X), atol=1e-6)

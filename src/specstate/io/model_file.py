@@ -35,7 +35,7 @@ STATE_KEYS = (
     "axis_name_", "axis_unit_", "wavelength_", "normalize_", "peak_width_", "baseline_sigma_",
     "pool_", "drift_mode_", "temperature_", "n_features_in_", "fingerprint_",
     "_fast_finite_", "n_iter_", "linear_weight_", "heldout_score_", "heldout_protocol_",
-    "fit_plan_", "quality_", "drift_block_", "forced_", "run_drift_",
+    "fit_plan_", "quality_", "drift_block_", "forced_", "run_drift_", "snv_",
 )
 
 
