@@ -931,3 +931,20 @@ def test_an_snv_model_file_round_trips(tmp_path):
     back = SpectraClassifier.load(tmp_path / "m.h5")
     assert back.snv_
     np.testing.assert_allclose(back.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+
+
+def test_snv_high_passes_shared_from_the_read_spectra_equal_fresh_ones():
+    from specstate.plan import HighPassed, snv
+
+    rng = np.random.default_rng(17)
+    X, _ = _scattered_bands(rng, 6)
+    X = X + 5.0  # positive totals: read divided by them
+    keep = np.ones(X.shape[1])
+    keep[:7] = 0
+    total = X @ keep
+    hp = HighPassed(X / total[:, None], keep)
+    hp(6.0)
+    k = keep > 0
+    mu, sd = X[:, k].mean(axis=1), X[:, k].std(axis=1)
+    shared = hp.rescaled(snv(X, keep), total / sd, mu / sd)
+    np.testing.assert_allclose(shared(6.0), HighPassed(snv(X, keep), keep)(6.0), atol=1e-9)
