@@ -233,6 +233,14 @@ def choose_normalization(X: np.ndarray, keep: np.ndarray, requested) -> tuple[bo
     return bool(requested), "set by the normalize parameter"
 
 
+def snv_moments(X: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's mean and standard deviation over the kept points (0 deviation: inf)."""
+    k = np.asarray(keep) > 0
+    Xk = X[:, k] if not k.all() else X
+    sd = Xk.std(axis=1, dtype=np.float64)
+    return Xk.mean(axis=1, dtype=np.float64), np.where(sd > 0, sd, np.inf)
+
+
 def snv(X: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """Standard normal variate: each spectrum minus its mean, over its standard deviation.
 
@@ -240,11 +248,7 @@ def snv(X: np.ndarray, keep: np.ndarray) -> np.ndarray:
     there becomes 0 rather than a division by 0. The dtype of `X` is kept.
     """
     X = np.asarray(X)
-    k = np.asarray(keep) > 0
-    Xk = X[:, k] if not k.all() else X
-    mu = Xk.mean(axis=1, dtype=np.float64)
-    sd = Xk.std(axis=1, dtype=np.float64)
-    sd = np.where(sd > 0, sd, np.inf)
+    mu, sd = snv_moments(X, keep)
     dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
     out = np.subtract(X, mu[:, None].astype(dtype), dtype=dtype)
     out *= (1.0 / sd)[:, None].astype(dtype)
@@ -272,9 +276,7 @@ def choose_snv(Xd, hp, yi, C, keep, width, m, folds, normalized):
     Xd = np.asarray(Xd, np.float64)
     hp(sigma)  # computed once, shared with SNV's below and the baseline choice after
     # snv(Xd) = (Xn * total - mean) / sd, Xn = Xd / total as read (total 1 without a division)
-    k = np.asarray(keep) > 0
-    mu, sd = Xd[:, k].mean(axis=1), Xd[:, k].std(axis=1)
-    sd = np.where(sd > 0, sd, np.inf)
+    mu, sd = snv_moments(Xd, keep)
     total = Xd @ keep if normalized else np.ones(len(Xd))
     hp_snv = hp.rescaled(snv(Xd, keep), total / sd, mu / sd)
     scores = [np.nan_to_num(score(h.heldout(sigma, pool, yi, C, folds), yi, C)[0], nan=-1.0)
