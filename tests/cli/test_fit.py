@@ -64,3 +64,28 @@ def test_fit_bad_n_regions_is_a_usage_error(ramp_folder, tmp_path, capsys):
               "--n-regions", "0"])
     assert exc.value.code == 2
     assert "expected 'auto' or an integer >= 1, got '0'" in capsys.readouterr().err
+
+
+def test_fit_normalize_snv_is_written_into_the_model_and_printed(ramp_folder, tmp_path, capsys):
+    from specstate import SpectraClassifier
+
+    model = tmp_path / "snv.h5"
+    rc = main(["fit", str(ramp_folder), "--labels", "0:3=bcc,27:=hcp", "-o", str(model),
+               "--normalize", "snv"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "normalisation: SNV" in out
+    clf = SpectraClassifier.load(model)
+    assert clf.snv_ and not clf.normalize_
+    s = io.read(ramp_folder)
+    assert list(clf.predict(s.intensity[[0, 1, 28, 29]])) == ["bcc", "bcc", "hcp", "hcp"]
+    rc = main(["info", str(model)])
+    assert rc == 0 and "normalisation: SNV" in capsys.readouterr().out
+
+
+def test_fit_normalize_takes_only_its_choices(ramp_folder, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["fit", str(ramp_folder), "-l", "0:3=a,-3:=b", "-o", str(tmp_path / "m.h5"),
+              "--normalize", "max"])
+    assert e.value.code == 2
+    assert "--normalize" in capsys.readouterr().err

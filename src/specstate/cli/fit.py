@@ -61,6 +61,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--network", choices=NETWORKS, default=None,
                         help="network per region: the default design ('mlp') or the reference "
                              "per-point network ('point')")
+    parser.add_argument("--normalize", choices=tuple(NORMALIZE), default="auto",
+                        help="per-spectrum normalisation: 'auto' (default: the total "
+                             "intensity for intensities, none for signed spectra, SNV where "
+                             "the held-out references are clearly better with it), 'total', "
+                             "'none' or 'snv' (minus its mean, over its standard deviation)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--force", action="store_true",
                         help="write the model even when its held-out check says the states "
@@ -71,11 +76,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_input_arguments(parser)
 
 
+#: ``--normalize`` choices and the classifier's ``normalize`` values they stand for.
+NORMALIZE = {"auto": "auto", "total": True, "none": False, "snv": "snv"}
+
+
 def make_classifier(args: argparse.Namespace):
     """The :class:`specstate.SpectraClassifier` the options ask for."""
     from ..classifier import SpectraClassifier
 
-    params = {"n_regions": args.n_regions, "random_state": args.seed}
+    params = {"n_regions": args.n_regions, "random_state": args.seed,
+              "normalize": NORMALIZE[getattr(args, "normalize", "auto")]}
     if args.network is not None:
         params["network"] = args.network
     return SpectraClassifier(**params)
