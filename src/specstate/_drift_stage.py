@@ -15,9 +15,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from .drift import EVIDENCE_P, DriftTracker, fit_drift_model
 from .plan import (
-    BASELINE_CANDIDATES,
     clearly_better,
     linear_pool,
+    peak_content_sigma,
 )
 from .plan import score as plan_score
 
@@ -49,8 +49,7 @@ class DriftStage:
             return None, (f"the references' shifts scatter (p = {dm.evidence:.2g}) but "
                           "nothing can be held out to check that aligning helps"), None
         m = Xn.shape[1]
-        sigma = BASELINE_CANDIDATES[0] * width if 6 * BASELINE_CANDIDATES[0] * width <= m / 2 \
-            else 0.0
+        sigma = peak_content_sigma(width, m)
         pool = linear_pool(width, m)
         shifts = dm.estimate(Xn, prior=True)[0]
         aligned = hp.aligned(dm.align(Xn, shifts), dm, shifts)

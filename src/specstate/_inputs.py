@@ -112,6 +112,6 @@ class InputMixin:
         if getattr(self, "snv_", False):  # scatter corrected as in fit (plan.snv)
             from .plan import snv
 
-            X = snv(X, np.ones(X.shape[1]) if self.mask_ is None else ~self.mask_)
+            X = snv(X, self._keep(X))
         return X
 

@@ -38,7 +38,6 @@ from .models._augment import augment as _augment
 from .models._augment import learn_shifts, measure_nuisances
 from .models._linear import highpass, shift_coordinate
 from .plan import (
-    BASELINE_CANDIDATES,
     INPUTS_PER_PEAK,
     SITTING_COPIES,
     FitPlan,
@@ -51,6 +50,7 @@ from .plan import (
     find_sittings,
     linear_features,
     make_folds,
+    peak_content_sigma,
     scale_coordinate,
     sitting_folds,
     snv,
@@ -433,7 +433,6 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         if use_snv:
             Xd = Xn = snv(Xd, keep)
             normalize = self.normalize_ = plan.normalize = False
-            totals = Xd @ keep
             hp = hp_snv if hp_snv is not None else HighPassed(Xn, keep)
         Xn, hp, shifts = self._fit_drift(Xn, yi, C, u, keep, width, normalize, spectral,
                                          plan, folds, hp)
@@ -442,8 +441,7 @@ class SpectraClassifier(InputMixin, DriftStage, MembersStage, ClassifierMixin, B
         # sittings): the spectra between them are checked held out and known to the novelty
         sittings = None
         if spectral and folds.k:
-            first = BASELINE_CANDIDATES[0] * width
-            Xb = hp(first if 6 * first <= m / 2 else 0.0)
+            Xb = hp(peak_content_sigma(width, m))
             sittings = find_sittings(Xb, yi, C, u, width)
             scale = None
             if kind == "points":

@@ -67,12 +67,30 @@ BASELINE_CANDIDATES = (2.0, 0.0)
 BASELINE_FIT_FRACTION = 1.0 / 12.0
 
 
+def fits_as_baseline(sigma: float, m: int) -> bool:
+    """Whether a low-pass of `sigma` points fits under `m` (:data:`BASELINE_FIT_FRACTION`)."""
+    return 6 * sigma <= m / 2
+
+
 def baseline_candidate(widths: float, width: float, m: int) -> float:
     """Sigma (points) of the baseline candidate `widths` peak widths wide on `m` points.
 
     Capped at :data:`BASELINE_FIT_FRACTION` of the spectrum; 0 stays 0 (no baseline).
     """
-    return float(min(widths * width, BASELINE_FIT_FRACTION * m)) if widths > 0 else 0.0
+    if widths <= 0:
+        return 0.0
+    sigma = float(widths * width)
+    return sigma if fits_as_baseline(sigma, m) else BASELINE_FIT_FRACTION * m
+
+
+def peak_content_sigma(width: float, m: int) -> float:
+    """The first baseline candidate, uncapped, or 0 where it does not fit.
+
+    What is narrower than it is peak: the drift decision, the sittings and the novelty's
+    peak content read the references through this high-pass (none on spectra too short).
+    """
+    sigma = BASELINE_CANDIDATES[0] * width
+    return sigma if fits_as_baseline(sigma, m) else 0.0
 #: Spacing of the copies moved between a state's sittings, in measured peak widths
 #: (FWHM). A line moved by a quarter width from the nearest copy is matched by the copies'
 #: blend and the shift tangents to about 1 % of its height; half a width apart left 0.3 %
@@ -241,14 +259,15 @@ def snv_moments(X: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return Xk.mean(axis=1, dtype=np.float64), np.where(sd > 0, sd, np.inf)
 
 
-def snv(X: np.ndarray, keep: np.ndarray) -> np.ndarray:
+def snv(X: np.ndarray, keep: np.ndarray, moments=None) -> np.ndarray:
     """Standard normal variate: each spectrum minus its mean, over its standard deviation.
 
-    Mean and deviation over the kept points (`keep` > 0); a spectrum without variation
-    there becomes 0 rather than a division by 0. The dtype of `X` is kept.
+    Mean and deviation over the kept points (`keep` > 0; `moments`: those of
+    :func:`snv_moments`, already computed); a spectrum without variation there becomes 0
+    rather than a division by 0. The dtype of `X` is kept.
     """
     X = np.asarray(X)
-    mu, sd = snv_moments(X, keep)
+    mu, sd = snv_moments(X, keep) if moments is None else moments
     dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
     out = np.subtract(X, mu[:, None].astype(dtype), dtype=dtype)
     out *= (1.0 / sd)[:, None].astype(dtype)
@@ -261,9 +280,9 @@ def choose_snv(Xd, hp, yi, C, keep, width, m, folds, normalized):
     A sample's scatter (path length, particle size, a cuvette's offset) multiplies and
     offsets each spectrum, which a division by the total intensity (a beam normalisation)
     does not undo when the spectra sit on an offset, and signed spectra get no division at
-    all. SNV is compared with the spectra as the fit would read them (`Xn`), each at the
-    first baseline candidate, on the same folds, each as the fit would read it: `hp` is the
-    :class:`HighPassed` of the spectra as read (with the references' counting noise as the
+    all. SNV is compared with the spectra as the fit would read them, both at the first
+    baseline candidate and on the same folds: `hp` is the :class:`HighPassed` of the
+    spectra as read (with the references' counting noise as the
     floor of the linear member's spreads, for intensities), SNV's has no such floor (its
     spectra are no longer counts). It is kept only when it wins by more than one
     reference's worth (a tie keeps the beam normalisation, the physics of photon counts).
@@ -278,7 +297,7 @@ def choose_snv(Xd, hp, yi, C, keep, width, m, folds, normalized):
     # snv(Xd) = (Xn * total - mean) / sd, Xn = Xd / total as read (total 1 without a division)
     mu, sd = snv_moments(Xd, keep)
     total = Xd @ keep if normalized else np.ones(len(Xd))
-    hp_snv = hp.rescaled(snv(Xd, keep), total / sd, mu / sd)
+    hp_snv = hp.rescaled(snv(Xd, keep, (mu, sd)), total / sd, mu / sd)
     scores = [np.nan_to_num(score(h.heldout(sigma, pool, yi, C, folds), yi, C)[0], nan=-1.0)
               for h in (hp, hp_snv)]
     use = bool(scores[1] > scores[0] + one_reference(yi, C))

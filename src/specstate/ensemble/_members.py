@@ -18,11 +18,11 @@ from ..exceptions import ModelQualityWarning
 from ..models._fold import fold_networks, region_inputs
 from ..models._linear import highpass, highpass_transpose, unpool_rows
 from ..plan import (
-    BASELINE_CANDIDATES,
     clearly_better,
     linear_features,
     linear_heldout,
     one_reference,
+    peak_content_sigma,
 )
 from ..plan import score as plan_score
 from ..regions import make_regions
@@ -344,8 +344,7 @@ class MembersStage:
             weight = keep / pixel_variance(Xn, yi, C, keep)
             # peak content: what is narrower than two peak widths is peak (the first
             # baseline candidate; none when that low-pass does not fit under the spectrum)
-            c_sigma = BASELINE_CANDIDATES[0] * float(self.peak_width_)
-            c_sigma = c_sigma if hp is not None and 6 * c_sigma <= m / 2 else 0.0
+            c_sigma = peak_content_sigma(float(self.peak_width_), m) if hp is not None else 0.0
             self.novelty_ = fit_novelty(Xtr, gtr, Xn, folds, weight, self.novelty_rate,
                                         np.random.default_rng(seed),
                                         totals=totals if normalize else None, y=yi,
