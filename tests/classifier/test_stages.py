@@ -117,25 +117,27 @@ def test_quality_flags_chance_and_passes_a_clear_separation():
     assert clear.separable and not clear.problems
 
 
+def _two_state_evidence(n_per, wrong_a, wrong_b, **extra):
+    """assess_quality's arguments: `n_per` references per state, the first `wrong_a` of
+    state 0 and `wrong_b` of state 1 predicted wrong by the stack and its linear member."""
+    y = np.repeat([0, 1], n_per)
+    pred = y.copy()
+    pred[:wrong_a], pred[n_per:n_per + wrong_b] = 1, 0
+    return dict(y=y, heldout_pred=pred, linear_pred=pred, n_classes=2, weights=np.ones(3),
+                temperature_at_bound=False, **extra)
+
+
 def test_quality_flags_probabilities_no_better_than_the_states_shares():
     # 26 of 40 right (balanced accuracy 0.65: significant at p = 0.04 by the binomial test,
     # which alone would pass) but a held-out log-loss above the entropy of the shares
-    y = np.repeat([0, 1], 20)
-    pred = y.copy()
-    pred[:7], pred[20:27] = 1, 0
-    kw = dict(y=y, heldout_pred=pred, linear_pred=pred, n_classes=2, weights=np.ones(3),
-              temperature_at_bound=False)
+    kw = _two_state_evidence(20, 7, 7)
     assert assess_quality(**kw).separable
     worse = assess_quality(**kw, heldout_log_loss=0.75)
     assert not worse.separable and "no better than guessing" in worse.problems[0]
     assert assess_quality(**kw, heldout_log_loss=0.5).separable
     # a member alone far above chance (18 of 20, p = 2e-4) is evidence whatever the stack's
     # calibration: poor probabilities are no inseparability; one at 0.65 is not
-    y20 = np.repeat([0, 1], 10)
-    p20 = y20.copy()
-    p20[:2], p20[10:11] = 1, 0
-    kw20 = dict(y=y20, heldout_pred=p20, linear_pred=p20, n_classes=2, weights=np.ones(3),
-                temperature_at_bound=False, heldout_log_loss=0.73)
+    kw20 = _two_state_evidence(10, 2, 1, heldout_log_loss=0.73)
     assert assess_quality(**kw20, member_scores={"linear": 0.9, "networks": 0.8}).separable
     assert not assess_quality(**kw20, member_scores={"linear": 0.65}).separable
 
@@ -143,11 +145,7 @@ def test_quality_flags_probabilities_no_better_than_the_states_shares():
 def test_the_best_member_is_tested_as_the_best_of_several():
     # 40 references, the stack at 0.70 (p = 0.008), its best member at 0.65 (26 of 40,
     # p = 0.04): significant alone, not as the best of two members
-    y = np.repeat([0, 1], 20)
-    pred = y.copy()
-    pred[:6], pred[20:26] = 1, 0
-    kw = dict(y=y, heldout_pred=pred, linear_pred=pred, n_classes=2, weights=np.ones(3),
-              temperature_at_bound=False)
+    kw = _two_state_evidence(20, 6, 6)
     one = assess_quality(**kw, member_scores={"linear": 0.65})
     assert one.separable
     two = assess_quality(**kw, member_scores={"linear": 0.65, "networks": 0.6})

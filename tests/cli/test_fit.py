@@ -58,12 +58,17 @@ def test_fit_bad_labels_exit_2_with_one_error_line(ramp_folder, tmp_path, capsys
     assert not model.exists()
 
 
-def test_fit_bad_n_regions_is_a_usage_error(ramp_folder, tmp_path, capsys):
+@pytest.mark.parametrize("option, value, message", [
+    ("--n-regions", "0", "expected 'auto' or an integer >= 1, got '0'"),
+    ("--normalize", "max", "--normalize"),
+])
+def test_fit_bad_option_value_is_a_usage_error(ramp_folder, tmp_path, capsys, option, value,
+                                               message):
     with pytest.raises(SystemExit) as exc:
         main(["fit", str(ramp_folder), "-l", "0:3=a,-3:=b", "-o", str(tmp_path / "m.h5"),
-              "--n-regions", "0"])
+              option, value])
     assert exc.value.code == 2
-    assert "expected 'auto' or an integer >= 1, got '0'" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
 
 
 def test_fit_normalize_snv_is_written_into_the_model_and_printed(ramp_folder, tmp_path, capsys):
@@ -81,11 +86,3 @@ def test_fit_normalize_snv_is_written_into_the_model_and_printed(ramp_folder, tm
     assert list(clf.predict(s.intensity[[0, 1, 28, 29]])) == ["bcc", "bcc", "hcp", "hcp"]
     rc = main(["info", str(model)])
     assert rc == 0 and "normalisation: SNV" in capsys.readouterr().out
-
-
-def test_fit_normalize_takes_only_its_choices(ramp_folder, tmp_path, capsys):
-    with pytest.raises(SystemExit) as e:
-        main(["fit", str(ramp_folder), "-l", "0:3=a,-3:=b", "-o", str(tmp_path / "m.h5"),
-              "--normalize", "max"])
-    assert e.value.code == 2
-    assert "--normalize" in capsys.readouterr().err
