@@ -110,8 +110,14 @@ class InputMixin:
                 ) from None
             raise
         if getattr(self, "snv_", False):  # scatter corrected as in fit (plan.snv)
+            from .models._inference import _scratch_array
             from .plan import snv
 
-            X = snv(X, self._keep(X))
+            # into this thread's reused scratch: the corrected train lives only inside the
+            # prediction call, and a fresh array of a train's size faults its pages in on
+            # every call (2,700 x 4,000 float32: 18 -> 11 ms)
+            out = (_scratch_array("snv", (1, *X.shape), X.dtype)[0]
+                   if X.dtype in (np.float32, np.float64) else None)
+            X = snv(X, self._keep(X), out=out)
         return X
 

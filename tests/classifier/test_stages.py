@@ -887,6 +887,47 @@ def test_snv_centres_and_scales_each_spectrum_over_the_kept_points():
     assert np.all(Z[1] == 0)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_snv_in_blocks_over_the_cores_is_the_direct_formula(dtype):
+    """Many rows (blocks spread over the cores) on a large offset: the mean is taken before
+    the squares, so the deviation survives the offset; masked points are moved and scaled
+    but not counted."""
+    from specstate.plan import snv, snv_moments
+
+    rng = np.random.default_rng(17)
+    X = (1e4 + rng.normal(0, 1, (700, 300))).astype(dtype)
+    keep = np.ones(300)
+    keep[::7] = 0
+    k = keep > 0
+    X64 = X.astype(np.float64)
+    mu, sd = X64[:, k].mean(axis=1), X64[:, k].std(axis=1)
+    Z = snv(X, keep, out=np.full(X.shape, np.nan, dtype))
+    assert Z.dtype == dtype
+    # float32: within a few dozen of float32's steps at the offset (the input's own
+    # resolution there is one step, 6e-4 of the deviation)
+    tol = 64 * np.finfo(np.float32).eps * 1e4 if dtype == np.float32 else 1e-9
+    np.testing.assert_allclose(Z, (X64 - mu[:, None]) / sd[:, None], atol=tol)
+    m2, s2 = snv_moments(X, keep)
+    np.testing.assert_allclose(m2, mu, rtol=1e-6)
+    np.testing.assert_allclose(s2, sd, rtol=tol)
+
+
+def test_an_snv_model_predicts_each_batch_alike_whatever_came_before():
+    """The corrected train lives in a reused scratch array: a batch's result does not
+    depend on the batches before it, nor on the batch's size."""
+    rng = np.random.default_rng(18)
+    X, y = _scattered_bands(rng, 12)
+    clf = SpectraClassifier(normalize="snv", **FAST).fit(X, y)
+    A, _ = _scattered_bands(rng, 200)
+    B, _ = _scattered_bands(rng, 40)
+    first = clf.classify(A)
+    clf.classify(B)
+    again = clf.classify(A)
+    np.testing.assert_array_equal(first.proba, again.proba)
+    np.testing.assert_array_equal(first.novelty, again.novelty)
+    np.testing.assert_allclose(clf.predict_proba(A[:3]), first.proba[:3], atol=1e-6)
+
+
 def _scattered_bands(rng, n_per, m=150, n_classes=2):
     """Bands under strong multiplicative scatter, offset and tilt; states: a 4 % band."""
     x = np.linspace(0, 1, m)
